@@ -1,0 +1,6 @@
+"""Allow ``python -m xlsxflow``."""
+
+from xlsxflow.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""The ``xlsxflow`` command line: a thin layer over the library.
+
+Each sub-command lives in its own module and is imported only when it runs, so that
+``xlsxflow --help`` starts fast (no pandas, openpyxl or xlsxwriter at start-up).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from xlsxflow import __version__
+
+COMMANDS = {
+    "init": ("xlsxflow.cli.init_cmd", "创建一个年度周期的工作区（配置、名册、文件夹）"),
+    "templates": ("xlsxflow.cli.templates_cmd", "为每个基层党委生成预填好的 Excel 表格"),
+}
+
+
+class LazyGroup(click.Group):
+    """Lists commands from ``COMMANDS`` and imports a command's module only to run it."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(COMMANDS[cmd_name][0])
+        return module.command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from ``COMMANDS``, without importing any command module."""
+        with formatter.section("命令"):
+            formatter.write_dl([(name, short) for name, (_, short) in COMMANDS.items()])
+
+
+def _utf8_console() -> None:
+    """Chinese output must not crash on a Windows console set to another code page."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure: Any = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (stream.encoding or "").lower() not in ("utf-8", "utf8"):
+            reconfigure(errors="replace")
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xlsxflow")
+def cli() -> None:
+    """xlsxflow：基层党建工作项目化管理的 Excel 表格流转工具。
+
+    生成表格 → 校验回收的表格 → 合并总台账 → 计算进度与评分 → 生成汇总表 → 发送邮件。
+    """
+
+
+def main() -> None:
+    _utf8_console()
+    cli(prog_name="xlsxflow")

@@ -1,0 +1,44 @@
+"""Helpers shared by the sub-commands: library errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from xlsxflow.errors import XlsxflowError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CommandError(click.ClickException):
+    """A library error shown as ``错误：…`` with the library's exit code."""
+
+    def __init__(self, error: XlsxflowError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+    def format_message(self) -> str:
+        return self.message
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"错误：{self.format_message()}", err=True)
+
+
+def reports_errors(func: F) -> F:
+    """Turn ``XlsxflowError`` raised by the library into a clean CLI error."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except XlsxflowError as err:
+            raise CommandError(err) from err
+
+    return wrapper  # type: ignore[return-value]
+
+
+workspace_argument = click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))

@@ -1,0 +1,194 @@
+"""Read and write ``roster.xlsx``, the roster the clerk maintains in Excel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from xlsxflow.config import translate_error
+from xlsxflow.errors import UsageError
+from xlsxflow.forms import catalog
+from xlsxflow.fsutil import write_atomic
+from xlsxflow.roster import (
+    COMMITTEE_COLUMNS,
+    COMMITTEE_SHEET,
+    LEADER_COLUMNS,
+    LEADER_SHEET,
+    Committee,
+    Leader,
+    Roster,
+)
+
+FIXED_TIME = dt.datetime(2000, 1, 1)
+YES, NO = "是", "否"
+
+
+def write_roster(path: Path, roster: Roster) -> None:
+    import xlsxwriter
+
+    kinds = catalog().choice("committee_kind")
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(
+        buffer,
+        {
+            "in_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    book.set_properties({"title": "基层党委名册", "created": FIXED_TIME, "author": "xlsxflow"})
+    header = book.add_format(
+        {
+            "bold": True,
+            "font_name": "宋体",
+            "bg_color": "#D9E1F2",
+            "border": 1,
+            "align": "center",
+            "valign": "vcenter",
+        }
+    )
+    body = book.add_format({"font_name": "宋体", "border": 1, "num_format": "@"})
+
+    def sheet(name: str, columns: tuple[tuple[str, str, int], ...], rows: list[list[str]]):
+        ws = book.add_worksheet(name)
+        for col, (_, label, width) in enumerate(columns):
+            ws.set_column(col, col, width)
+            ws.write_string(0, col, label, header)
+        for r, values in enumerate(rows, start=1):
+            for col, value in enumerate(values):
+                ws.write_string(r, col, value, body)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
+        return ws
+
+    ws = sheet(
+        COMMITTEE_SHEET,
+        COMMITTEE_COLUMNS,
+        [
+            [
+                c.code,
+                c.name,
+                kinds.display(kinds.by_code(c.kind)),
+                c.contact,
+                c.phone,
+                c.email,
+                c.leader,
+            ]
+            for c in roster.committees
+        ],
+    )
+    kind_col = [k for k, _, _ in COMMITTEE_COLUMNS].index("kind")
+    ws.data_validation(
+        1,
+        kind_col,
+        2000,
+        kind_col,
+        {
+            "validate": "list",
+            "source": kinds.displays(),
+            "error_message": "请从下拉列表中选择党委类别。",
+        },
+    )
+    ws = sheet(
+        LEADER_SHEET,
+        LEADER_COLUMNS,
+        [
+            [le.name, le.title, le.email, YES if le.receives_summary else NO]
+            for le in roster.leaders
+        ],
+    )
+    flag_col = [k for k, _, _ in LEADER_COLUMNS].index("receives_summary")
+    ws.data_validation(1, flag_col, 500, flag_col, {"validate": "list", "source": [YES, NO]})
+    book.close()
+    write_atomic(path, buffer.getvalue())
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _rows(book: Any, path: Path, sheet: str, columns: tuple[tuple[str, str, int], ...]):
+    if sheet not in book.sheetnames:
+        raise UsageError("roster.sheet_missing", path=path, sheet=sheet)
+    rows = book[sheet].iter_rows(values_only=True)
+    header = [_cell_text(v) for v in next(rows, ())]
+    index: dict[str, int] = {}
+    for key, label, _ in columns:
+        if label not in header:
+            raise UsageError("roster.column_missing", path=path, sheet=sheet, column=label)
+        index[key] = header.index(label)
+    for number, row in enumerate(rows, start=2):
+        values = {key: _cell_text(row[i]) if i < len(row) else "" for key, i in index.items()}
+        if any(values.values()):
+            yield number, values
+
+
+def _invalid(err: ValidationError, path: Path, sheet: str, row: int, columns) -> UsageError:
+    first = err.errors()[0]
+    labels = {key: label for key, label, _ in columns}
+    key = str(first["loc"][0]) if first["loc"] else ""
+    return UsageError(
+        "roster.invalid",
+        path=path,
+        sheet=sheet,
+        row=row,
+        column=labels.get(key, key),
+        detail=translate_error(first),
+    )
+
+
+def read_roster(path: Path) -> Roster:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
+        raise UsageError("roster.unreadable", path=path, detail=str(err)) from None
+    try:
+        kinds = catalog().choice("committee_kind")
+        by_text = {kinds.display(i): i.code for i in kinds.items} | {
+            i.code: i.code for i in kinds.items
+        }
+        committees: list[Committee] = []
+        first_row: dict[str, int] = {}
+        for row, values in _rows(book, path, COMMITTEE_SHEET, COMMITTEE_COLUMNS):
+            values["kind"] = by_text.get(values["kind"], values["kind"])
+            try:
+                committee = Committee.model_validate(values)
+            except ValidationError as err:
+                raise _invalid(err, path, COMMITTEE_SHEET, row, COMMITTEE_COLUMNS) from None
+            if committee.code in first_row:
+                raise UsageError(
+                    "roster.duplicate_code",
+                    path=path,
+                    sheet=COMMITTEE_SHEET,
+                    row=row,
+                    code=committee.code,
+                    first_row=first_row[committee.code],
+                )
+            first_row[committee.code] = row
+            committees.append(committee)
+        if not committees:
+            raise UsageError("roster.empty", path=path)
+        leaders: list[Leader] = []
+        if LEADER_SHEET in book.sheetnames:
+            for row, values in _rows(book, path, LEADER_SHEET, LEADER_COLUMNS):
+                values_any: dict[str, Any] = dict(values)
+                values_any["receives_summary"] = values["receives_summary"] != NO
+                try:
+                    leaders.append(Leader.model_validate(values_any))
+                except ValidationError as err:
+                    raise _invalid(err, path, LEADER_SHEET, row, LEADER_COLUMNS) from None
+        return Roster(committees=tuple(committees), leaders=tuple(leaders))
+    finally:
+        book.close()

@@ -1,0 +1,199 @@
+"""Pydantic models of a form spec (one TOML file per form kind).
+
+Models only describe; they do no file I/O. ``catalog`` loads and cross-checks them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+FieldType = Literal[
+    "text", "longtext", "date", "money", "integer", "percent", "score", "phone", "choice"
+]
+FormScope = Literal["committee", "project", "department"]
+Bounds = Literal["application", "implementation", "cycle"]
+RuleCheck = Literal[
+    "date_order",
+    "rows_within",
+    "rows_in_order",
+    "exactly_one",
+    "done_needs_date",
+    "required_if",
+]
+
+# Excel rejects defined names that look like cell references (A1 or R1C1 style).
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_CELL_LIKE = re.compile(r"^([a-z]{1,3}[0-9]+|r[0-9]*c[0-9]*|r|c)$")
+
+FORM_KINDS = (
+    "application_innovation",
+    "application_demonstration",
+    "application_institutional",
+    "review",
+    "ledger",
+    "closure",
+    "acceptance",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChoiceItem(_Strict):
+    code: str
+    text: str
+    group: str | None = None
+    alias: str | None = None
+    letter: str | None = None
+
+
+class ChoiceList(_Strict):
+    """A drop-down list; cells show ``display`` and the register stores ``code``."""
+
+    id: str
+    title: str
+    items: tuple[ChoiceItem, ...]
+    show_code: bool = False
+
+    def display(self, item: ChoiceItem) -> str:
+        if self.show_code:
+            return (
+                f"{item.code} {item.group}：{item.text}"
+                if item.group
+                else f"{item.code} {item.text}"
+            )
+        return item.text
+
+    def displays(self) -> list[str]:
+        return [self.display(i) for i in self.items]
+
+    def by_code(self, code: str) -> ChoiceItem:
+        for item in self.items:
+            if item.code == code:
+                return item
+        raise KeyError(code)
+
+
+class FieldSpec(_Strict):
+    """One input: a single cell, or one column of a repeating table."""
+
+    id: str
+    label: str
+    type: FieldType
+    required: bool = False
+    max_length: int | None = Field(default=None, gt=0)
+    min: float | None = None
+    max: float | None = None
+    choices: str | None = None
+    prefill: str | None = None
+    editable: bool = False
+    span: Literal["half", "full"] | int = "half"
+    lines: int = Field(default=1, ge=1, le=20)
+    help: str = ""
+    bounds: Bounds | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _excel_name(cls, value: str) -> str:
+        if not _NAME_RE.match(value) or _CELL_LIKE.match(value):
+            raise ValueError(f"{value!r} cannot be an Excel defined name")
+        return value
+
+    @property
+    def locked(self) -> bool:
+        """Prefilled cells are locked unless the spec lets the committee correct them."""
+        return self.prefill is not None and not self.editable
+
+    @property
+    def full_width(self) -> bool:
+        return self.span == "full" or self.type == "longtext"
+
+
+class TableSpec(_Strict):
+    id: str
+    rows: int = Field(gt=0, le=1000)
+    min_rows: int = 0
+    prefill: str | None = None
+    columns: tuple[FieldSpec, ...]
+
+
+class RuleSpec(_Strict):
+    """A cross-field rule; the validator implements each ``check``."""
+
+    check: RuleCheck
+    fields: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+    bounds: tuple[str, ...] = ()
+    when: str | None = None
+    equals: str | None = None
+
+
+class SectionSpec(_Strict):
+    id: str
+    title: str
+    sheet: str = "main"
+    fields: tuple[FieldSpec, ...] = ()
+    table: TableSpec | None = None
+    rules: tuple[RuleSpec, ...] = ()
+    signature: tuple[str, ...] = ()
+
+
+class SheetSpec(_Strict):
+    id: str
+    name: str
+    columns: tuple[int, ...]
+    landscape: bool = False
+
+
+class FormSpec(_Strict):
+    kind: str
+    version: int
+    title: str
+    name: str
+    scope: FormScope
+    project_type: str | None = None
+    instructions: tuple[str, ...] = ()
+    sheets: tuple[SheetSpec, ...]
+    sections: tuple[SectionSpec, ...]
+
+    @property
+    def fields(self) -> tuple[FieldSpec, ...]:
+        """Single-cell fields in layout order."""
+        return tuple(f for s in self.sections for f in s.fields)
+
+    @property
+    def tables(self) -> tuple[TableSpec, ...]:
+        return tuple(s.table for s in self.sections if s.table is not None)
+
+    @property
+    def rules(self) -> tuple[RuleSpec, ...]:
+        return tuple(r for s in self.sections for r in s.rules)
+
+    def field(self, field_id: str) -> FieldSpec:
+        for f in self.fields:
+            if f.id == field_id:
+                return f
+        for t in self.tables:
+            for c in t.columns:
+                if c.id == field_id:
+                    return c
+        raise KeyError(field_id)
+
+    def table_of(self, column_id: str) -> TableSpec | None:
+        for t in self.tables:
+            if any(c.id == column_id for c in t.columns):
+                return t
+        return None
+
+    def sheet(self, sheet_id: str) -> SheetSpec:
+        for s in self.sheets:
+            if s.id == sheet_id:
+                return s
+        raise KeyError(sheet_id)
+
+    def display_title(self, county: str) -> str:
+        return self.title.replace("{county}", county)

@@ -1,0 +1,50 @@
+"""File-system helpers that keep the department's files whole.
+
+Every file xlsxflow writes goes through ``write_atomic``: the bytes land in a temporary
+file in the same folder, are flushed to disk, then replace the target in one step, so a
+crash or a power cut leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+class FileBusyError(OSError):
+    """The target is open in another program (Excel locks the files it has open on Windows)."""
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.replace(tmp, path)
+        except PermissionError as err:
+            raise FileBusyError(err.errno, f"{path} 正被其他程序占用", str(path)) from err
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    _fsync_dir(path.parent)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_atomic(path, text.encode("utf-8"))
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,85 @@
+"""The roster (名册): committees the department works with, and leaders who get summaries.
+
+The clerk keeps it in ``roster.xlsx``; ``excel.roster_book`` reads and writes that file
+through the column lists below, so the headers are spelled once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CommitteeKind = Literal["township", "zone", "organ"]
+
+# Letters, digits, '-' and '_': committee codes end up in file names and instance ids.
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$"
+# A deliberately plain address check: no spaces or line breaks can reach a mail header.
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+COMMITTEE_SHEET = "基层党委名册"
+LEADER_SHEET = "领导名单"
+COMMITTEE_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("code", "编号", 10),
+    ("name", "党委名称", 30),
+    ("kind", "类别", 22),
+    ("contact", "联系人", 10),
+    ("phone", "联系电话", 16),
+    ("email", "电子邮箱", 30),
+    ("leader", "分管领导", 10),
+)
+LEADER_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("name", "姓名", 10),
+    ("title", "职务", 30),
+    ("email", "电子邮箱", 30),
+    ("receives_summary", "接收汇总", 10),
+)
+
+
+def _no_control(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("含有换行或不可见字符，请删除")
+    return value
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Committee(_Row):
+    code: str = Field(pattern=CODE_PATTERN)
+    name: str = Field(min_length=1, max_length=60)
+    kind: CommitteeKind
+    contact: str = Field("", max_length=20)
+    phone: str = Field("", max_length=30)
+    email: str = Field(pattern=EMAIL_PATTERN)
+    leader: str = Field("", max_length=20)
+
+    _check_text = field_validator("name", "contact", "phone", "leader")(_no_control)
+
+
+class Leader(_Row):
+    name: str = Field(min_length=1, max_length=20)
+    title: str = Field("", max_length=60)
+    email: str = Field(pattern=EMAIL_PATTERN)
+    receives_summary: bool = True
+
+    _check_text = field_validator("name", "title")(_no_control)
+
+
+class Roster(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    committees: tuple[Committee, ...]
+    leaders: tuple[Leader, ...] = ()
+
+    def committee(self, code: str) -> Committee:
+        for c in self.committees:
+            if c.code == code:
+                return c
+        raise KeyError(code)
+
+    def codes(self) -> list[str]:
+        return [c.code for c in self.committees]

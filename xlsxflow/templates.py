@@ -1,0 +1,198 @@
+"""Form spec + roster (+ projects) → the template workbooks the department sends out.
+
+Every template is fully determined by the workspace: its instance id is derived from the
+cycle, form kind, committee, project and copy number, and its timestamps are fixed, so
+generating twice gives byte-identical files and a re-sent template is the same form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from xlsxflow.config import Config
+from xlsxflow.errors import UsageError
+from xlsxflow.filenames import safe_component, safe_filename
+from xlsxflow.forms import catalog
+from xlsxflow.forms.layout import layout
+from xlsxflow.forms.spec import Bounds, FormSpec
+from xlsxflow.projects import ProjectRef
+from xlsxflow.roster import Committee, Roster
+
+META_KEYS = (
+    "xf_form",
+    "xf_form_version",
+    "xf_cycle",
+    "xf_committee",
+    "xf_project",
+    "xf_instance",
+    "xf_fingerprint",
+)
+APPLICATION_KINDS = (
+    "application_innovation",
+    "application_demonstration",
+    "application_institutional",
+)
+PROJECT_KINDS = ("ledger", "closure", "acceptance")
+DEPARTMENT_KINDS = ("review",)
+
+
+def instance_id(
+    cycle: int, kind: str, committee: str = "", project: str = "", copy: int = 1
+) -> str:
+    """A readable id that names the issued form; the same inputs always give the same id."""
+    owner = project or committee or "dept"
+    return f"{cycle}.{owner}.{kind}.{copy}"
+
+
+def date_bounds(config: Config) -> dict[Bounds, tuple[dt.date, dt.date]]:
+    cycle = config.cycle
+    return {
+        "application": (cycle.notice_date, cycle.application_deadline),
+        "implementation": (cycle.notice_date, cycle.implementation_end),
+        "cycle": (cycle.notice_date, cycle.cycle_end),
+    }
+
+
+@dataclass(frozen=True)
+class TemplateJob:
+    """One workbook to write: which form, for whom, where."""
+
+    spec: FormSpec
+    committee: Committee | None
+    project: ProjectRef | None
+    copy: int
+    path: Path
+
+
+def _committee_folder(outbox: Path, committee: Committee | None, department: str) -> Path:
+    if committee is None:
+        return outbox / safe_component(department)
+    return outbox / safe_component(f"{committee.code}_{committee.name}")
+
+
+def plan_templates(
+    config: Config,
+    roster: Roster,
+    outbox: Path,
+    *,
+    committees: Sequence[str] = (),
+    kinds: Sequence[str] = APPLICATION_KINDS,
+    projects: Sequence[ProjectRef] = (),
+    copies: int = 1,
+) -> list[TemplateJob]:
+    """Decide every file to write, in a fixed order, before anything is written."""
+    for code in committees:
+        if code not in roster.codes():
+            raise UsageError("templates.unknown_committee", code=code)
+    chosen = [c for c in roster.committees if not committees or c.code in committees]
+    forms = catalog()
+    department = config.cycle.department
+    jobs: list[TemplateJob] = []
+    for kind in kinds:
+        spec = forms.form(kind)
+        if spec.scope == "committee":
+            for committee in chosen:
+                folder = _committee_folder(outbox, committee, department)
+                for copy in range(1, copies + 1):
+                    parts = [committee.code, committee.name, spec.name]
+                    if copies > 1:
+                        parts.append(f"第{copy}份")
+                    jobs.append(
+                        TemplateJob(
+                            spec, committee, None, copy, folder / safe_filename(parts, ".xlsx")
+                        )
+                    )
+        elif spec.scope == "project":
+            wanted = [p for p in projects if not committees or p.committee_code in committees]
+            if not wanted:
+                raise UsageError("templates.needs_projects", form=spec.name)
+            for project in wanted:
+                committee = roster.committee(project.committee_code)
+                folder = _committee_folder(outbox, committee, department)
+                parts = [project.project_no, project.project_name[:16], spec.name]
+                jobs.append(
+                    TemplateJob(spec, committee, project, 1, folder / safe_filename(parts, ".xlsx"))
+                )
+        else:
+            folder = _committee_folder(outbox, None, department)
+            name = safe_filename([f"{config.cycle.year}年度{spec.name}"], ".xlsx")
+            jobs.append(TemplateJob(spec, None, None, 1, folder / name))
+    return jobs
+
+
+def _choice_text(list_id: str, code: str) -> str:
+    choices = catalog().choice(list_id)
+    try:
+        return choices.display(choices.by_code(code))
+    except KeyError:
+        return code
+
+
+def _prefill(job: TemplateJob, source: str) -> str:
+    committee, project = job.committee, job.project
+    if source.startswith("committee.") and committee is not None:
+        return {
+            "committee.code": committee.code,
+            "committee.name": committee.name,
+            "committee.contact": committee.contact,
+            "committee.phone": committee.phone,
+        }[source]
+    if source == "form.project_type" and job.spec.project_type:
+        return _choice_text("project_type", job.spec.project_type)
+    if source.startswith("project.") and project is not None:
+        return {
+            "project.no": project.project_no,
+            "project.name": project.project_name,
+            "project.type": _choice_text("project_type", project.project_type),
+            "project.direction": _choice_text("direction", project.direction)
+            if project.direction
+            else "",
+        }[source]
+    return ""
+
+
+def metadata(job: TemplateJob, config: Config) -> dict[str, str]:
+    committee = job.committee.code if job.committee else ""
+    project = job.project.project_no if job.project else ""
+    year = config.cycle.year
+    return {
+        "xf_form": job.spec.kind,
+        "xf_form_version": str(job.spec.version),
+        "xf_cycle": str(year),
+        "xf_committee": committee,
+        "xf_project": project,
+        "xf_instance": instance_id(year, job.spec.kind, committee, project, job.copy),
+        "xf_fingerprint": layout(job.spec).fingerprint,
+    }
+
+
+def render_job(job: TemplateJob, config: Config) -> bytes:
+    from xlsxflow.excel.template_writer import TemplateContent, render_template
+
+    spec = job.spec
+    meta = metadata(job, config)
+    values = {f.id: _prefill(job, f.prefill) for f in spec.fields if f.prefill}
+    subtitle = f"表单编号：{meta['xf_instance']}"
+    content = TemplateContent(
+        title=spec.display_title(config.cycle.county),
+        subtitle=subtitle,
+        meta=meta,
+        bounds=date_bounds(config),
+        created=dt.datetime.combine(config.cycle.notice_date, dt.time()),
+        department=config.cycle.department,
+        values={k: v for k, v in values.items() if v},
+    )
+    return render_template(layout(spec), content)
+
+
+def write_templates(jobs: Iterable[TemplateJob], config: Config) -> list[Path]:
+    from xlsxflow.fsutil import write_atomic
+
+    written = []
+    for job in jobs:
+        write_atomic(job.path, render_job(job, config))
+        written.append(job.path)
+    return written
