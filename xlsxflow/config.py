@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from xlsxflow.errors import UsageError
 
@@ -83,15 +84,21 @@ class NumberingConfig(_Section):
         description="立项编号格式：{year} 年度，{type} 类型字母（CX/SF/TG），{seq:03d} 三位序号",
     )
 
-    @model_validator(mode="after")
-    def _formats(self) -> NumberingConfig:
+    @field_validator("pattern")
+    @classmethod
+    def _formats(cls, pattern: str) -> str:
+        # Any str.format failure (unknown name or index, attribute or item access, bad
+        # format spec) is a typo of the clerk: a Chinese message, never a crash.
         try:
-            sample = self.pattern.format(year=2011, type="CX", seq=1)
-        except (KeyError, IndexError, ValueError) as err:
-            raise ValueError(f"pattern 只能使用 {{year}}、{{type}}、{{seq}}：{err}") from None
-        if sample == self.pattern.format(year=2011, type="CX", seq=2):
-            raise ValueError("pattern 必须包含序号 {seq}")
-        return self
+            first = pattern.format(year=2011, type="CX", seq=1)
+            second = pattern.format(year=2011, type="CX", seq=2)
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+            raise ValueError(
+                "只能使用 {year}、{type}、{seq} 三个占位符，例如 NCX-{year}-{type}-{seq:03d}"
+            ) from None
+        if first == second:
+            raise ValueError("必须包含序号 {seq}")
+        return pattern
 
 
 class ComplianceConfig(_Section):
@@ -259,6 +266,9 @@ def load_config(path: Path) -> Config:
 # -- rendering -----------------------------------------------------------------------------
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -268,6 +278,8 @@ def _toml_value(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, str):
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        # TOML basic strings cannot hold line breaks or other control characters raw.
+        escaped = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", escaped)
         return f'"{escaped}"'
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"

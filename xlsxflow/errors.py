@@ -99,12 +99,263 @@ CATALOGUE = _catalogue(
         "缺少项目",
         "“{form}”按项目生成，需要已立项的项目。请用 --projects 指定项目清单。",
     ),
+    ErrorType(
+        "workspace.defaults",
+        "warning",
+        "未找到工作区",
+        "这些文件不在任何工作区中，已按默认日程（2011 年度）校验，不核对名册。"
+        "请用 --workspace 指定工作区，以按本年度的日程和名册校验。",
+    ),
+    ErrorType(
+        "validate.no_files",
+        "error",
+        "没有找到文件",
+        "{path} 中没有找到任何文件。请检查路径是否正确。",
+    ),
+    # -- the file as a whole (the return cannot be read) ----------------------------------
+    ErrorType(
+        "file.unreadable",
+        "error",
+        "文件无法读取",
+        "文件无法读取：{detail}。请确认文件没有被其他程序占用后重试。",
+    ),
+    ErrorType(
+        "file.empty",
+        "error",
+        "空文件",
+        "文件是空的（0 字节），可能在保存或发送时出错。请重新保存后再报送。",
+    ),
+    ErrorType(
+        "file.not_spreadsheet",
+        "error",
+        "不是电子表格",
+        "文件不是 Excel 或 WPS 表格，无法识别。请报送下发的 .xlsx 表格。",
+    ),
+    ErrorType(
+        "file.corrupt",
+        "error",
+        "文件已损坏",
+        "文件已损坏或不完整（{detail}）。请用 Excel 或 WPS 打开确认能正常显示，另存为 .xlsx 后重新报送。",
+    ),
+    ErrorType(
+        "file.encrypted",
+        "error",
+        "文件设置了密码",
+        "文件设置了打开密码，系统无法读取。请在 Excel 或 WPS 中取消密码（文件→信息→保护工作簿→用密码进行加密，清空密码）后重新报送。",
+    ),
+    ErrorType(
+        "file.too_large",
+        "error",
+        "文件过大",
+        "文件内容过多（{detail}），超出一份报表的正常范围。请使用下发的原表格填写，不要粘贴大量数据或图片。",
+    ),
+    ErrorType(
+        "file.zip_bomb",
+        "error",
+        "文件结构异常",
+        "文件结构异常（{detail}），为安全起见未读取。请用下发的原表格重新填写。",
+    ),
+    ErrorType(
+        "file.xml_attack",
+        "error",
+        "文件含有不安全内容",
+        "文件中含有不安全的 XML 内容（{detail}），为安全起见未读取。请用下发的原表格重新填写。",
+    ),
+    ErrorType(
+        "file.duplicate_member",
+        "error",
+        "文件结构异常",
+        "文件内部有重复的部件（{detail}），无法确定以哪个为准。请用 Excel 或 WPS 另存为 .xlsx 后重新报送。",
+    ),
+    ErrorType(
+        "file.duplicate_sheet",
+        "error",
+        "工作表重名",
+        "文件中有两个名为“{sheet}”的工作表，无法确定以哪个为准。请删除多余的工作表后重新报送。",
+    ),
+    ErrorType(
+        "file.macros",
+        "warning",
+        "文件含有宏",
+        "文件含有宏代码。系统只读取单元格的值，不运行宏；今后请保存为不含宏的 .xlsx 格式。",
+    ),
+    ErrorType(
+        "file.external_links",
+        "warning",
+        "文件含有外部链接",
+        "文件含有指向其他文件的链接。系统不会打开这些链接，只读取单元格中保存的值。",
+    ),
+    ErrorType(
+        "file.crashed",
+        "error",
+        "读取时出错",
+        "读取文件时出错（{detail}）。请用 Excel 或 WPS 另存为 .xlsx 后重新报送；如仍有问题请联系县委组织部。",
+    ),
+    # -- identifying the form ---------------------------------------------------------------
+    ErrorType(
+        "form.unknown",
+        "error",
+        "无法识别表格",
+        "无法识别这是哪一种表格：文件中没有系统标识，也找不到表格标题。请使用县委组织部下发的表格填写，不要新建文件。",
+    ),
+    ErrorType(
+        "form.metadata_lost",
+        "warning",
+        "表格标识丢失",
+        "文件中的系统标识丢失（可能是把内容复制到了新文件），已根据表格标题识别为“{form}”。今后请直接在下发的表格中填写。",
+    ),
+    ErrorType(
+        "form.version",
+        "error",
+        "表格版本不符",
+        "这份“{form}”是第 {version} 版，系统只支持第 {expected} 版。请使用县委组织部最新下发的表格。",
+    ),
+    ErrorType(
+        "form.fingerprint",
+        "error",
+        "表格结构被改动",
+        "表格结构与下发时不一致（标识 {found}，应为 {expected}），系统无法可靠读取。请使用下发的原表格重新填写。",
+    ),
+    ErrorType(
+        "form.sheet_missing",
+        "error",
+        "工作表缺失或被改名",
+        "找不到工作表“{sheet}”，可能被删除或改名。请恢复原名称（或使用下发的原表格）后重新报送。",
+    ),
+    ErrorType(
+        "form.name_missing",
+        "error",
+        "表格结构被改动",
+        "“{label}”一栏的位置标记（名称 {name}）丢失，可能删除或移动了单元格。请使用下发的原表格重新填写。",
+    ),
+    ErrorType(
+        "form.name_moved",
+        "warning",
+        "表格结构有变动",
+        "“{label}”一栏的位置与下发时不同（现在在 {cell}），已按新位置读取。请勿插入或删除行列。",
+    ),
+    ErrorType(
+        "form.unknown_committee",
+        "error",
+        "党委编号不在名册中",
+        "表格中的党委编号“{code}”不在名册中。请使用县委组织部为本单位下发的表格。",
+    ),
+    ErrorType(
+        "form.wrong_cycle",
+        "warning",
+        "年度不符",
+        "这是 {found} 年度的表格，当前工作区是 {expected} 年度。请确认没有报错年度。",
+    ),
+    ErrorType(
+        "form.metadata_conflict",
+        "warning",
+        "表格标识不一致",
+        "表格的系统标识前后不一致（{key}：{first} / {second}），已以隐藏工作表中的为准。",
+    ),
+    ErrorType(
+        "form.prefilled_changed",
+        "warning",
+        "预填内容被修改",
+        "“{label}”是系统预填的内容，原为“{expected}”，现为“{found}”。已按原内容处理；如原内容有误，请联系县委组织部。",
+    ),
+    # -- one value ----------------------------------------------------------------------------
+    ErrorType("value.required", "error", "必填项未填", "“{label}”未填写。请填写：{accepts}。"),
+    ErrorType("value.type", "error", "格式不正确", "“{label}”：{reason}。应填写：{accepts}。"),
+    ErrorType(
+        "value.too_long",
+        "error",
+        "内容过长",
+        "“{label}”有 {length} 个字，超过了 {max_length} 个字的限制。请精简。",
+    ),
+    ErrorType("value.out_of_range", "error", "超出范围", "“{label}”为 {value}，{reason}。"),
+    ErrorType("value.choice", "error", "不在可选范围内", "“{label}”：{reason}。"),
+    ErrorType("value.interpreted", "warning", "已自动识别", "“{label}”：{note}。如有误请改正。"),
+    ErrorType(
+        "value.formula",
+        "warning",
+        "单元格是公式",
+        "“{label}”是公式，已读取其计算结果“{value}”。请直接填写数值。",
+    ),
+    ErrorType(
+        "value.formula_no_value",
+        "error",
+        "公式没有结果",
+        "“{label}”是公式，但文件中没有保存计算结果，系统无法读取。请把公式改为直接填写的数值。",
+    ),
+    ErrorType(
+        "value.cell_error",
+        "error",
+        "单元格显示错误",
+        "“{label}”显示为错误值 {error}。请改为正确的数值。",
+    ),
+    # -- rules across fields and rows ---------------------------------------------------------
+    ErrorType(
+        "rule.date_order",
+        "error",
+        "日期先后顺序不对",
+        "“{first_label}”（{first}）晚于“{second_label}”（{second}）。请检查日期。",
+    ),
+    ErrorType(
+        "rule.date_bounds",
+        "error",
+        "日期超出范围",
+        "“{label}”为 {value}，应在 {low} 至 {high} 之间（{why}）。",
+    ),
+    ErrorType(
+        "rule.rows_within",
+        "error",
+        "计划时间超出项目起止时间",
+        "“{label}”（{value}）不在项目计划起止时间（{low} 至 {high}）之内。",
+    ),
+    ErrorType(
+        "rule.rows_in_order",
+        "warning",
+        "计划顺序",
+        "“{label}”（{value}）早于上一行（{previous}）。请按时间先后排列实施计划。",
+    ),
+    ErrorType(
+        "rule.exactly_one", "error", "只能填写其中一项", "“{labels}”必须且只能填写其中一项。"
+    ),
+    ErrorType(
+        "rule.row_incomplete",
+        "error",
+        "本行填写不完整",
+        "“{table}”第 {row} 行已填写了部分内容，但“{label}”未填写。请补全该行或清空整行。",
+    ),
+    ErrorType(
+        "rule.min_rows",
+        "error",
+        "行数不足",
+        "“{table}”至少需要填写 {min_rows} 行，现在只有 {rows} 行。",
+    ),
+    ErrorType(
+        "rule.done_needs_date",
+        "error",
+        "缺少完成时间",
+        "第 {row} 行任务的完成进度为 100%，但没有填写“{label}”。请填写实际完成时间。",
+    ),
+    ErrorType(
+        "rule.date_without_done",
+        "warning",
+        "进度与完成时间不符",
+        "第 {row} 行任务填写了实际完成时间，但完成进度为 {progress}%。如已完成请把进度改为 100。",
+    ),
+    ErrorType(
+        "rule.required_if",
+        "error",
+        "缺少相关内容",
+        "“{when_label}”选择了“{equals}”，因此“{label}”必须填写。",
+    ),
 )
 
 
-def message(code: str, **fields: object) -> str:
+def message(code: str, /, **fields: object) -> str:
     """The Chinese message of ``code`` with its fields filled in."""
     return CATALOGUE[code].template.format(**fields)
+
+
+def severity(code: str) -> Severity:
+    return CATALOGUE[code].severity
 
 
 class XlsxflowError(Exception):
@@ -112,7 +363,8 @@ class XlsxflowError(Exception):
 
     exit_code = 1
 
-    def __init__(self, code: str, text: str | None = None, **fields: object) -> None:
+    def __init__(self, code: str, text: str | None = None, /, **fields: object) -> None:
+        # Positional-only, so that a message field may itself be called ``code``.
         self.code = code
         self.fields = fields
         super().__init__(text if text is not None else message(code, **fields))

@@ -11,6 +11,10 @@ import re
 import unicodedata
 
 MAX_COMPONENT = 80  # characters; keeps full paths well under Windows' 260 limit
+# UTF-8 bytes: Linux and macOS allow 255 per name, and ``write_atomic`` puts "." before and
+# ".<8 random>.tmp" after the name of its temporary file. 80 CJK characters (3 bytes each)
+# still fit; only four-byte characters (CJK extension B, emoji) make a name shorter.
+MAX_BYTES = 240
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
 _SPACES = re.compile(r"[\s\u3000]+")
 _RESERVED = {
@@ -18,8 +22,10 @@ _RESERVED = {
     "PRN",
     "AUX",
     "NUL",
-    *(f"COM{i}" for i in range(1, 10)),
-    *(f"LPT{i}" for i in range(1, 10)),
+    "CONIN$",
+    "CONOUT$",
+    *(f"COM{i}" for i in range(10)),
+    *(f"LPT{i}" for i in range(10)),
     "COM¹",
     "COM²",
     "COM³",
@@ -29,24 +35,45 @@ _RESERVED = {
 }
 
 
-def safe_component(text: str, max_length: int = MAX_COMPONENT) -> str:
+def _fit(name: str, max_length: int, max_bytes: int) -> str:
+    name = name[:max_length]
+    while len(name.encode("utf-8")) > max_bytes:
+        name = name[:-1]
+    return name.strip(" .")
+
+
+def safe_component(text: str, max_length: int = MAX_COMPONENT, max_bytes: int = MAX_BYTES) -> str:
     """One file or folder name made of ``text``; never empty, never a path."""
     name = unicodedata.normalize("NFC", text)
     name = _FORBIDDEN.sub("_", name)
     name = _SPACES.sub(" ", name).strip()
     name = re.sub(r"\.{2,}", ".", name)
-    name = name[:max_length].strip(" .")
+    name = _fit(name, max_length, max_bytes)
     if not name:
         return "_"
     stem = name.split(".", 1)[0].strip().upper()
     if stem in _RESERVED:
-        name = "_" + name
+        # The prefix must not push the name past the bounds.
+        name = _fit("_" + name, max_length, max_bytes) or "_"
     return name
 
 
 def safe_filename(parts: list[str], suffix: str, max_length: int = MAX_COMPONENT) -> str:
-    """``part1_part2_….suffix`` with every part made safe and the whole kept short."""
+    """``part1_part2_….suffix`` with every part made safe and the whole kept short.
+
+    When the whole is too long the longest part is shortened, not the end of the name, so
+    the parts that tell two files apart (form name, copy number) survive a long roster name.
+    """
     room = max_length - len(suffix)
-    stem = "_".join(safe_component(p) for p in parts if p)
-    stem = safe_component(stem, room)
+    byte_room = MAX_BYTES - len(suffix.encode("utf-8"))
+    pieces = [safe_component(p) for p in parts if p]
+
+    def excess() -> int:
+        joined = "_".join(pieces)
+        return max(len(joined) - room, len(joined.encode("utf-8")) - byte_room, 0)
+
+    while pieces and excess() and max(map(len, pieces)) > 1:
+        longest = max(range(len(pieces)), key=lambda i: len(pieces[i]))
+        pieces[longest] = safe_component(pieces[longest][:-1])
+    stem = safe_component("_".join(pieces), room, byte_room)
     return stem + suffix

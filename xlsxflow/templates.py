@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xlsxflow.config import Config
+from xlsxflow.cycle import windows
 from xlsxflow.errors import UsageError
 from xlsxflow.filenames import safe_component, safe_filename
 from xlsxflow.forms import catalog
@@ -48,12 +49,7 @@ def instance_id(
 
 
 def date_bounds(config: Config) -> dict[Bounds, tuple[dt.date, dt.date]]:
-    cycle = config.cycle
-    return {
-        "application": (cycle.notice_date, cycle.application_deadline),
-        "implementation": (cycle.notice_date, cycle.implementation_end),
-        "cycle": (cycle.notice_date, cycle.cycle_end),
-    }
+    return {key: (w.low, w.high) for key, w in windows(config).items()}
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,17 @@ def read_roster(path: Path) -> Roster:
         committees: list[Committee] = []
         first_row: dict[str, int] = {}
         for row, values in _rows(book, path, COMMITTEE_SHEET, COMMITTEE_COLUMNS):
-            values["kind"] = by_text.get(values["kind"], values["kind"])
+            if values["kind"] not in by_text:
+                # The clerk sees the Chinese kinds of the drop-down, not the internal codes.
+                raise UsageError(
+                    "roster.invalid",
+                    path=path,
+                    sheet=COMMITTEE_SHEET,
+                    row=row,
+                    column={k: label for k, label, _ in COMMITTEE_COLUMNS}["kind"],
+                    detail="只能是 " + "、".join(kinds.displays()) + " 之一，请从下拉列表中选择",
+                )
+            values["kind"] = by_text[values["kind"]]
             try:
                 committee = Committee.model_validate(values)
             except ValidationError as err:

@@ -1,0 +1,105 @@
+"""Find every field of an identified form in the workbook, by its defined name.
+
+Names let the layout move (a row inserted in LibreOffice shifts them along), so we read
+where the name points; a name that moved is reported, a name that vanished is an error.
+Forms recognised without metadata have no names left and are read by their layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xlsxflow.forms.layout import cell_ref, layout
+from xlsxflow.forms.spec import FieldSpec
+from xlsxflow.identify import Identity
+from xlsxflow.problems import Problem
+from xlsxflow.read.book import CellValue, NameRef, RawBook
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One cell's content and where it is (0-based row/col)."""
+
+    value: CellValue
+    sheet: str
+    row: int
+    col: int
+    formula: bool = False
+    error: str | None = None
+
+    @property
+    def cell(self) -> str:
+        return cell_ref(self.row, self.col)
+
+
+@dataclass
+class Extracted:
+    fields: dict[str, Found] = field(default_factory=dict)
+    tables: dict[str, list[dict[str, Found]]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def broken(self) -> bool:
+        return any(p.severity == "error" for p in self.problems)
+
+
+def _read(book: RawBook, sheet: str, row: int, col: int) -> Found:
+    cell = book.cells(sheet).get((row, col))
+    if cell is None:
+        return Found(None, sheet, row, col)
+    return Found(cell.value, sheet, row, col, cell.formula, cell.error)
+
+
+def extract(book: RawBook, identity: Identity) -> Extracted:
+    spec = identity.spec
+    form = layout(spec)
+    out = Extracted()
+    if book.duplicate_sheets:
+        out.problems += [Problem.of("file.duplicate_sheet", sheet=s) for s in book.duplicate_sheets]
+    for plan in form.sheets.values():
+        if plan.spec.name not in book.sheets:
+            out.problems.append(Problem.of("form.sheet_missing", sheet=plan.spec.name))
+    if out.broken:
+        return out
+
+    def locate(f: FieldSpec, expected: NameRef) -> NameRef | None:
+        if identity.by_labels:
+            return expected
+        ref = book.names.get(f.id)
+        if ref is None or ref.sheet not in book.sheets:
+            out.problems.append(
+                Problem.of("form.name_missing", label=f.label, name=f.id, field=f.id)
+            )
+            return None
+        if ref != expected:
+            out.problems.append(
+                Problem.of(
+                    "form.name_moved",
+                    label=f.label,
+                    sheet=ref.sheet,
+                    cell=cell_ref(ref.row, ref.col),
+                    field=f.id,
+                )
+            )
+        return ref
+
+    for fid, place in form.fields.items():
+        v = place.value
+        ref = locate(place.field, NameRef(place.sheet, v.row, v.col, v.row, v.col))
+        if ref is not None:
+            out.fields[fid] = _read(book, ref.sheet, ref.row, ref.col)
+    for tid, table in form.tables.items():
+        columns: dict[str, NameRef] = {}
+        for col in table.columns:
+            expected = NameRef(table.sheet, table.first_row, col.col, table.last_row, col.col)
+            ref = locate(col.field, expected)
+            if ref is not None:
+                columns[col.field.id] = ref
+        if len(columns) != len(table.columns):
+            continue
+        height = min(r.last_row - r.row + 1 for r in columns.values())
+        out.tables[tid] = [
+            {cid: _read(book, ref.sheet, ref.row + i, ref.col) for cid, ref in columns.items()}
+            for i in range(height)
+        ]
+    return out

@@ -1,0 +1,79 @@
+"""Read a LibreOffice .ods: values through calamine, names and properties from the XML.
+
+Calamine does not expose named ranges, so ``content.xml`` is scanned for them with
+defusedxml; ``meta.xml`` carries the user-defined properties (xf_* metadata).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from xlsxflow.read.book import NameRef, RawBook, RawCell, Visibility
+from xlsxflow.read.calamine_rows import cells_from_rows
+from xlsxflow.read.errors import ReadError
+from xlsxflow.read.limits import Limits
+from xlsxflow.read.refs import col_index
+from xlsxflow.read.safezip import SafeZip
+from xlsxflow.read.xlsx import _parse
+
+_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_META = "urn:oasis:names:tc:opendocument:xmlns:meta:1.0"
+# "$'申报表'.$B$5" or "$申报表.$B$5:.$B$9"
+_ODS_REF = re.compile(
+    r"^\$?'?(?P<sheet>(?:[^'.]|'')+)'?\.\$?(?P<c1>[A-Z]{1,3})\$?(?P<r1>\d+)"
+    r"(?::(?:\$?'?(?:[^'.]|'')+'?)?\.\$?(?P<c2>[A-Z]{1,3})\$?(?P<r2>\d+))?$"
+)
+
+
+def _name_ref(address: str) -> NameRef | None:
+    m = _ODS_REF.match(address.strip())
+    if not m:
+        return None
+    r1, c1 = int(m.group("r1")) - 1, col_index(m.group("c1"))
+    r2 = int(m.group("r2")) - 1 if m.group("r2") else r1
+    c2 = col_index(m.group("c2")) if m.group("c2") else c1
+    return NameRef(m.group("sheet").replace("''", "'"), r1, c1, r2, c2)
+
+
+def read_ods(path: Path, limits: Limits) -> RawBook:
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    with SafeZip(path, limits) as z:
+        content = _parse(z.read("content.xml"), "content.xml")
+        meta = _parse(z.read("meta.xml"), "meta.xml") if z.has("meta.xml") else None
+    names: dict[str, NameRef | None] = {}
+    for rng in content.iter(f"{{{_TABLE}}}named-range"):
+        name = rng.get(f"{{{_TABLE}}}name", "")
+        names[name] = _name_ref(rng.get(f"{{{_TABLE}}}cell-range-address", ""))
+    properties: dict[str, str] = {}
+    if meta is not None:
+        for prop in meta.iter(f"{{{_META}}}user-defined"):
+            properties[prop.get(f"{{{_META}}}name", "")] = (prop.text or "").strip()
+    del content
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, ValueError, OSError) as err:
+        raise ReadError("file.corrupt", str(err)) from None
+    sheets = [m.name for m in wb.sheets_metadata]
+    visibility: dict[str, Visibility] = {
+        m.name: "visible" if m.visible.name == "Visible" else "hidden" for m in wb.sheets_metadata
+    }
+
+    def load(sheet: str) -> dict[tuple[int, int], RawCell]:
+        try:
+            rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        except (CalamineError, ValueError) as err:
+            raise ReadError("file.corrupt", f"工作表“{sheet}”：{err}") from None
+        return cells_from_rows(rows, sheet, limits.max_cell_chars, limits.max_cells)
+
+    return RawBook(
+        format="ods",
+        sheets=sheets,
+        visibility=visibility,
+        names=names,
+        properties=properties,
+        date1904=False,
+        load_sheet=load,
+        on_close=wb.close,
+    )

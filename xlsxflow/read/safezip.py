@@ -1,0 +1,72 @@
+"""Open zip containers (xlsx, ods) from strangers without trusting a byte of them.
+
+Sizes declared in the zip directory can lie, so every member is inflated through a
+capped stream; the ratio check catches classic zip bombs before inflating at all.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from xlsxflow.read.errors import ReadError
+from xlsxflow.read.limits import Limits
+
+
+class SafeZip:
+    def __init__(self, path: Path, limits: Limits) -> None:
+        self.limits = limits
+        self.inflated = 0
+        try:
+            self.zf = zipfile.ZipFile(path)
+            infos = self.zf.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as err:
+            raise ReadError("file.corrupt", str(err)) from None
+        if len(infos) > limits.max_members:
+            raise ReadError("file.too_large", f"{len(infos)} 个部件")
+        seen: set[str] = set()
+        for info in infos:
+            if info.filename in seen:
+                self.zf.close()
+                raise ReadError("file.duplicate_member", info.filename)
+            seen.add(info.filename)
+            if info.flag_bits & 0x1:
+                self.zf.close()
+                raise ReadError("file.encrypted", info.filename)
+        self.names = seen
+
+    def __enter__(self) -> SafeZip:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.zf.close()
+
+    def has(self, name: str) -> bool:
+        return name in self.names
+
+    def read(self, name: str) -> bytes:
+        limits = self.limits
+        try:
+            info = self.zf.getinfo(name)
+        except KeyError:
+            raise ReadError("file.corrupt", f"缺少部件 {name}") from None
+        declared = info.file_size
+        if declared > limits.max_member_bytes:
+            raise ReadError("file.zip_bomb", f"{name} 解压后 {declared} 字节")
+        if declared > limits.ratio_floor and declared > limits.max_ratio * max(
+            info.compress_size, 1
+        ):
+            raise ReadError("file.zip_bomb", f"{name} 压缩比异常")
+        cap = min(limits.max_member_bytes, limits.max_total_bytes - self.inflated)
+        try:
+            with self.zf.open(info) as fh:
+                data = fh.read(cap + 1)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as err:
+            raise ReadError("file.corrupt", f"{name}: {err}") from None
+        if len(data) > cap:
+            raise ReadError("file.zip_bomb", f"{name} 解压后超过限制")
+        self.inflated += len(data)
+        return data

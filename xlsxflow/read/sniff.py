@@ -1,0 +1,69 @@
+"""Decide what a file is from its first bytes and its name, before anything is parsed."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from typing import Literal
+
+Kind = Literal["xlsx", "xls", "ods", "encrypted", "not_spreadsheet", "empty", "lock"]
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".et", ".ods", ".xlsb"}
+_LOCK = re.compile(r"^(~\$.*|\.~lock\..*#|~.*\.tmp)$", re.IGNORECASE)
+# In an OLE2 container, an encrypted OOXML package keeps these stream names (UTF-16LE).
+_ENCRYPTED_MARKERS = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"))
+_WORKBOOK_STREAM = "Workbook".encode("utf-16-le")
+_BOOK_STREAM = "Book".encode("utf-16-le")
+
+
+def is_lock_file(path: Path) -> bool:
+    """Office (``~$name.xlsx``) and LibreOffice (``.~lock.name.xlsx#``) lock files."""
+    return bool(_LOCK.match(path.name))
+
+
+def looks_like_spreadsheet_name(path: Path) -> bool:
+    return path.suffix.lower() in SPREADSHEET_SUFFIXES
+
+
+def sniff(path: Path, head: bytes, size: int) -> Kind:
+    """The format of a file, judged by content; the name only spots lock files."""
+    if is_lock_file(path):
+        return "lock"
+    if size == 0:
+        return "empty"
+    if head.startswith(ZIP_MAGIC):
+        return _sniff_zip(path)
+    if head.startswith(OLE_MAGIC):
+        return _sniff_ole(path)
+    return "not_spreadsheet"
+
+
+def _sniff_zip(path: Path) -> Kind:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "xl/workbook.xml" in names:
+                return "xlsx"
+            if "mimetype" in names:
+                info = zf.getinfo("mimetype")
+                if info.file_size < 200 and b"spreadsheet" in zf.read("mimetype"):
+                    return "ods"
+            if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
+                return "xlsx"
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "xlsx"  # a zip we cannot list: let the xlsx reader report it precisely
+    return "not_spreadsheet"
+
+
+def _sniff_ole(path: Path) -> Kind:
+    # The directory sectors of small OLE2 files sit within the first few hundred KB.
+    with path.open("rb") as fh:
+        blob = fh.read(512 * 1024)
+    if any(marker in blob for marker in _ENCRYPTED_MARKERS):
+        return "encrypted"
+    if _WORKBOOK_STREAM in blob or _BOOK_STREAM in blob:
+        return "xls"
+    return "not_spreadsheet"

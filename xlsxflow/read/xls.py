@@ -1,0 +1,86 @@
+"""Read a legacy .xls (BIFF8) with xlrd: values, sheet states and workbook-level names.
+
+A form saved "as Excel 97-2003" keeps its hidden ``xf_meta`` sheet and its names but
+loses the custom document properties, so identification relies on the sheet here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xlsxflow.read.book import NameRef, RawBook, RawCell, Visibility
+from xlsxflow.read.errors import ReadError
+from xlsxflow.read.limits import Limits
+
+
+def read_xls(path: Path, limits: Limits) -> RawBook:
+    import xlrd
+    from xlrd.biffh import XLRDError
+
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True, formatting_info=False)
+    except XLRDError as err:
+        code = "file.encrypted" if "encrypt" in str(err).lower() else "file.corrupt"
+        raise ReadError(code, str(err)) from None
+    except Exception as err:  # xlrd raises bare exceptions on damaged files
+        raise ReadError("file.corrupt", f"{type(err).__name__}: {err}") from None
+    sheets = list(book.sheet_names())
+    visibility: dict[str, Visibility] = {}
+    for i, name in enumerate(sheets):
+        state = book.sheet_by_index(i).visibility
+        visibility[name] = "visible" if state == 0 else ("hidden" if state == 1 else "veryHidden")
+    names: dict[str, NameRef | None] = {}
+    for (name, scope), nobj in book.name_and_scope_map.items():
+        if scope != -1 or name.startswith("_xlnm") or nobj.builtin:
+            continue
+        try:
+            sheet_index, rlo, rhi, clo, chi = nobj.area2d()
+        except Exception:  # names that are formulas, not ranges
+            names[nobj.name] = None
+            continue
+        names[nobj.name] = NameRef(sheets[sheet_index], rlo, clo, rhi - 1, chi - 1)
+
+    def load(sheet_name: str) -> dict[tuple[int, int], RawCell]:
+        sheet = book.sheet_by_name(sheet_name)
+        if sheet.nrows * max(sheet.ncols, 1) > limits.max_cells:
+            raise ReadError("file.too_large", f"工作表“{sheet_name}”单元格过多")
+        cells: dict[tuple[int, int], RawCell] = {}
+        for r in range(sheet.nrows):
+            for c, cell in enumerate(sheet.row(r)):
+                value = _value(cell, book.datemode, limits.max_cell_chars)
+                if value is not None:
+                    cells[(r, c)] = value
+        return cells
+
+    return RawBook(
+        format="xls",
+        sheets=sheets,
+        visibility=visibility,
+        names=names,
+        properties={},
+        date1904=book.datemode == 1,
+        load_sheet=load,
+        on_close=book.release_resources,
+    )
+
+
+def _value(cell, datemode: int, max_chars: int) -> RawCell | None:  # type: ignore[no-untyped-def]
+    import xlrd
+
+    ctype = cell.ctype
+    if ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+        return None
+    if ctype == xlrd.XL_CELL_TEXT:
+        return RawCell(cell.value[:max_chars]) if cell.value != "" else None
+    if ctype == xlrd.XL_CELL_NUMBER:
+        return RawCell(float(cell.value))
+    if ctype == xlrd.XL_CELL_DATE:
+        try:
+            return RawCell(xlrd.xldate.xldate_as_datetime(cell.value, datemode))
+        except Exception:  # out-of-range serials stay numbers
+            return RawCell(float(cell.value))
+    if ctype == xlrd.XL_CELL_BOOLEAN:
+        return RawCell(bool(cell.value))
+    if ctype == xlrd.XL_CELL_ERROR:
+        return RawCell(None, error=xlrd.error_text_from_code.get(cell.value, "#ERR"))
+    return RawCell(str(cell.value))

@@ -1,0 +1,285 @@
+"""Read an .xlsx by parsing its few small XML parts directly (defusedxml).
+
+Returns carry a handful of sheets of a few hundred cells; reading the parts ourselves is
+faster than a general library and lets us see what such libraries hide: formulas
+without cached values, cells far outside the sheet's declared dimension, duplicate
+sheet names, macro and external-link parts (which are noted, never followed).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from xlsxflow.read.book import NameRef, RawBook, RawCell, Visibility
+from xlsxflow.read.calamine_rows import cells_from_rows
+from xlsxflow.read.errors import ReadError
+from xlsxflow.read.limits import Limits
+from xlsxflow.read.refs import parse_cell, parse_name_ref
+from xlsxflow.read.safezip import SafeZip
+
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
+# Sheets we hand to calamine must be plain: UTF-8, no DTD, no formulas, a sane dimension.
+_DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+(?::([A-Z]+)(\d+))?"')
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+FAST_MAX_ROWS = 5000
+FAST_MAX_COLS = 100
+
+
+def _parse(data: bytes, part: str) -> Element:
+    try:
+        return fromstring(data)
+    except DefusedXmlException as err:
+        raise ReadError("file.xml_attack", f"{part}: {type(err).__name__}") from None
+    except Exception as err:  # expat raises several unrelated types
+        raise ReadError("file.corrupt", f"{part}: {err}") from None
+
+
+def _ns(root: Element) -> str:
+    return root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+
+
+def _text(el: Element, t_tag: str, r_tag: str) -> str:
+    """Text of a shared string or inline string: its runs, without phonetic hints."""
+    parts: list[str] = []
+    for child in el:
+        if child.tag == t_tag:
+            parts.append(child.text or "")
+        elif child.tag == r_tag:
+            for sub in child:
+                if sub.tag == t_tag:
+                    parts.append(sub.text or "")
+    return "".join(parts)
+
+
+class _XlsxReader:
+    def __init__(self, path: Path, limits: Limits) -> None:
+        self.path = path
+        self.limits = limits
+        self.zip = SafeZip(path, limits)
+        self._strings: list[str] | None = None
+        self._calamine: Any = None
+
+    def book(self) -> RawBook:
+        z = self.zip
+        root = _parse(z.read("xl/workbook.xml"), "workbook.xml")
+        ns = _ns(root)
+        rels = self._rels("xl/_rels/workbook.xml.rels", "xl")
+        sheets: list[str] = []
+        visibility: dict[str, Visibility] = {}
+        self.paths: dict[str, str] = {}
+        duplicates: list[str] = []
+        local_ids: list[str] = []
+        for sheet in root.iter(f"{ns}sheet"):
+            name = sheet.get("name", "")
+            rid = sheet.get(f"{{{_REL_NS}}}id") or sheet.get(f"{{{_STRICT_REL_NS}}}id") or ""
+            if name in visibility or name.casefold() in (s.casefold() for s in sheets):
+                duplicates.append(name)
+                continue
+            sheets.append(name)
+            local_ids.append(name)
+            state = sheet.get("state", "visible")
+            visibility[name] = state if state in ("hidden", "veryHidden") else "visible"  # type: ignore[assignment]
+            if rid in rels:
+                self.paths[name] = rels[rid]
+        names: dict[str, NameRef | None] = {}
+        for dn in root.iter(f"{ns}definedName"):
+            name = dn.get("name", "")
+            if dn.get("localSheetId") is not None or name.startswith("_xlnm"):
+                continue  # sheet-scope names and print areas are not ours
+            names[name] = parse_name_ref(dn.text or "")
+        pr = root.find(f"{ns}workbookPr")
+        date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
+        return RawBook(
+            format="xlsx",
+            sheets=sheets,
+            visibility=visibility,
+            names=names,
+            properties=self._custom_properties(),
+            date1904=date1904,
+            load_sheet=self._sheet,
+            duplicate_sheets=duplicates,
+            has_macros=any(n.lower().endswith("vbaproject.bin") for n in z.names),
+            has_external_links=any(n.startswith("xl/externalLinks/") for n in z.names),
+            on_close=self.close,
+        )
+
+    def close(self) -> None:
+        self.zip.close()
+        if self._calamine is not None:
+            self._calamine.close()
+
+    def _rels(self, part: str, base: str) -> dict[str, str]:
+        if not self.zip.has(part):
+            return {}
+        root = _parse(self.zip.read(part), part)
+        out = {}
+        for rel in root.iter(_PKG_REL):
+            if rel.get("TargetMode") == "External":
+                continue  # never follow anything outside the package
+            target = rel.get("Target", "")
+            full = (
+                target.lstrip("/")
+                if target.startswith("/")
+                else posixpath.normpath(posixpath.join(base, target))
+            )
+            out[rel.get("Id", "")] = full
+        return out
+
+    def _custom_properties(self) -> dict[str, str]:
+        part = "docProps/custom.xml"
+        if not self.zip.has(part):
+            return {}
+        root = _parse(self.zip.read(part), part)
+        props = {}
+        for prop in root:
+            name = prop.get("name")
+            if name and len(prop):
+                props[name] = (prop[0].text or "").strip()
+        return props
+
+    def _shared_strings(self) -> list[str]:
+        if self._strings is None:
+            part = "xl/sharedStrings.xml"
+            strings: list[str] = []
+            if self.zip.has(part):
+                root = _parse(self.zip.read(part), part)
+                ns = _ns(root)
+                t_tag, r_tag = f"{ns}t", f"{ns}r"
+                for si in root.iter(f"{ns}si"):
+                    strings.append(_text(si, t_tag, r_tag))
+                    if len(strings) > self.limits.max_strings:
+                        raise ReadError("file.too_large", "共享字符串过多")
+            self._strings = strings
+        return self._strings
+
+    def _sheet(self, name: str) -> dict[tuple[int, int], RawCell]:
+        part = self.paths.get(name)
+        if part is None or not self.zip.has(part):
+            return {}
+        data = self.zip.read(part)
+        if _plain_sheet(data):
+            return self._sheet_calamine(name)
+        return self._sheet_xml(name, part, data)
+
+    def _sheet_calamine(self, name: str) -> dict[tuple[int, int], RawCell]:
+        """The fast path (see docs/PERFORMANCE.md): calamine reads plain sheets ~10× faster."""
+        from python_calamine import CalamineError, CalamineWorkbook
+
+        try:
+            if self._calamine is None:
+                self._calamine = CalamineWorkbook.from_path(str(self.path))
+            rows = self._calamine.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except (CalamineError, ValueError, OSError) as err:
+            raise ReadError("file.corrupt", f"工作表“{name}”：{err}") from None
+        return cells_from_rows(rows, name, self.limits.max_cell_chars, self.limits.max_cells)
+
+    def _sheet_xml(self, name: str, part: str, data: bytes) -> dict[tuple[int, int], RawCell]:
+        root = _parse(data, part)
+        ns = _ns(root)
+        c_tag, v_tag, f_tag, is_tag = f"{ns}c", f"{ns}v", f"{ns}f", f"{ns}is"
+        t_tag, r_tag = f"{ns}t", f"{ns}r"
+        data = root.find(f"{ns}sheetData")
+        cells: dict[tuple[int, int], RawCell] = {}
+        if data is None:
+            return cells
+        max_chars = self.limits.max_cell_chars
+        row_no = -1
+        for row in data:
+            r_attr = row.get("r")
+            row_no = int(r_attr) - 1 if r_attr and r_attr.isdigit() else row_no + 1
+            col_no = -1
+            for c in row:
+                if c.tag != c_tag:
+                    continue
+                ref = c.get("r")
+                pos = parse_cell(ref) if ref else None
+                if pos is None:
+                    col_no += 1
+                    pos = (row_no, col_no)
+                else:
+                    col_no = pos[1]
+                cell = self._cell(c, v_tag, f_tag, is_tag, t_tag, r_tag, max_chars)
+                if cell is not None:
+                    cells[pos] = cell
+                    if len(cells) > self.limits.max_cells:
+                        raise ReadError("file.too_large", f"工作表“{name}”单元格过多")
+        return cells
+
+    def _cell(
+        self,
+        c: Element,
+        v_tag: str,
+        f_tag: str,
+        is_tag: str,
+        t_tag: str,
+        r_tag: str,
+        max_chars: int,
+    ) -> RawCell | None:
+        kind = c.get("t", "n")
+        v = c.find(v_tag)
+        formula = c.find(f_tag) is not None
+        raw = v.text if v is not None else None
+        if kind == "inlineStr":
+            node = c.find(is_tag)
+            value: str | float | bool | None = (
+                _text(node, t_tag, r_tag) if node is not None else None
+            )
+        elif raw is None:
+            return RawCell(None, formula=True) if formula else None
+        elif kind == "s":
+            strings = self._shared_strings()
+            try:
+                value = strings[int(raw)]
+            except (ValueError, IndexError):
+                raise ReadError("file.corrupt", f"共享字符串索引 {raw} 无效") from None
+        elif kind in ("str", "d"):
+            value = raw
+        elif kind == "b":
+            value = raw.strip() in ("1", "true")
+        elif kind == "e":
+            return RawCell(None, formula=formula, error=raw)
+        else:
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ReadError("file.corrupt", f"数值 {raw[:20]!r} 无效") from None
+        if isinstance(value, str) and len(value) > max_chars:
+            value = value[:max_chars]
+        return RawCell(value, formula=formula)
+
+
+def _plain_sheet(data: bytes) -> bool:
+    """True when calamine can read this sheet exactly as our own parser would."""
+    head = data[:2048]
+    if not (head.startswith(b"<?xml") or head.startswith(b"\xef\xbb\xbf<?xml")):
+        return False
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data or _FORMULA.search(data):
+        return False
+    m = _DIMENSION.search(head)
+    if m is None:
+        return False
+    if m.group(1) is None:
+        return True
+    from xlsxflow.read.refs import col_index
+
+    return int(m.group(2)) <= FAST_MAX_ROWS and col_index(m.group(1).decode()) < FAST_MAX_COLS
+
+
+def read_xlsx(path: Path, limits: Limits) -> RawBook:
+    """The workbook's structure, read now; sheets are parsed when first asked for,
+    until ``RawBook.close``."""
+    reader = _XlsxReader(path, limits)
+    try:
+        return reader.book()
+    except BaseException:
+        reader.zip.close()
+        raise

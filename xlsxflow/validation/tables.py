@@ -1,0 +1,73 @@
+"""Repeating tables: a row with any entry must be complete; enough rows filled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from xlsxflow.extract import Found
+from xlsxflow.forms.spec import SectionSpec
+from xlsxflow.problems import Problem
+from xlsxflow.validation.context import ValidationContext
+from xlsxflow.validation.values import convert, is_empty
+
+
+@dataclass
+class Row:
+    number: int  # 1-based, as the committee counts the table's rows
+    values: dict[str, Any] = field(default_factory=dict)
+    found: dict[str, Found] = field(default_factory=dict)
+
+
+def table_title(section: SectionSpec) -> str:
+    """``四、实施计划（…）`` → ``实施计划``: the short name used in messages."""
+    title = section.title.split("、", 1)[-1]
+    return title.split("（", 1)[0]
+
+
+def check_table(
+    section: SectionSpec, cells: list[dict[str, Found]], ctx: ValidationContext, date1904: bool
+) -> tuple[list[Row], list[Problem]]:
+    table = section.table
+    assert table is not None
+    title = table_title(section)
+    rows: list[Row] = []
+    problems: list[Problem] = []
+    for number, row_cells in enumerate(cells, start=1):
+        if all(is_empty(found) for found in row_cells.values()):
+            continue
+        row = Row(number, found=row_cells)
+        for col in table.columns:
+            found = row_cells.get(col.id)
+            label = f"{col.label}（第 {number} 行）"
+            value, found_problems = convert(col, found, ctx, date1904, label)
+            problems += found_problems
+            if value is not None:
+                row.values[col.id] = value
+            elif col.required and not found_problems and found is not None:
+                problems.append(
+                    Problem.of(
+                        "rule.row_incomplete",
+                        table=title,
+                        row=number,
+                        label=col.label,
+                        sheet=found.sheet,
+                        cell=found.cell,
+                        field=col.id,
+                    )
+                )
+        rows.append(row)
+    if len(rows) < table.min_rows and cells:
+        first = next(iter(cells[0].values()))
+        problems.append(
+            Problem.of(
+                "rule.min_rows",
+                table=title,
+                min_rows=table.min_rows,
+                rows=len(rows),
+                sheet=first.sheet,
+                cell=first.cell,
+                field=table.columns[0].id,
+            )
+        )
+    return rows, problems

@@ -1,0 +1,156 @@
+"""One cell → one clean value: type, length, range, choice list and date window."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from xlsxflow.extract import Found
+from xlsxflow.forms import catalog
+from xlsxflow.forms.hints import accepts
+from xlsxflow.forms.spec import FieldSpec
+from xlsxflow.normalize import (
+    Unreadable,
+    clean_text,
+    is_blank,
+    parse_choice,
+    parse_date,
+    parse_decimal,
+    parse_int,
+    parse_percent,
+    parse_phone,
+)
+from xlsxflow.problems import Problem
+from xlsxflow.validation.context import ValidationContext
+
+
+def _accepts(f: FieldSpec, ctx: ValidationContext) -> str:
+    choices = catalog().choice(f.choices) if f.choices else None
+    window = ctx.windows.get(f.bounds) if f.bounds else None
+    return accepts(f, choices, (window.low, window.high) if window else None)
+
+
+def is_empty(found: Found | None) -> bool:
+    return found is None or (is_blank(found.value) and not found.formula and not found.error)
+
+
+def _parse(f: FieldSpec, raw: object, date1904: bool) -> tuple[Any, str | None]:
+    kind = f.type
+    if kind in ("text", "longtext"):
+        return clean_text(raw)
+    if kind == "date":
+        return parse_date(raw, date1904)
+    if kind == "money":
+        return parse_decimal(raw)
+    if kind == "integer":
+        return parse_int(raw)
+    if kind in ("percent",):
+        return parse_percent(raw)
+    if kind == "score":
+        return parse_decimal(raw)
+    if kind == "phone":
+        return parse_phone(raw)
+    assert f.choices is not None
+    return parse_choice(raw, catalog().choice(f.choices))
+
+
+def _num(value: Decimal | int) -> str:
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def _range_problem(f: FieldSpec, value: Any) -> str | None:
+    if f.type in ("text", "longtext") and f.max_length and len(value) > f.max_length:
+        return "too_long"
+    if f.type in ("integer", "money", "percent", "score"):
+        low = Decimal(str(f.min)) if f.min is not None else Decimal(0)
+        high = Decimal(str(f.max)) if f.max is not None else None
+        if f.type in ("percent", "score"):
+            high = Decimal(100) if high is None else high
+        if value < low:
+            return f"不能小于 {_num(low)}"
+        if high is not None and value > high:
+            return f"不能大于 {_num(high)}"
+    return None
+
+
+def convert(
+    f: FieldSpec,
+    found: Found | None,
+    ctx: ValidationContext,
+    date1904: bool,
+    label: str | None = None,
+) -> tuple[Any, list[Problem]]:
+    """The clean value (``None`` when blank or unusable) and what was wrong with it.
+
+    ``required`` is not judged here: a blank single field and a blank cell in a row need
+    different messages, so the callers decide.
+    """
+    if found is None:
+        return None, []
+    label = label or f.label
+    where = {"sheet": found.sheet, "cell": found.cell, "field": f.id}
+    if found.error:
+        return None, [Problem.of("value.cell_error", label=label, error=found.error, **where)]
+    if found.formula and found.value is None:
+        return None, [Problem.of("value.formula_no_value", label=label, **where)]
+    raw = found.value
+    if is_blank(raw):
+        return None, []
+    problems: list[Problem] = []
+    if found.formula:
+        problems.append(Problem.of("value.formula", label=label, value=raw, **where))
+    try:
+        value, note = _parse(f, raw, date1904)
+    except Unreadable as err:
+        code = "value.choice" if f.type == "choice" else "value.type"
+        problems.append(
+            Problem.of(code, label=label, reason=str(err), accepts=_accepts(f, ctx), **where)
+        )
+        return None, problems
+    if note:
+        problems.append(Problem.of("value.interpreted", label=label, note=note, **where))
+    reason = _range_problem(f, value)
+    if reason == "too_long":
+        problems.append(
+            Problem.of(
+                "value.too_long", label=label, length=len(value), max_length=f.max_length, **where
+            )
+        )
+        return None, problems
+    if reason:
+        problems.append(
+            Problem.of("value.out_of_range", label=label, value=_num(value), reason=reason, **where)
+        )
+        return None, problems
+    if f.type == "date" and f.bounds:
+        window = ctx.windows[f.bounds]
+        if not window.low <= value <= window.high:
+            problems.append(
+                Problem.of(
+                    "rule.date_bounds",
+                    label=label,
+                    value=value.isoformat(),
+                    low=window.low.isoformat(),
+                    high=window.high.isoformat(),
+                    why=window.why,
+                    **where,
+                )
+            )
+    return value, problems
+
+
+def required_problem(f: FieldSpec, found: Found | None, ctx: ValidationContext) -> Problem:
+    where = {"sheet": found.sheet, "cell": found.cell} if found else {}
+    return Problem.of(
+        "value.required", label=f.label, accepts=_accepts(f, ctx), field=f.id, **where
+    )
+
+
+def as_json_value(value: Any) -> Any:
+    """Values as JSON can hold them: dates ISO, decimals as numbers."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
