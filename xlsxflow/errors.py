@@ -268,7 +268,7 @@ CATALOGUE = _catalogue(
         "“{label}”有 {length} 个字，超过了 {max_length} 个字的限制。请精简。",
     ),
     ErrorType("value.out_of_range", "error", "超出范围", "“{label}”为 {value}，{reason}。"),
-    ErrorType("value.choice", "error", "不在可选范围内", "“{label}”：{reason}。"),
+    ErrorType("value.choice", "error", "不在可选范围内", "“{label}”填写有误：{reason}。"),
     ErrorType("value.interpreted", "warning", "已自动识别", "“{label}”：{note}。如有误请改正。"),
     ErrorType(
         "value.formula",

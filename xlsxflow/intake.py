@@ -59,6 +59,21 @@ def read_return(path: Path, ctx: ValidationContext, limits: Limits = DEFAULT_LIM
     return result
 
 
+def _in_reading_order(problems: list[Problem], spec: Any) -> list[Problem]:
+    """File-level problems first, then by sheet, row and column, as a person reads."""
+    from xlsxflow.read.refs import parse_cell
+
+    sheets = {s.name: i for i, s in enumerate(spec.sheets)}
+
+    def key(p: Problem) -> tuple[int, int, int]:
+        if not p.cell:
+            return (-1, 0, 0)
+        row, col = parse_cell(p.cell) or (0, 0)
+        return (sheets.get(p.sheet, len(sheets)), row, col)
+
+    return sorted(problems, key=key)
+
+
 def _read_form(book: Any, result: FileResult, ctx: ValidationContext) -> None:
     result.format = book.format
     if book.has_macros:
@@ -87,6 +102,7 @@ def _read_form(book: Any, result: FileResult, ctx: ValidationContext) -> None:
         result.instance = instance_id(
             ctx.config.cycle.year, identity.spec.kind, result.committee, result.project or ""
         )
+    result.problems = _in_reading_order(result.problems, identity.spec)
     result.values = validated.values
     result.rows = {
         tid: [{"_row": row.number, **row.values} for row in rows]

@@ -8,9 +8,10 @@ generating twice gives byte-identical files and a re-sent template is the same f
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xlsxflow.config import Config
 from xlsxflow.cycle import windows
@@ -21,6 +22,9 @@ from xlsxflow.forms.layout import layout
 from xlsxflow.forms.spec import Bounds, FormSpec
 from xlsxflow.projects import ProjectRef
 from xlsxflow.roster import Committee, Roster
+
+if TYPE_CHECKING:
+    from xlsxflow.excel.template_writer import CellValue, TemplateContent
 
 META_KEYS = (
     "xf_form",
@@ -106,6 +110,8 @@ def plan_templates(
             if not wanted:
                 raise UsageError("templates.needs_projects", form=spec.name)
             for project in wanted:
+                if project.committee_code not in roster.codes():
+                    raise UsageError("templates.unknown_committee", code=project.committee_code)
                 committee = roster.committee(project.committee_code)
                 folder = _committee_folder(outbox, committee, department)
                 parts = [project.project_no, project.project_name[:16], spec.name]
@@ -165,23 +171,39 @@ def metadata(job: TemplateJob, config: Config) -> dict[str, str]:
     }
 
 
-def render_job(job: TemplateJob, config: Config) -> bytes:
-    from xlsxflow.excel.template_writer import TemplateContent, render_template
+def form_content(spec: FormSpec, config: Config, meta: dict[str, str]) -> TemplateContent:
+    """What every workbook of this form and cycle shares: title, metadata, date windows,
+    fixed timestamps. Templates, filled samples and feedback copies all start here."""
+    from xlsxflow.excel.template_writer import TemplateContent
 
-    spec = job.spec
-    meta = metadata(job, config)
-    values = {f.id: _prefill(job, f.prefill) for f in spec.fields if f.prefill}
-    subtitle = f"表单编号：{meta['xf_instance']}"
-    content = TemplateContent(
+    return TemplateContent(
         title=spec.display_title(config.cycle.county),
-        subtitle=subtitle,
+        subtitle=f"表单编号：{meta['xf_instance']}",
         meta=meta,
         bounds=date_bounds(config),
         created=dt.datetime.combine(config.cycle.notice_date, dt.time()),
         department=config.cycle.department,
-        values={k: v for k, v in values.items() if v},
     )
-    return render_template(layout(spec), content)
+
+
+def prefilled_values(job: TemplateJob) -> dict[str, str]:
+    values = {f.id: _prefill(job, f.prefill) for f in job.spec.fields if f.prefill}
+    return {k: v for k, v in values.items() if v}
+
+
+def render_job(
+    job: TemplateJob,
+    config: Config,
+    values: Mapping[str, CellValue] | None = None,
+    rows: Mapping[str, Sequence[Mapping[str, CellValue]]] | None = None,
+) -> bytes:
+    """The template of ``job``; with ``values``/``rows``, the same form filled in."""
+    from xlsxflow.excel.template_writer import render_template
+
+    content = form_content(job.spec, config, metadata(job, config))
+    content.values = {**prefilled_values(job), **(values or {})}
+    content.table_rows = dict(rows or {})
+    return render_template(layout(job.spec), content)
 
 
 def write_templates(jobs: Iterable[TemplateJob], config: Config) -> list[Path]:

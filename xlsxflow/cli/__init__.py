@@ -17,6 +17,7 @@ from xlsxflow import __version__
 COMMANDS = {
     "init": ("xlsxflow.cli.init_cmd", "创建一个年度周期的工作区（配置、名册、文件夹）"),
     "templates": ("xlsxflow.cli.templates_cmd", "为每个基层党委生成预填好的 Excel 表格"),
+    "validate": ("xlsxflow.cli.validate_cmd", "校验报回的表格，逐个单元格指出问题"),
 }
 
 

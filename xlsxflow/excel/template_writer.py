@@ -18,17 +18,30 @@ from xlsxwriter.worksheet import Worksheet
 
 from xlsxflow.forms import catalog
 from xlsxflow.forms.hints import DATE_EXAMPLE, accepts, input_message
-from xlsxflow.forms.layout import FormLayout, SheetPlan, Span, col_letter
+from xlsxflow.forms.layout import FormLayout, SheetPlan, Span, cell_ref, col_letter
 from xlsxflow.forms.spec import Bounds, FieldSpec
 
 META_SHEET = "xf_meta"
 LISTS_SHEET = "xf_lists"
 INSTRUCTIONS_SHEET = "填报说明"
+PROBLEMS_SHEET = "问题清单"
+MARK_FILL = "#FFC7CE"
+PROBLEM_HEADERS = (
+    ("序号", 6),
+    ("工作表", 12),
+    ("单元格", 8),
+    ("栏目", 22),
+    ("级别", 6),
+    ("问题及修改要求", 80),
+)
 BODY_FONT = "宋体"
 INPUT_FONT = "仿宋"
 INPUT_FILL = "#FFFBE6"
 LOCKED_FILL = "#F2F2F2"
 FOOTER = "&C第 &P 页，共 &N 页"
+
+
+CellValue = str | float | int | bool | dt.date | dt.datetime | None
 
 
 @dataclass
@@ -40,8 +53,11 @@ class TemplateContent:
     bounds: Mapping[Bounds, tuple[dt.date, dt.date]]
     created: dt.datetime
     department: str = ""
-    values: Mapping[str, str] = field(default_factory=dict)
-    table_rows: Mapping[str, Sequence[Mapping[str, str]]] = field(default_factory=dict)
+    values: Mapping[str, CellValue] = field(default_factory=dict)
+    table_rows: Mapping[str, Sequence[Mapping[str, CellValue]]] = field(default_factory=dict)
+    # Feedback copies: (sheet name, cell ref) → Chinese note, and the 问题清单 rows.
+    marks: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    problem_list: Sequence[Sequence[str]] = ()
     subtitle: str = ""
 
 
@@ -74,8 +90,8 @@ class _Formats:
             "score": "0.##",
             "integer": "0",
         }
-        self._input: dict[tuple[str, bool], Any] = {}
-        for locked in (False, True):
+        self._input: dict[tuple[str, bool, bool], Any] = {}
+        for locked, marked in ((False, False), (True, False), (False, True), (True, True)):
             for kind in (
                 "text",
                 "longtext",
@@ -96,10 +112,12 @@ class _Formats:
                     props["valign"] = "top"
                 props["locked"] = locked
                 props["bg_color"] = LOCKED_FILL if locked else INPUT_FILL
-                self._input[(kind, locked)] = fmt(**props)
+                if marked:
+                    props.update(bg_color=MARK_FILL, border_color="#C00000", border=2)
+                self._input[(kind, locked, marked)] = fmt(**props)
 
-    def input(self, f: FieldSpec, locked: bool) -> Any:
-        return self._input[(f.type, locked)]
+    def input(self, f: FieldSpec, locked: bool, marked: bool = False) -> Any:
+        return self._input[(f.type, locked, marked)]
 
 
 def _check(result: int, what: str) -> None:
@@ -142,6 +160,7 @@ class _Writer:
         )
         for key, value in self.content.meta.items():
             _check(book.set_custom_property(key, value or "-"), f"property {key}")
+        problems = book.add_worksheet(PROBLEMS_SHEET) if self.content.problem_list else None
         sheets = {
             sid: book.add_worksheet(plan.spec.name) for sid, plan in self.layout.sheets.items()
         }
@@ -157,8 +176,11 @@ class _Writer:
         self._write_meta(meta)
         for name, formula in self.layout.defined_names().items():
             _check(book.define_name(name, "=" + formula), f"name {name}")
-        first = next(iter(sheets.values()))
-        first.activate()
+        if problems is not None:
+            self._write_problems(problems)
+            problems.activate()
+        else:
+            next(iter(sheets.values())).activate()
         book.close()
         return self.buffer.getvalue()
 
@@ -234,10 +256,61 @@ class _Writer:
             },
         )
 
-    def _merge(self, ws: Worksheet, span: Span, text: str, fmt: Any) -> None:
+    def _merge(self, ws: Worksheet, span: Span, value: CellValue, fmt: Any) -> None:
         if span.merged:
             ws.merge_range(span.row, span.col, span.last_row, span.last_col, "", fmt)
-        ws.write_string(span.row, span.col, text, fmt)
+        row, col = span.row, span.col
+        if value is None or value == "":
+            ws.write_blank(row, col, None, fmt)
+        elif isinstance(value, str):
+            _check(ws.write_string(row, col, value, fmt), "a string")
+        elif isinstance(value, bool):
+            ws.write_boolean(row, col, value, fmt)
+        elif isinstance(value, dt.datetime | dt.date):
+            ws.write_datetime(row, col, value, fmt)
+        else:
+            ws.write_number(row, col, value, fmt)
+
+    def _input_cell(
+        self, ws: Worksheet, span: Span, value: CellValue, f: FieldSpec, locked: bool
+    ) -> None:
+        """An input cell; on feedback copies, marked and annotated when it has problems."""
+        note = self.content.marks.get((ws.name, cell_ref(span.row, span.col)))
+        self._merge(ws, span, value, self.fmt.input(f, locked, marked=note is not None))
+        if note is not None:
+            ws.write_comment(
+                span.row,
+                span.col,
+                note,
+                {"author": "县委组织部", "x_scale": 3, "y_scale": 2, "font_name": BODY_FONT},
+            )
+
+    def _write_problems(self, ws: Worksheet) -> None:
+        fmt = self.fmt
+        for col, (head, width) in enumerate(PROBLEM_HEADERS):
+            ws.set_column(col, col, width)
+            ws.write_string(2, col, head, fmt.header)
+        ws.merge_range(0, 0, 0, len(PROBLEM_HEADERS) - 1, "", fmt.title)
+        ws.write_string(0, 0, "问题清单（请按以下说明修改后重新报送）", fmt.title)
+        ws.set_row(0, 36)
+        ws.merge_range(1, 0, 1, len(PROBLEM_HEADERS) - 1, "", fmt.note)
+        ws.write_string(
+            1,
+            0,
+            "有问题的单元格已标红并附批注（鼠标移到单元格上可查看）。"
+            "“错误”必须改正；“提示”请核对，确认无误可不改。",
+            fmt.note,
+        )
+        for r, values in enumerate(self.content.problem_list, start=3):
+            for col, value in enumerate(values):
+                ws.write_string(r, col, str(value), fmt.note)
+        ws.freeze_panes(3, 0)
+        ws.autofilter(2, 0, 2 + len(self.content.problem_list), len(PROBLEM_HEADERS) - 1)
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(2)
+        ws.set_footer(FOOTER)
 
     def _bounds(self, f: FieldSpec) -> tuple[dt.date, dt.date] | None:
         return self.content.bounds.get(f.bounds) if f.bounds else None
@@ -290,9 +363,9 @@ class _Writer:
             ws = by_name[place.sheet]
             f = place.field
             self._merge(ws, place.label, f.label, self.fmt.label)
-            value = self.content.values.get(f.id, "")
+            value = self.content.values.get(f.id)
             locked = f.locked
-            self._merge(ws, place.value, value, self.fmt.input(f, locked))
+            self._input_cell(ws, place.value, value, f, locked)
             if not locked:
                 v = place.value
                 _check(
@@ -305,24 +378,25 @@ class _Writer:
         for place in self.layout.tables.values():
             ws = by_name[place.sheet]
             rows = self.content.table_rows.get(place.table.id, ())
+            prefilled = 0  # leading rows whose prefilled columns carry values (review sheet)
+            for data in rows:
+                if not any(data.get(c.field.id) for c in place.columns if c.field.locked):
+                    break
+                prefilled += 1
             for col in place.columns:
                 head = Span(place.header_row, col.col, place.header_row, col.last_col)
                 self._merge(ws, head, col.field.label, self.fmt.header)
             for i in range(place.table.rows):
                 row = place.first_row + i
-                data = rows[i] if i < len(rows) else None
+                data = rows[i] if i < len(rows) else {}
                 for col in place.columns:
                     f = col.field
-                    locked = data is not None and f.prefill is not None and not f.editable
-                    text = data.get(f.id, "") if data is not None else ""
+                    locked = i < prefilled and f.locked
                     span = Span(row, col.col, row, col.last_col)
-                    self._merge(ws, span, text, self.fmt.input(f, locked))
+                    self._input_cell(ws, span, data.get(f.id), f, locked)
             for col in place.columns:
                 f = col.field
-                if f.prefill is not None and rows and not f.editable:
-                    first = place.first_row + len(rows)
-                else:
-                    first = place.first_row
+                first = place.first_row + (prefilled if f.locked else 0)
                 if first <= place.last_row:
                     _check(
                         ws.data_validation(

@@ -53,7 +53,9 @@ def accepts(
         return f"从下拉列表中选择{choices.title}"
     if field.max_length:
         return f"文字，不超过 {field.max_length} 个字"
-    return "文字"
+    if kind == "longtext":
+        return "文字说明，可分段（单元格内按 Alt+Enter 换行）"
+    return "文字内容"
 
 
 def input_message(field: FieldSpec, accepts_text: str) -> str:

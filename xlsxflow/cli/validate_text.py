@@ -1,0 +1,47 @@
+"""The console summary of a validation run (plain text, colour only on a terminal)."""
+
+from __future__ import annotations
+
+import click
+
+from xlsxflow.forms import catalog
+from xlsxflow.validate import ValidationRun
+
+SEVERITY_TEXT = {"error": "错误", "warning": "提示"}
+
+
+def render_text(run: ValidationRun, quiet: bool = False) -> str:
+    forms = catalog().forms
+    lines: list[str] = [*(click.style(f"注意：{n}", fg="yellow") for n in run.notices)]
+    for r in run.results:
+        if r.skipped:
+            if not quiet:
+                lines.append(click.style(f"－ 跳过 {r.path}：{r.skip_reason}", dim=True))
+            continue
+        form = forms[r.form].name if r.form in forms else "未识别的表格"
+        counts = f"错误 {len(r.errors)}，提示 {len(r.warnings)}"
+        who = r.committee or "？"
+        if r.valid:
+            head = click.style("✔ 合格   ", fg="green") + f"{who} · {form}（{counts}）  {r.path}"
+        else:
+            head = (
+                click.style("✘ 不合格 ", fg="red", bold=True)
+                + f"{who} · {form}（{counts}）  {r.path}"
+            )
+        if quiet and r.valid:
+            continue
+        lines.append(head)
+        if quiet:
+            continue
+        for p in r.problems:
+            where = f"{p.sheet}!{p.cell} " if p.sheet and p.cell else ""
+            tag = click.style(
+                SEVERITY_TEXT[p.severity], fg="red" if p.severity == "error" else "yellow"
+            )
+            lines.append(f"    {tag} {where}{p.message}  [{p.code}]")
+    s = run.summary()
+    lines.append(
+        f"共 {s['files']} 个文件：合格 {s['valid']}，不合格 {s['invalid']}，跳过 {s['skipped']}；"
+        f"错误 {s['errors']} 处，提示 {s['warnings']} 处。"
+    )
+    return "\n".join(lines)

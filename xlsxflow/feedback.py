@@ -1,0 +1,88 @@
+"""Feedback copies: the committee's own form, rebuilt with its values, bad cells marked.
+
+The copy is regenerated from the form spec rather than edited in place, so it keeps the
+drop-downs, protection and metadata of the original template (the committee can fix it
+and send it back as the same form), it works the same for .xlsx, .xls and .ods returns,
+and nothing the committee typed can turn into a formula. The returned file itself is
+never opened for writing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xlsxflow.config import Config
+from xlsxflow.filenames import safe_component, safe_filename
+from xlsxflow.forms import catalog
+from xlsxflow.forms.layout import layout
+from xlsxflow.fsutil import write_atomic
+from xlsxflow.problems import FileResult
+from xlsxflow.roster import Roster
+from xlsxflow.templates import META_KEYS, form_content
+
+SEVERITY_TEXT = {"error": "错误", "warning": "提示"}
+
+
+def feedback_path(result: FileResult, folder: Path, roster: Roster | None) -> Path:
+    code = result.committee or "未知单位"
+    name = ""
+    if roster is not None and result.committee in roster.codes():
+        name = roster.committee(code).name
+    sub = safe_component(f"{code}_{name}" if name else code)
+    stem = Path(result.path).stem
+    return folder / sub / safe_filename([stem, "问题标注"], ".xlsx")
+
+
+def render_feedback(result: FileResult, config: Config) -> bytes:
+    from xlsxflow.excel.template_writer import render_template
+
+    assert result.form is not None
+    spec = catalog().form(result.form)
+    form = layout(spec)
+    meta = {
+        "xf_form": spec.kind,
+        "xf_form_version": str(spec.version),
+        "xf_cycle": result.cycle or str(config.cycle.year),
+        "xf_committee": result.committee or "",
+        "xf_project": result.project or "",
+        "xf_instance": result.instance or "",
+        "xf_fingerprint": form.fingerprint,
+    }
+    assert tuple(meta) == META_KEYS
+    content = form_content(spec, config, meta)
+    content.values = dict(result.raw)
+    content.table_rows = {t: list(rows) for t, rows in result.raw_rows.items()}
+    marks: dict[tuple[str, str], list[str]] = {}
+    labels = {f.id: f.label for f in spec.fields}
+    labels.update({c.id: c.label for t in spec.tables for c in t.columns})
+    listing = []
+    for number, problem in enumerate(result.problems, start=1):
+        if problem.sheet and problem.cell:
+            marks.setdefault((problem.sheet, problem.cell), []).append(problem.message)
+        listing.append(
+            (
+                str(number),
+                problem.sheet,
+                problem.cell,
+                labels.get(problem.field, ""),
+                SEVERITY_TEXT[problem.severity],
+                problem.message,
+            )
+        )
+    content.marks = {k: "\n".join(v) for k, v in marks.items()}
+    content.problem_list = listing
+    return render_template(form, content)
+
+
+def write_feedback(
+    results: list[FileResult], folder: Path, config: Config, roster: Roster | None
+) -> list[Path]:
+    """A marked-up copy for each identified return that has problems."""
+    written = []
+    for result in results:
+        if result.skipped or result.form is None or not result.problems:
+            continue
+        path = feedback_path(result, folder, roster)
+        write_atomic(path, render_feedback(result, config))
+        written.append(path)
+    return written

@@ -1,0 +1,149 @@
+"""``xlsxflow validate``: find returned files, read and check each, summarise.
+
+The library entry point is ``validate_paths``; the CLI only formats what it returns.
+Results come back in a fixed order (sorted paths) whatever the order of reading.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xlsxflow.errors import UsageError, message
+from xlsxflow.intake import read_return
+from xlsxflow.problems import FileResult
+from xlsxflow.validation import ValidationContext
+from xlsxflow.validation.values import as_json_value
+from xlsxflow.workspace import Workspace
+
+JSON_SCHEMA_VERSION = 1
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Every file named or inside a named folder (recursively), sorted, no duplicates."""
+    found: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            found.update(p for p in path.rglob("*") if p.is_file())
+        elif path.is_file():
+            found.add(path)
+        else:
+            raise UsageError("validate.no_files", path=path)
+    return sorted(found, key=lambda p: p.as_posix())
+
+
+def context_for(
+    paths: Sequence[Path], workspace: Path | None
+) -> tuple[ValidationContext, list[str]]:
+    """The workspace that holds the files (as git finds its repository) or the one given;
+    the defaults of the source's first cycle, with a warning, when there is none."""
+    ws = Workspace.open(workspace) if workspace else None
+    if ws is None:
+        for path in paths:
+            ws = Workspace.find(path)
+            if ws is not None:
+                break
+    if ws is None:
+        return ValidationContext(), [message("workspace.defaults")]
+    return ValidationContext(ws.config, ws.roster, ws.root), []
+
+
+@dataclass
+class ValidationRun:
+    results: list[FileResult]
+    notices: list[str] = field(default_factory=list)
+    workspace: Path | None = None
+
+    @property
+    def checked(self) -> list[FileResult]:
+        return [r for r in self.results if not r.skipped]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.valid for r in self.checked)
+
+    def summary(self) -> dict[str, Any]:
+        checked = self.checked
+        codes = Counter(p.code for r in checked for p in r.problems)
+        return {
+            "files": len(self.results),
+            "checked": len(checked),
+            "valid": sum(r.valid for r in checked),
+            "invalid": sum(not r.valid for r in checked),
+            "skipped": len(self.results) - len(checked),
+            "errors": sum(len(r.errors) for r in checked),
+            "warnings": sum(len(r.warnings) for r in checked),
+            "by_code": dict(sorted(codes.items())),
+            "workspace": str(self.workspace) if self.workspace else None,
+            "notices": self.notices,
+        }
+
+    def as_json(self, with_values: bool = False) -> dict[str, Any]:
+        files = []
+        for r in self.results:
+            item: dict[str, Any] = {"path": r.path}
+            if r.skipped:
+                item.update(skipped=True, reason=r.skip_reason, valid=None)
+            else:
+                item.update(
+                    skipped=False,
+                    valid=r.valid,
+                    form=r.form,
+                    committee=r.committee,
+                    project=r.project,
+                    instance=r.instance,
+                    format=r.format,
+                    issues=[p.as_json() for p in r.problems],
+                )
+                if with_values:
+                    item["values"] = {k: as_json_value(v) for k, v in r.values.items()}
+                    item["rows"] = {
+                        t: [{k: as_json_value(v) for k, v in row.items()} for row in rows]
+                        for t, rows in r.rows.items()
+                    }
+            files.append(item)
+        return {"schema": JSON_SCHEMA_VERSION, "files": files, "summary": self.summary()}
+
+
+def validate_paths(
+    paths: Sequence[Path],
+    workspace: Path | None = None,
+    track: Callable[[list[Path]], Iterable[Path]] = iter,
+) -> ValidationRun:
+    """Validate every file under ``paths``; ``track`` may wrap the file list in a
+    progress bar."""
+    ctx, notices = context_for(paths, workspace)
+    results = [read_return(path, ctx) for path in track(discover(paths))]
+    return ValidationRun(results, notices, ctx.workspace)
+
+
+def write_outputs(run: ValidationRun, report: Path | None, feedback: Path | None) -> list[Path]:
+    """The clerk's problem workbook and the committees' marked-up copies."""
+    from xlsxflow.feedback import write_feedback
+    from xlsxflow.forms import catalog
+    from xlsxflow.fsutil import write_atomic
+
+    ctx_ws = Workspace.open(run.workspace) if run.workspace else None
+    config = ctx_ws.config if ctx_ws else ValidationContext().config
+    roster = ctx_ws.roster if ctx_ws else None
+    written: list[Path] = []
+    if report is not None:
+        from xlsxflow.excel.issue_report import render_issue_report
+
+        forms = catalog().forms
+        names = {k: f.name for k, f in forms.items()}
+        labels = {
+            k: {
+                **{x.id: x.label for x in f.fields},
+                **{c.id: c.label for t in f.tables for c in t.columns},
+            }
+            for k, f in forms.items()
+        }
+        write_atomic(report, render_issue_report(run.results, roster, names, labels))
+        written.append(report)
+    if feedback is not None:
+        written += write_feedback(run.results, feedback, config, roster)
+    return written
