@@ -374,3 +374,30 @@ class UsageError(XlsxflowError):
     """Wrong configuration, roster or arguments: exit code 2."""
 
     exit_code = 2
+
+
+def render_markdown() -> str:
+    """``docs/errors.md``: the catalogue as a table (regenerate with
+    ``python -m xlsxflow.errors > docs/errors.md``; a test keeps it current)."""
+    lines = [
+        "# Error catalogue",
+        "",
+        "Every problem xlsxflow reports carries one of these stable codes. Codes never change",
+        "meaning; messages are shown to clerks in Chinese with the placeholders filled in.",
+        "`error` makes a return invalid (exit code 1); `warning` is shown but accepted.",
+        "Generated from `xlsxflow/errors.py`.",
+        "",
+        "| code | severity | title | message |",
+        "|---|---|---|---|",
+    ]
+    for entry in CATALOGUE.values():
+        template = entry.template.replace("|", "\\|")
+        lines.append(f"| `{entry.code}` | {entry.severity} | {entry.title} | {template} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    sys.stdout.write(render_markdown())

@@ -76,6 +76,7 @@ def _in_reading_order(problems: list[Problem], spec: Any) -> list[Problem]:
 
 def _read_form(book: Any, result: FileResult, ctx: ValidationContext) -> None:
     result.format = book.format
+    result.saved_at = book.saved_at
     if book.has_macros:
         result.problems.append(Problem.of("file.macros"))
     if book.has_external_links:

@@ -53,6 +53,7 @@ class FileResult:
     instance: str | None = None
     cycle: str | None = None
     format: str | None = None
+    saved_at: str = ""
     problems: list[Problem] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)

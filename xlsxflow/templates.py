@@ -196,11 +196,15 @@ def render_job(
     config: Config,
     values: Mapping[str, CellValue] | None = None,
     rows: Mapping[str, Sequence[Mapping[str, CellValue]]] | None = None,
+    saved_at: dt.datetime | None = None,
 ) -> bytes:
-    """The template of ``job``; with ``values``/``rows``, the same form filled in."""
+    """The template of ``job``; with ``values``/``rows`` (and the time the committee saved
+    it), the same form filled in."""
     from xlsxflow.excel.template_writer import render_template
 
     content = form_content(job.spec, config, metadata(job, config))
+    if saved_at is not None:
+        content.created = saved_at
     content.values = {**prefilled_values(job), **(values or {})}
     content.table_rows = dict(rows or {})
     return render_template(layout(job.spec), content)

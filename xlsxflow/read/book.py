@@ -42,6 +42,7 @@ class RawBook:
     load_sheet: Callable[[str], dict[tuple[int, int], RawCell]]
     _cache: dict[str, dict[tuple[int, int], RawCell]] = field(default_factory=dict)
     duplicate_sheets: list[str] = field(default_factory=list)
+    saved_at: str = ""  # when the file was last saved, ISO 8601, as recorded inside it
     has_macros: bool = False
     has_external_links: bool = False
     on_close: Callable[[], None] | None = None

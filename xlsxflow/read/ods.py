@@ -47,7 +47,10 @@ def read_ods(path: Path, limits: Limits) -> RawBook:
         name = rng.get(f"{{{_TABLE}}}name", "")
         names[name] = _name_ref(rng.get(f"{{{_TABLE}}}cell-range-address", ""))
     properties: dict[str, str] = {}
+    saved_at = ""
     if meta is not None:
+        for el in meta.iter("{http://purl.org/dc/elements/1.1/}date"):
+            saved_at = (el.text or "").strip()
         for prop in meta.iter(f"{{{_META}}}user-defined"):
             properties[prop.get(f"{{{_META}}}name", "")] = (prop.text or "").strip()
     del content
@@ -74,6 +77,7 @@ def read_ods(path: Path, limits: Limits) -> RawBook:
         names=names,
         properties=properties,
         date1904=False,
+        saved_at=saved_at,
         load_sheet=load,
         on_close=wb.close,
     )

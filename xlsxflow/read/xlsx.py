@@ -109,8 +109,19 @@ class _XlsxReader:
             duplicate_sheets=duplicates,
             has_macros=any(n.lower().endswith("vbaproject.bin") for n in z.names),
             has_external_links=any(n.startswith("xl/externalLinks/") for n in z.names),
+            saved_at=self._saved_at(),
             on_close=self.close,
         )
+
+    def _saved_at(self) -> str:
+        part = "docProps/core.xml"
+        if not self.zip.has(part):
+            return ""
+        root = _parse(self.zip.read(part), part)
+        for el in root:
+            if el.tag.endswith("}modified"):
+                return (el.text or "").strip()
+        return ""
 
     def close(self) -> None:
         self.zip.close()

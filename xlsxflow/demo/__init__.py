@@ -1,0 +1,1 @@
+"""Realistic sample content, as committees would type it, for demos, samples and tests."""
