@@ -112,6 +112,12 @@ CATALOGUE = _catalogue(
         "没有找到文件",
         "{path} 中没有找到任何文件。请检查路径是否正确。",
     ),
+    ErrorType(
+        "output.busy",
+        "error",
+        "文件被占用",
+        "{path} 正被其他程序（例如 Excel 或 WPS）打开，无法写入。请关闭该文件后重试，已有内容没有改动。",
+    ),
     # -- the file as a whole (the return cannot be read) ----------------------------------
     ErrorType(
         "file.unreadable",

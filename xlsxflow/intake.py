@@ -74,6 +74,12 @@ def _in_reading_order(problems: list[Problem], spec: Any) -> list[Problem]:
     return sorted(problems, key=key)
 
 
+def _row_at(row: Any) -> str:
+    """Where a table row sits in the returned file, e.g. ``任务台账!7`` (sheet, row)."""
+    found = next(iter(row.found.values()), None)
+    return f"{found.sheet}!{found.row + 1}" if found is not None else ""
+
+
 def _read_form(book: Any, result: FileResult, ctx: ValidationContext) -> None:
     result.format = book.format
     result.saved_at = book.saved_at
@@ -106,9 +112,10 @@ def _read_form(book: Any, result: FileResult, ctx: ValidationContext) -> None:
     result.problems = _in_reading_order(result.problems, identity.spec)
     result.values = validated.values
     result.rows = {
-        tid: [{"_row": row.number, **row.values} for row in rows]
+        tid: [{"_row": row.number, "_at": _row_at(row), **row.values} for row in rows]
         for tid, rows in validated.rows.items()
     }
+    result.locations = {fid: f"{f.sheet}!{f.cell}" for fid, f in extracted.fields.items()}
     result.raw = {
         fid: found.value for fid, found in extracted.fields.items() if found.value is not None
     }

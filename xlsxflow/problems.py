@@ -22,7 +22,7 @@ class Problem:
 
     @classmethod
     def of(
-        cls, code: str, *, sheet: str = "", cell: str = "", field: str = "", **fields: Any
+        cls, code: str, /, *, sheet: str = "", cell: str = "", field: str = "", **fields: Any
     ) -> Problem:
         """A problem whose message is the catalogue template filled with ``fields``
         (the location is available to the template too)."""
@@ -57,6 +57,7 @@ class FileResult:
     problems: list[Problem] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    locations: dict[str, str] = field(default_factory=dict)  # field id → "sheet!cell"
     raw: dict[str, Any] = field(default_factory=dict)  # field id → typed value, for feedback
     raw_rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from xlsxflow.errors import XlsxflowError
+from xlsxflow.fsutil import FileBusyError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +38,8 @@ def reports_errors(func: F) -> F:
             return func(*args, **kwargs)
         except XlsxflowError as err:
             raise CommandError(err) from err
+        except FileBusyError as err:
+            raise CommandError(XlsxflowError("output.busy", path=err.filename)) from err
 
     return wrapper  # type: ignore[return-value]
 

@@ -177,16 +177,18 @@ def read_roster(path: Path) -> Roster:
                 committee = Committee.model_validate(values)
             except ValidationError as err:
                 raise _invalid(err, path, COMMITTEE_SHEET, row, COMMITTEE_COLUMNS) from None
-            if committee.code in first_row:
+            # Codes name folders and files: "T01" and "t01" would share them on Windows.
+            key = committee.code.casefold()
+            if key in first_row:
                 raise UsageError(
                     "roster.duplicate_code",
                     path=path,
                     sheet=COMMITTEE_SHEET,
                     row=row,
                     code=committee.code,
-                    first_row=first_row[committee.code],
+                    first_row=first_row[key],
                 )
-            first_row[committee.code] = row
+            first_row[key] = row
             committees.append(committee)
         if not committees:
             raise UsageError("roster.empty", path=path)

@@ -55,7 +55,8 @@ def read_ods(path: Path, limits: Limits) -> RawBook:
             properties[prop.get(f"{{{_META}}}name", "")] = (prop.text or "").strip()
     del content
     try:
-        wb = CalamineWorkbook.from_path(str(path))
+        with path.open("rb") as fh:  # by content: from_path goes by the extension
+            wb = CalamineWorkbook.from_filelike(fh)
     except (CalamineError, ValueError, OSError) as err:
         raise ReadError("file.corrupt", str(err)) from None
     sheets = [m.name for m in wb.sheets_metadata]

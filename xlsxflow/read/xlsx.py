@@ -30,6 +30,11 @@ _STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 # Sheets we hand to calamine must be plain: UTF-8, no DTD, no formulas, a sane dimension.
 _DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+(?::([A-Z]+)(\d+))?"')
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+# A row or cell far beyond FAST_MAX_ROWS / FAST_MAX_COLS: the dimension tag lied, and
+# calamine would build dense rows up to it (row 1,048,576 costs seconds and 100+ MB).
+_FAR_CELL = re.compile(rb'<row r="\d{5,}"|<c r="(?:[A-Z]{3,}|[D-Z][A-Z])\d')
+# Parts calamine reads by itself (beyond the sheet), outside our size limits and defusedxml.
+_CALAMINE_PARTS = ("xl/sharedStrings.xml", "xl/styles.xml")
 FAST_MAX_ROWS = 5000
 FAST_MAX_COLS = 100
 
@@ -67,6 +72,7 @@ class _XlsxReader:
         self.zip = SafeZip(path, limits)
         self._strings: list[str] | None = None
         self._calamine: Any = None
+        self._calamine_safe: bool | None = None
 
     def book(self) -> RawBook:
         z = self.zip
@@ -177,9 +183,21 @@ class _XlsxReader:
         if part is None or not self.zip.has(part):
             return {}
         data = self.zip.read(part)
-        if _plain_sheet(data):
+        if _plain_sheet(data) and self._calamine_parts_safe():
             return self._sheet_calamine(name)
         return self._sheet_xml(name, part, data)
+
+    def _calamine_parts_safe(self) -> bool:
+        """Inflate the parts calamine would read through our capped reader first (a bomb
+        raises here); a DTD or entity in them sends the sheet to our defusedxml parser."""
+        if self._calamine_safe is None:
+            safe = True
+            for part in _CALAMINE_PARTS:
+                if self.zip.has(part):
+                    data = self.zip.read(part)
+                    safe = safe and b"<!DOCTYPE" not in data and b"<!ENTITY" not in data
+            self._calamine_safe = safe
+        return self._calamine_safe
 
     def _sheet_calamine(self, name: str) -> dict[tuple[int, int], RawCell]:
         """The fast path (see docs/PERFORMANCE.md): calamine reads plain sheets ~10× faster."""
@@ -187,7 +205,10 @@ class _XlsxReader:
 
         try:
             if self._calamine is None:
-                self._calamine = CalamineWorkbook.from_path(str(self.path))
+                # By content, not by name: from_path picks the format from the extension,
+                # and a real .xlsx renamed to .xls must still be read.
+                with self.path.open("rb") as fh:
+                    self._calamine = CalamineWorkbook.from_filelike(fh)
             rows = self._calamine.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except (CalamineError, ValueError, OSError) as err:
             raise ReadError("file.corrupt", f"工作表“{name}”：{err}") from None
@@ -274,6 +295,8 @@ def _plain_sheet(data: bytes) -> bool:
     if not (head.startswith(b"<?xml") or head.startswith(b"\xef\xbb\xbf<?xml")):
         return False
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data or _FORMULA.search(data):
+        return False
+    if _FAR_CELL.search(data):
         return False
     m = _DIMENSION.search(head)
     if m is None:

@@ -1,0 +1,175 @@
+"""The embedded store (SQLite, standard library): append-only facts, one transaction per
+merge, so a crash at any point leaves the previous state intact."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS submissions (
+    sha256 TEXT PRIMARY KEY,          -- the file's content hash: its identity
+    size INTEGER NOT NULL,
+    name TEXT NOT NULL,               -- file name as first received
+    archived TEXT NOT NULL,           -- path inside the archive
+    format TEXT,
+    form TEXT,
+    instance TEXT,
+    committee TEXT,
+    project TEXT,
+    cycle TEXT,
+    saved_at TEXT NOT NULL DEFAULT '',
+    valid INTEGER NOT NULL,
+    problems TEXT NOT NULL,           -- JSON list of problems
+    payload TEXT NOT NULL             -- JSON {values, rows, raw locations}
+);
+CREATE INDEX IF NOT EXISTS submissions_instance ON submissions(instance);
+CREATE TABLE IF NOT EXISTS dept_notes (
+    project TEXT NOT NULL,            -- application instance id of the project
+    column TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (project, column)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Submission:
+    sha256: str
+    size: int
+    name: str
+    archived: str
+    format: str | None
+    form: str | None
+    instance: str | None
+    committee: str | None
+    project: str | None
+    cycle: str | None
+    saved_at: str
+    valid: bool
+    problems: list[dict[str, str]]
+    payload: dict[str, Any]
+
+    @property
+    def order_key(self) -> tuple[str, str]:
+        """'Latest' means saved last; ties (or no saved time) go by content hash."""
+        return (self.saved_at, self.sha256)
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=DELETE")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def integrity_ok(self) -> bool:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    def known_hashes(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT sha256 FROM submissions")}
+
+    def add(self, s: Submission) -> bool:
+        """Insert a submission; False when the same content was already there."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                s.sha256,
+                s.size,
+                s.name,
+                s.archived,
+                s.format,
+                s.form,
+                s.instance,
+                s.committee,
+                s.project,
+                s.cycle,
+                s.saved_at,
+                int(s.valid),
+                json.dumps(s.problems, ensure_ascii=False, sort_keys=True),
+                json.dumps(s.payload, ensure_ascii=False, sort_keys=True),
+            ),
+        )
+        return cur.rowcount == 1
+
+    def submissions(self) -> list[Submission]:
+        rows = self.db.execute(
+            "SELECT sha256, size, name, archived, format, form, instance, committee, project,"
+            " cycle, saved_at, valid, problems, payload FROM submissions ORDER BY sha256"
+        ).fetchall()
+        return [
+            Submission(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                r[10],
+                bool(r[11]),
+                json.loads(r[12]),
+                json.loads(r[13]),
+            )
+            for r in rows
+        ]
+
+    def dept_notes(self) -> dict[tuple[str, str], str]:
+        return {
+            (p, c): v
+            for p, c, v in self.db.execute("SELECT project, column, value FROM dept_notes")
+        }
+
+    def set_dept_note(self, project: str, column: str, value: str) -> None:
+        if value:
+            self.db.execute(
+                "INSERT OR REPLACE INTO dept_notes VALUES (?,?,?)", (project, column, value)
+            )
+        else:
+            self.db.execute(
+                "DELETE FROM dept_notes WHERE project=? AND column=?", (project, column)
+            )
+
+    def log(self, at: str, event: str, detail: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT INTO audit (at, event, detail) VALUES (?,?,?)",
+            (at, event, json.dumps(detail, ensure_ascii=False, sort_keys=True)),
+        )
