@@ -95,7 +95,7 @@ def parse_decimal(raw: object) -> tuple[Decimal, Note]:
     if isinstance(raw, bool):
         raise Unreadable("应填写数字")
     if isinstance(raw, float | int):
-        return tidy(Decimal(repr(float(raw)))), None
+        return _finite(Decimal(repr(float(raw))), raw), None
     original = str(raw)
     text = halfwidth(original).strip(_TRIM).replace(" ", "")
     text = text.lstrip("¥$").removesuffix("元")
@@ -107,10 +107,19 @@ def parse_decimal(raw: object) -> tuple[Decimal, Note]:
         value = Decimal(text) * scale
     except InvalidOperation:
         raise Unreadable(f"“{original}”不是数字") from None
+    value = _finite(value, original)
+    return value, f"数字是以文字形式填写的，已将“{original}”读作 {_plain(value)}"
+
+
+def _finite(value: Decimal, original: object) -> Decimal:
+    """``tidy(value)``; NaN, infinity and numbers too long to write out are unreadable
+    (``quantize`` raises ``InvalidOperation`` beyond 28 digits, e.g. for ``1E+30``)."""
     if not value.is_finite():
         raise Unreadable(f"“{original}”不是数字")
-    value = tidy(value)
-    return value, f"数字是以文字形式填写的，已将“{original}”读作 {_plain(value)}"
+    try:
+        return tidy(value)
+    except InvalidOperation:
+        raise Unreadable(f"“{original}”数值过大，不是有效的数字") from None
 
 
 def _plain(value: Decimal) -> str:
