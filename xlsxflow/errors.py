@@ -118,6 +118,12 @@ CATALOGUE = _catalogue(
         "文件被占用",
         "{path} 正被其他程序（例如 Excel 或 WPS）打开，无法写入。请关闭该文件后重试，已有内容没有改动。",
     ),
+    ErrorType(
+        "merge.locked",
+        "error",
+        "正在合并",
+        "工作区 {path} 正在由另一个 xlsxflow 进程合并。请等它结束后再运行。",
+    ),
     # -- the file as a whole (the return cannot be read) ----------------------------------
     ErrorType(
         "file.unreadable",

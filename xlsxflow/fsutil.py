@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -60,3 +61,43 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class LockedError(OSError):
+    """Another xlsxflow process holds the workspace lock."""
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """An OS-level lock on ``path``: released by the OS even if the process is killed,
+    so a crashed merge never blocks the next one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = path.open("a+b")
+    try:
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                fh.seek(0)
+                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            raise LockedError(err.errno, "workspace is locked", str(path)) from err
+        yield
+    finally:
+        fh.close()
+
+
+def ensure_writable(path: Path) -> None:
+    """Fail early, before any work, if ``path`` is held open by another program (on
+    Windows Excel locks the workbooks it has open; replacing them would fail later)."""
+    if not path.exists():
+        return
+    try:
+        with path.open("r+b"):
+            pass
+    except PermissionError as err:
+        raise FileBusyError(err.errno, f"{path} 正被其他程序占用", str(path)) from err

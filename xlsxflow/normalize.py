@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 
 from xlsxflow.forms.spec import ChoiceList
 
@@ -105,7 +105,7 @@ def parse_decimal(raw: object) -> tuple[Decimal, Note]:
     text = re.sub(r"(?<=\d),(?=\d{3}(\D|$))", "", text)
     try:
         value = Decimal(text) * scale
-    except InvalidOperation:
+    except DecimalException:  # not a number, or one that overflows (9E+999999万)
         raise Unreadable(f"“{original}”不是数字") from None
     value = _finite(value, original)
     return value, f"数字是以文字形式填写的，已将“{original}”读作 {_plain(value)}"
@@ -118,7 +118,7 @@ def _finite(value: Decimal, original: object) -> Decimal:
         raise Unreadable(f"“{original}”不是数字")
     try:
         return tidy(value)
-    except InvalidOperation:
+    except DecimalException:
         raise Unreadable(f"“{original}”数值过大，不是有效的数字") from None
 
 

@@ -65,6 +65,7 @@ class TemplateJob:
     project: ProjectRef | None
     copy: int
     path: Path
+    rows: Mapping[str, Sequence[Mapping[str, str]]] | None = None  # prefilled table rows
 
 
 def _committee_folder(outbox: Path, committee: Committee | None, department: str) -> Path:
@@ -82,6 +83,7 @@ def plan_templates(
     kinds: Sequence[str] = APPLICATION_KINDS,
     projects: Sequence[ProjectRef] = (),
     copies: int = 1,
+    applications: Sequence[Mapping[str, str]] = (),
 ) -> list[TemplateJob]:
     """Decide every file to write, in a fixed order, before anything is written."""
     for code in committees:
@@ -121,7 +123,10 @@ def plan_templates(
         else:
             folder = _committee_folder(outbox, None, department)
             name = safe_filename([f"{config.cycle.year}年度{spec.name}"], ".xlsx")
-            jobs.append(TemplateJob(spec, None, None, 1, folder / name))
+            table = spec.tables[0].id
+            jobs.append(
+                TemplateJob(spec, None, None, 1, folder / name, {table: list(applications)})
+            )
     return jobs
 
 
@@ -215,6 +220,6 @@ def write_templates(jobs: Iterable[TemplateJob], config: Config) -> list[Path]:
 
     written = []
     for job in jobs:
-        write_atomic(job.path, render_job(job, config))
+        write_atomic(job.path, render_job(job, config, rows=job.rows))
         written.append(job.path)
     return written

@@ -53,6 +53,15 @@ class Workspace:
     def reports(self) -> Path:
         return self.root / "reports"
 
+    @property
+    def data(self) -> Path:
+        """The register's store, the archive of received files, backups (managed by us)."""
+        return self.root / "data"
+
+    @property
+    def register_path(self) -> Path:
+        return self.root / "register.xlsx"
+
     @cached_property
     def config(self) -> Config:
         return load_config(self.config_path)

@@ -18,6 +18,7 @@ COMMANDS = {
     "init": ("xlsxflow.cli.init_cmd", "创建一个年度周期的工作区（配置、名册、文件夹）"),
     "templates": ("xlsxflow.cli.templates_cmd", "为每个基层党委生成预填好的 Excel 表格"),
     "validate": ("xlsxflow.cli.validate_cmd", "校验报回的表格，逐个单元格指出问题"),
+    "merge": ("xlsxflow.cli.merge_cmd", "把报回的表格合并进总台账（register.xlsx）"),
 }
 
 

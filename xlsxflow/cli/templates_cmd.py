@@ -31,7 +31,7 @@ from xlsxflow.forms.spec import FORM_KINDS
     "projects_file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="项目清单（UTF-8 CSV，列：project_no, project_name, committee_code, "
-    "project_type, direction），用于生成台帐、结题报告、验收评分表。",
+    "project_type, direction），用于生成台帐、结题报告、验收评分表；默认取总台账中已立项的项目。",
 )
 @click.option(
     "--copies",
@@ -54,11 +54,17 @@ def command(
     同一工作区重复生成，得到的文件完全相同。
     """
     from xlsxflow.projects import read_projects
+    from xlsxflow.register.query import approved_projects, load_state, review_rows
     from xlsxflow.templates import APPLICATION_KINDS, plan_templates, write_templates
     from xlsxflow.workspace import Workspace
 
     ws = Workspace.open(workspace)
-    projects = read_projects(projects_file) if projects_file else []
+    state = load_state(ws)
+    if projects_file:
+        projects = read_projects(projects_file)
+    else:
+        projects = approved_projects(state) if state else []
+    applications = review_rows(state, ws.roster, ws.config.cycle.year) if state else []
     jobs = plan_templates(
         ws.config,
         ws.roster,
@@ -67,6 +73,7 @@ def command(
         kinds=kinds or APPLICATION_KINDS,
         projects=projects,
         copies=copies,
+        applications=applications,
     )
     with click.progressbar(
         jobs, label="生成表格", file=click.get_text_stream("stderr"), show_pos=True

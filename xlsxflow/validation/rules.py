@@ -10,6 +10,7 @@ from xlsxflow.extract import Found
 from xlsxflow.forms.spec import FormSpec, RuleSpec
 from xlsxflow.problems import Problem
 from xlsxflow.validation.tables import Row
+from xlsxflow.validation.values import is_empty
 
 
 class Facts:
@@ -138,7 +139,9 @@ def done_needs_date(rule: RuleSpec, facts: Facts) -> list[Problem]:
     for row in facts.table_rows(progress_id):
         progress = row.values.get(progress_id)
         done = row.values.get(date_id)
-        if progress is not None and progress >= Decimal(100) and done is None:
+        # A date that is there but unreadable is reported by its own cell, not as missing.
+        blank = is_empty(row.found.get(date_id))
+        if progress is not None and progress >= Decimal(100) and done is None and blank:
             problems.append(
                 Problem.of(
                     "rule.done_needs_date",
@@ -178,7 +181,8 @@ def required_if(rule: RuleSpec, facts: Facts) -> list[Problem]:
             **facts.where(f),
         )
         for f in rule.fields
-        if facts.values.get(f) is None
+        # Filled but unusable (a negative tally, text) is reported at the cell already.
+        if facts.values.get(f) is None and is_empty(facts.found.get(f))
     ]
 
 

@@ -1,0 +1,74 @@
+"""``xlsxflow merge DIR``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import click
+
+from xlsxflow.cli.common import reports_errors, workspace_argument
+
+KIND_NAMES_FALLBACK = {"unknown": "未识别的文件"}
+
+
+@click.command("merge")
+@workspace_argument
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出合并结果。")
+@click.option("-q", "--quiet", is_flag=True, help="只输出汇总。")
+@reports_errors
+def command(workspace: Path, as_json: bool, quiet: bool) -> None:
+    """把工作区 inbox 中报回的表格合并进总台账（register.xlsx）。
+
+    同一文件重复合并不会产生任何变化；同一份表格修改后重新报送，作为新版本保存，
+    以最后保存的版本为准，历次版本都保留在“提交记录”中。有被退回的表格时退出码为 1。
+    """
+    from xlsxflow.forms import catalog
+    from xlsxflow.intake import read_return
+    from xlsxflow.register.merge import merge
+    from xlsxflow.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+
+    def parse(paths: list[Path], ctx) -> Iterable:  # type: ignore[no-untyped-def]
+        if as_json or quiet or not paths:
+            return [read_return(p, ctx) for p in paths]
+
+        def run() -> Iterator:  # type: ignore[type-arg]
+            with click.progressbar(
+                paths, label="读取", file=click.get_text_stream("stderr"), show_pos=True
+            ) as bar:
+                for p in bar:
+                    yield read_return(p, ctx)
+
+        return run()
+
+    report = merge(ws, parse=parse)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+        raise SystemExit(0 if report.ok else 1)
+    names = {k: f.name for k, f in catalog().forms.items()} | KIND_NAMES_FALLBACK
+    data = report.as_json()
+    for kind, counts in data["by_form"].items():
+        click.echo(
+            f"{names.get(kind, kind)}：新增 {counts['new']}，更新 {counts['updated']}，"
+            f"未变 {counts['unchanged']}，退回 {counts['rejected']}"
+        )
+    t = data["totals"]
+    click.echo(
+        f"合计：新增 {t['new']}，更新 {t['updated']}，未变 {t['unchanged']}，退回 {t['rejected']}。"
+    )
+    if not quiet:
+        for path, reason in report.rejections:
+            click.echo(click.style("退回 ", fg="red") + f"{path}：{reason}")
+        for line in report.committee_edits:
+            click.echo(click.style("注意 ", fg="yellow") + line)
+        for line in report.notes:
+            click.echo(click.style("注意 ", fg="yellow") + line)
+    if report.dept_edits:
+        click.echo(f"已保留总台账中部门填写的 {report.dept_edits} 处修改。")
+    click.echo(
+        ("已更新总台账：" if report.register_written else "总台账无变化：") + report.register
+    )
+    raise SystemExit(0 if report.ok else 1)

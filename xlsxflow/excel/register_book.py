@@ -1,0 +1,102 @@
+"""Draw the register's sheets into ``register.xlsx`` (and read the clerk's edits back)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+from decimal import Decimal
+
+import xlsxwriter
+
+from xlsxflow.register.sheets import Cell, Sheet
+
+MAX_WIDTH = 50
+WIDE_WIDTH = 40
+
+
+def _width(value: Cell) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, dt.date):
+        return 10
+    text = str(value)
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -> bytes:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(
+        buffer,
+        {
+            "in_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "constant_memory": True,
+        },
+    )
+    book.set_properties({"title": title, "author": "xlsxflow", "created": created})
+    head = book.add_format(
+        {
+            "bold": True,
+            "font_name": "宋体",
+            "bg_color": "#D9D9D9",
+            "border": 1,
+            "text_wrap": True,
+            "valign": "vcenter",
+            "align": "center",
+        }
+    )
+    dept_head = book.add_format(
+        {
+            "bold": True,
+            "font_name": "宋体",
+            "bg_color": "#FFF2CC",
+            "border": 1,
+            "text_wrap": True,
+            "valign": "vcenter",
+            "align": "center",
+        }
+    )
+    text = book.add_format({"font_name": "宋体", "valign": "top"})
+    wrap = book.add_format({"font_name": "宋体", "valign": "top", "text_wrap": True})
+    date = book.add_format({"font_name": "宋体", "valign": "top", "num_format": "yyyy-mm-dd"})
+    number = book.add_format({"font_name": "宋体", "valign": "top", "num_format": "#,##0.##"})
+    for sheet in sheets:
+        ws = book.add_worksheet(sheet.name)
+        widths = [max(_width(h), 6) for h in sheet.headers]
+        for row in sheet.rows[:500]:
+            for i, value in enumerate(row):
+                widths[i] = max(widths[i], _width(value))
+        wide = {i for i, h in enumerate(sheet.headers) if h in sheet.wide}
+        for i, w in enumerate(widths):
+            width = min(w + 2, WIDE_WIDTH if i in wide else MAX_WIDTH)
+            ws.set_column(i, i, width, wrap if i in wide else text)
+        ws.set_row(0, 30)
+        for col, header in enumerate(sheet.headers):
+            fmt = dept_head if header in sheet.dept_columns else head
+            ws.write_string(0, col, header, fmt)
+        for r, row in enumerate(sheet.rows, start=1):
+            for c, value in enumerate(row):
+                if value is None or value == "":
+                    continue
+                if isinstance(value, str):
+                    ws.write_string(r, c, value, wrap if c in wide else text)
+                elif isinstance(value, dt.date):
+                    ws.write_datetime(r, c, dt.datetime.combine(value, dt.time()), date)
+                elif isinstance(value, bool):
+                    ws.write_string(r, c, "是" if value else "否", text)
+                elif isinstance(value, int | Decimal):
+                    ws.write_number(r, c, float(value), number)
+                else:
+                    ws.write_string(r, c, str(value), text)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(len(sheet.rows), 1), len(sheet.headers) - 1)
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
+        ws.set_footer("&C第 &P 页，共 &N 页")
+    book.close()
+    return buffer.getvalue()

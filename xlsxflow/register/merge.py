@@ -1,0 +1,213 @@
+"""``xlsxflow merge``: ingest the inbox into the store, rewrite ``register.xlsx``.
+
+Order of work, chosen so that a crash at any point loses nothing:
+1. lock the workspace; make sure register.xlsx is not held open by Excel;
+2. read the clerk's edits of department-owned columns back from register.xlsx;
+3. hash every inbox file; files already in the store are skipped without parsing;
+4. archive each new file byte for byte under its hash, then parse and validate it;
+5. one SQLite transaction adds the new submissions and the department edits;
+6. the register is derived from all facts and written atomically (previous copy kept
+   as a backup); if a crash hits between 5 and 6 the next merge writes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xlsxflow.errors import UsageError
+from xlsxflow.fsutil import LockedError, ensure_writable, exclusive_lock, write_atomic
+from xlsxflow.intake import read_return
+from xlsxflow.problems import FileResult
+from xlsxflow.register.archive import archive_file, sha256_of
+from xlsxflow.register.codec import encode_payload
+from xlsxflow.register.edits import Edits, read_edits
+from xlsxflow.register.sheets import register_sheets
+from xlsxflow.register.state import derive
+from xlsxflow.register.store import Store, Submission
+from xlsxflow.validate import discover
+from xlsxflow.validation import ValidationContext
+from xlsxflow.workspace import Workspace
+
+BACKUPS_KEPT = 5
+
+
+@dataclass
+class MergeReport:
+    files: int = 0
+    new: Counter[str] = field(default_factory=Counter)
+    updated: Counter[str] = field(default_factory=Counter)
+    unchanged: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    rejections: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    dept_edits: int = 0
+    committee_edits: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    register_written: bool = False
+    register: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejections
+
+    def as_json(self) -> dict[str, Any]:
+        kinds = sorted(set(self.new) | set(self.updated) | set(self.unchanged) | set(self.rejected))
+        return {
+            "files": self.files,
+            "by_form": {
+                k: {
+                    "new": self.new[k],
+                    "updated": self.updated[k],
+                    "unchanged": self.unchanged[k],
+                    "rejected": self.rejected[k],
+                }
+                for k in kinds
+            },
+            "totals": {
+                "new": sum(self.new.values()),
+                "updated": sum(self.updated.values()),
+                "unchanged": sum(self.unchanged.values()),
+                "rejected": sum(self.rejected.values()),
+            },
+            "rejections": [{"path": p, "reason": r} for p, r in self.rejections],
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "department_edits_kept": self.dept_edits,
+            "committee_cell_edits": self.committee_edits,
+            "notes": self.notes,
+            "register": self.register,
+            "register_written": self.register_written,
+        }
+
+
+def _submission(result: FileResult, sha: str, size: int, archived: str) -> Submission:
+    return Submission(
+        sha256=sha,
+        size=size,
+        name=Path(result.path).name,
+        archived=archived,
+        format=result.format,
+        form=result.form,
+        instance=result.instance,
+        committee=result.committee,
+        project=result.project,
+        cycle=result.cycle,
+        saved_at=result.saved_at,
+        valid=result.valid,
+        problems=[p.as_json() for p in result.problems],
+        payload=encode_payload(result.values, result.rows, result.locations),
+    )
+
+
+Parser = Callable[[list[Path], ValidationContext], Iterable[FileResult]]
+
+
+def _parse_serially(paths: list[Path], ctx: ValidationContext) -> Iterable[FileResult]:
+    return (read_return(p, ctx) for p in paths)
+
+
+def merge(
+    ws: Workspace, parse: Parser = _parse_serially, now: Callable[[], dt.datetime] = dt.datetime.now
+) -> MergeReport:
+    report = MergeReport(register=str(ws.register_path))
+    try:
+        with exclusive_lock(ws.data / "merge.lock"):
+            _merge_locked(ws, report, parse, now)
+    except LockedError:
+        raise UsageError("merge.locked", path=ws.root) from None
+    return report
+
+
+def _merge_locked(
+    ws: Workspace, report: MergeReport, parse: Parser, now: Callable[[], dt.datetime]
+) -> None:
+    ensure_writable(ws.register_path)
+    ctx = ValidationContext(ws.config, ws.roster, ws.root)
+    with Store(ws.data / "register.sqlite") as store:
+        before = store.submissions()
+        edits = (
+            read_edits(ws.register_path, derive(before, ws.config), ws.roster, store.dept_notes())
+            if ws.register_path.exists()
+            else Edits()
+        )
+        report.committee_edits = edits.committee_cells
+        known = {s.sha256: s for s in before}
+        instances = {s.instance for s in before if s.valid and s.instance}
+        fresh: dict[Path, tuple[str, int]] = {}
+        for path in discover([ws.inbox]):
+            sha = sha256_of(path)
+            if sha in known:
+                report.unchanged[known[sha].form or "unknown"] += 1
+            elif sha not in {v[0] for v in fresh.values()}:
+                fresh[path] = (sha, path.stat().st_size)
+        report.files = len(fresh) + sum(report.unchanged.values())
+        archived = {p: archive_file(p, sha, ws.data / "archive") for p, (sha, _) in fresh.items()}
+        new_subs: list[tuple[Path, Submission]] = []
+        for result in parse(list(fresh), ctx):
+            path = Path(result.path)
+            if result.skipped:
+                report.skipped.append((result.path, result.skip_reason))
+                continue
+            sha, size = fresh[path]
+            new_subs.append((path, _submission(result, sha, size, archived[path])))
+        stamp = now().isoformat(timespec="seconds")
+        with store.transaction():
+            for _path, sub in new_subs:
+                store.add(sub)
+            for (project, column), value in sorted(edits.dept_notes.items()):
+                store.set_dept_note(project, column, value)
+            report.dept_edits = len(edits.changed)
+            store.log(
+                stamp,
+                "merge",
+                {"new": [s.sha256 for _, s in new_subs], "dept_edits": edits.changed},
+            )
+        state = derive(store.submissions(), ws.config)
+        notes = store.dept_notes()
+    report.notes = state.notes
+    for path, sub in new_subs:
+        kind = sub.form or "unknown"
+        status = state.statuses[sub.sha256]
+        if not status.accepted:
+            report.rejected[kind] += 1
+            report.rejections.append((str(path), status.reason))
+        elif sub.instance in instances:
+            report.updated[kind] += 1
+        else:
+            report.new[kind] += 1
+            instances.add(sub.instance)
+    _write_register(ws, state, notes, report)
+
+
+def _write_register(
+    ws: Workspace, state: Any, notes: dict[tuple[str, str], str], report: MergeReport
+) -> None:
+    from xlsxflow.excel.register_book import render_register
+
+    config = ws.config
+    created = dt.datetime.combine(config.cycle.notice_date, dt.time())
+    data = render_register(
+        register_sheets(state, ws.roster, config, notes),
+        created,
+        f"{config.cycle.county}基层党建项目总台账",
+    )
+    target = ws.register_path
+    if target.exists() and target.read_bytes() == data:
+        return
+    if target.exists():
+        _backup(target, ws.data / "backups")
+    write_atomic(target, data)
+    report.register_written = True
+
+
+def _backup(target: Path, folder: Path) -> None:
+    """Keep the previous register (a few generations), named by when it was replaced."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    write_atomic(folder / f"register-{stamp}.xlsx", target.read_bytes())
+    old = sorted(folder.glob("register-*.xlsx"))
+    for extra in old[:-BACKUPS_KEPT]:
+        extra.unlink(missing_ok=True)

@@ -1,0 +1,328 @@
+"""The register's sheets as rows of plain values, built from the derived state.
+
+Column headers come from the form specs' labels wherever a column is a form field, so
+the register speaks the same words as the forms. The Excel writer only draws these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from xlsxflow.config import Config
+from xlsxflow.forms import catalog
+from xlsxflow.register.state import STATE_TEXT, Project, RegisterState
+from xlsxflow.roster import Roster
+
+PROJECTS_SHEET = "项目总台账"
+TASKS_SHEET = "任务台账"
+FUNDS_SHEET = "经费台账"
+SUBMISSIONS_SHEET = "提交记录"
+MISSING_SHEET = "未报送名单"
+CHANGES_SHEET = "变更记录"
+KEY_HEADER = "申报表编号"
+# Columns the department owns: edited in register.xlsx, read back and kept at each merge.
+DEPT_COLUMNS = ("督办人", "备注", "整改意见")
+
+Cell = str | int | Decimal | dt.date | None
+
+
+@dataclass
+class Sheet:
+    name: str
+    headers: list[str]
+    rows: list[list[Cell]]
+    dept_columns: tuple[str, ...] = ()
+    wide: tuple[str, ...] = ()  # columns holding long text
+
+
+def _label(kind: str, field_id: str) -> str:
+    return catalog().form(kind).field(field_id).label
+
+
+def _choice(list_id: str, code: Any) -> str:
+    if not code:
+        return ""
+    choices = catalog().choice(list_id)
+    try:
+        return choices.display(choices.by_code(str(code)))
+    except KeyError:
+        return str(code)
+
+
+def _committee_name(roster: Roster | None, code: str, fallback: str = "") -> str:
+    if roster is not None and code in roster.codes():
+        return roster.committee(code).name
+    return fallback
+
+
+APPLICATION_FIELDS = (
+    "committee_code",
+    "committee_name",
+    "project_type",
+    "direction",
+    "project_name",
+    "undertaking_org",
+    "lead_name",
+    "deputy_name",
+    "contact_name",
+    "contact_phone",
+    "start_date",
+    "end_date",
+    "budget_special",
+    "budget_party_fee",
+)
+REVIEW_SCORES = ("rv_innovation", "rv_feasibility", "rv_leading", "rv_outcome")
+
+
+def project_row_values(p: Project, roster: Roster | None) -> dict[str, Cell]:
+    """The committee-sourced and derived cells of one project row, by header."""
+    kind = "application_innovation"
+    row: dict[str, Cell] = {KEY_HEADER: p.key, _label("ledger", "project_no"): p.number}
+    for fid in APPLICATION_FIELDS:
+        value = p.values.get(fid)
+        if fid == "project_type":
+            value = _choice("project_type", value)
+        elif fid == "direction":
+            value = _choice("direction", value)
+        elif fid == "committee_name":
+            value = _committee_name(roster, p.committee, str(value or ""))
+        row[_label(kind, fid)] = value
+    scores = [p.review.get(s) for s in REVIEW_SCORES]
+    row["评审得分"] = sum(scores) if p.review and all(s is not None for s in scores) else None
+    row["项目状态"] = STATE_TEXT[p.state]
+    row["申报表版本"] = p.application.sha256[:12]
+    return row
+
+
+def projects_sheet(
+    state: RegisterState, roster: Roster | None, notes: dict[tuple[str, str], str]
+) -> Sheet:
+    own = project_headers()
+    rows = []
+    for p in state.projects:
+        values = project_row_values(p, roster)
+        rows.append(
+            [values.get(h) for h in own] + [notes.get((p.key, c), "") for c in DEPT_COLUMNS]
+        )
+    headers = [*own, *DEPT_COLUMNS]
+    return Sheet(
+        PROJECTS_SHEET,
+        headers,
+        rows,
+        DEPT_COLUMNS,
+        wide=(_label("application_innovation", "project_name"), "备注", "整改意见"),
+    )
+
+
+def project_headers() -> list[str]:
+    """Committee-sourced and derived columns of 项目总台账, in order."""
+    kind = "application_innovation"
+    return [
+        KEY_HEADER,
+        _label("ledger", "project_no"),
+        *(_label(kind, f) for f in APPLICATION_FIELDS),
+        "评审得分",
+        "项目状态",
+        "申报表版本",
+    ]
+
+
+def _table_sheet(
+    name: str, state: RegisterState, form: str, table: str, roster: Roster | None
+) -> Sheet:
+    spec = catalog().form(form)
+    columns = next(t.columns for t in spec.tables if t.id == table)
+    headers = [
+        _label("ledger", "project_no"),
+        _label("ledger", "project_name"),
+        _label("ledger", "committee_name"),
+        *(c.label for c in columns),
+        "来源文件",
+        "来源位置",
+    ]
+    rows: list[list[Cell]] = []
+    for p in state.projects:
+        sub = getattr(p, form)
+        if sub is None:
+            continue
+        name_ = str(p.values.get("project_name") or "")
+        committee = _committee_name(roster, p.committee, p.committee)
+        for r in p.rows(form, table):
+            cells: list[Cell] = [p.number, name_, committee]
+            for c in columns:
+                value = r.get(c.id)
+                cells.append(_choice(c.choices, value) if c.choices else value)
+            cells += [sub.sha256[:12], r.get("_at", "")]
+            rows.append(cells)
+    wide = tuple(c.label for c in columns if c.type == "text" and not c.max_length)
+    return Sheet(name, headers, rows, wide=wide)
+
+
+def submissions_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
+    forms = catalog().forms
+    headers = [
+        "保存时间",
+        "原文件名",
+        "表格",
+        "单位编号",
+        "单位名称",
+        "立项编号",
+        "表单编号",
+        "版本",
+        "处理结果",
+        "说明",
+        "SHA-256",
+    ]
+    rows: list[list[Cell]] = []
+    for sub in sorted(state.submissions, key=lambda s: (s.saved_at, s.sha256)):
+        status = state.statuses[sub.sha256]
+        result = "已接收" if status.accepted else "已退回"
+        note = status.reason if not status.accepted else status.changes
+        rows.append(
+            [
+                sub.saved_at.replace("T", " ").removesuffix("Z"),
+                sub.name,
+                forms[sub.form].name if sub.form in forms else "未识别",
+                sub.committee or "",
+                _committee_name(roster, sub.committee or ""),
+                sub.project or "",
+                sub.instance or "",
+                status.version,
+                result,
+                note,
+                sub.sha256,
+            ]
+        )
+    return Sheet(SUBMISSIONS_SHEET, headers, rows, wide=("说明",))
+
+
+def changes_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
+    headers = [
+        "日期",
+        KEY_HEADER,
+        _label("ledger", "project_no"),
+        _label("ledger", "project_name"),
+        "单位名称",
+        "类别",
+        "内容",
+        "来源文件",
+    ]
+    projects = {p.key: p for p in state.projects}
+    rows: list[list[Cell]] = []
+    for t in state.transitions:
+        p = projects[t.project]
+        content = f"状态变为“{STATE_TEXT[t.state]}”" + (f"（{t.note}）" if t.note else "")
+        rows.append(
+            [
+                t.at[:10],
+                p.key,
+                p.number,
+                str(p.values.get("project_name") or ""),
+                _committee_name(roster, p.committee, p.committee),
+                "状态变化",
+                content,
+                t.sha256[:12],
+            ]
+        )
+    for p in state.projects:
+        if p.ledger is None:
+            continue
+        for adj in p.rows("ledger", "adjustments"):
+            when = adj.get("adj_date")
+            rows.append(
+                [
+                    when,
+                    p.key,
+                    p.number,
+                    str(p.values.get("project_name") or ""),
+                    _committee_name(roster, p.committee, p.committee),
+                    "项目调整",
+                    f"{adj.get('adj_what', '')}（原因：{adj.get('adj_why', '')}）",
+                    p.ledger.sha256[:12],
+                ]
+            )
+    rows.sort(key=lambda r: (str(r[0] or ""), str(r[1]), str(r[5]), str(r[6])))
+    return Sheet(CHANGES_SHEET, headers, rows, wide=("内容",))
+
+
+def missing_sheet(state: RegisterState, roster: Roster | None, config: Config) -> Sheet:
+    """Who has not returned what, per deadline, up to the data's own latest date."""
+    headers = ["报送事项", "截止日期", "单位编号", "单位名称", "立项编号", "项目名称", "情况"]
+    rows: list[list[Cell]] = []
+    cycle = config.cycle
+    as_of = max((s.saved_at[:10] for s in state.submissions if s.saved_at), default="")
+    applied = {p.committee for p in state.projects if p.cycle == str(cycle.year)}
+
+    def status_for(deadline: dt.date) -> str:
+        return "逾期未报" if as_of and deadline.isoformat() <= as_of else "尚未报送"
+
+    if roster is not None:
+        for c in roster.committees:
+            if c.code not in applied:
+                rows.append(
+                    [
+                        "项目申报表",
+                        cycle.application_deadline,
+                        c.code,
+                        c.name,
+                        "",
+                        "",
+                        status_for(cycle.application_deadline),
+                    ]
+                )
+    active = [p for p in state.projects if p.number and p.state not in ("rejected",)]
+    previous = cycle.notice_date
+    for meeting in cycle.dispatch_meetings:
+        for p in active:
+            if p.state in ("concluded", "accepted", "not_accepted"):
+                continue
+            returned = any(
+                s.form == "ledger"
+                and s.project == p.number
+                and s.valid
+                and previous.isoformat() < s.saved_at[:10] <= meeting.isoformat()
+                for s in state.submissions
+            )
+            if not returned:
+                rows.append(
+                    [
+                        f"管理台帐（{meeting.isoformat()} 调度会）",
+                        meeting,
+                        p.committee,
+                        _committee_name(roster, p.committee, p.committee),
+                        p.number,
+                        str(p.values.get("project_name") or ""),
+                        status_for(meeting),
+                    ]
+                )
+        previous = meeting
+    for p in active:
+        if p.closure is None:
+            rows.append(
+                [
+                    "项目结题报告",
+                    cycle.acceptance_deadline,
+                    p.committee,
+                    _committee_name(roster, p.committee, p.committee),
+                    p.number,
+                    str(p.values.get("project_name") or ""),
+                    status_for(cycle.acceptance_deadline),
+                ]
+            )
+    return Sheet(MISSING_SHEET, headers, rows)
+
+
+def register_sheets(
+    state: RegisterState, roster: Roster | None, config: Config, notes: dict[tuple[str, str], str]
+) -> list[Sheet]:
+    return [
+        projects_sheet(state, roster, notes),
+        _table_sheet(TASKS_SHEET, state, "ledger", "tasks", roster),
+        _table_sheet(FUNDS_SHEET, state, "ledger", "funds", roster),
+        submissions_sheet(state, roster),
+        missing_sheet(state, roster, config),
+        changes_sheet(state, roster),
+    ]

@@ -1,0 +1,312 @@
+"""Derive the register from the facts: versions, decisions, numbers, project states.
+
+A pure function of the set of submissions (plus config): merging the same files in any
+order, in one run or several, gives the same state. "Latest" is the version saved last
+(the save time recorded inside the file), ties broken by content hash. Whether a
+project-level return fits its project's state is judged from which stages exist, not
+from arrival order, and is re-judged at every merge: an acceptance sheet that came
+before its closure report is held back until the report arrives.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from xlsxflow.config import Config
+from xlsxflow.forms import catalog
+from xlsxflow.register.codec import decode_rows, decode_values
+from xlsxflow.register.store import Submission
+from xlsxflow.templates import APPLICATION_KINDS
+
+STATE_TEXT = {
+    "applied": "已申报",
+    "approved": "已立项",
+    "rejected": "未立项",
+    "launched": "已启动",
+    "in_progress": "实施中",
+    "rectifying": "限期整改",
+    "concluded": "已结题",
+    "accepted": "已验收",
+    "not_accepted": "验收不合格",
+    "evaluated": "已评估",
+    "promoted": "已推广",
+}
+STAGE = {"review": 1, "ledger": 2, "closure": 3, "acceptance": 4}
+
+
+@dataclass
+class Status:
+    """What became of one received file."""
+
+    accepted: bool
+    reason: str = ""
+    version: int | None = None
+    changes: str = ""
+
+
+@dataclass
+class Transition:
+    project: str  # application instance
+    state: str
+    at: str  # saved time of the submission that caused it
+    sha256: str
+    note: str = ""
+
+
+@dataclass
+class Project:
+    key: str  # the application's instance id
+    committee: str
+    kind: str
+    cycle: str
+    application: Submission
+    values: dict[str, Any]
+    plan: list[dict[str, Any]]
+    number: str | None = None
+    decision: str | None = None
+    review: dict[str, Any] = field(default_factory=dict)
+    state: str = "applied"
+    ledger: Submission | None = None
+    closure: Submission | None = None
+    acceptance: Submission | None = None
+
+    @property
+    def project_type(self) -> str:
+        return str(self.values.get("project_type") or self.kind.removeprefix("application_"))
+
+    def form_values(self, which: str) -> dict[str, Any]:
+        sub = getattr(self, which)
+        return decode_values(catalog().form(which), sub.payload) if sub else {}
+
+    def rows(self, which: str, table: str) -> list[dict[str, Any]]:
+        sub = getattr(self, which)
+        return decode_rows(catalog().form(which), sub.payload, table) if sub else []
+
+
+@dataclass
+class RegisterState:
+    projects: list[Project]
+    statuses: dict[str, Status]
+    transitions: list[Transition]
+    notes: list[str]
+    submissions: list[Submission]
+
+    def by_number(self) -> dict[str, Project]:
+        return {p.number: p for p in self.projects if p.number}
+
+
+def _first_errors(sub: Submission, limit: int = 3) -> str:
+    errors = [p["message"] for p in sub.problems if p.get("severity") == "error"]
+    more = f"等 {len(errors)} 处问题" if len(errors) > limit else ""
+    return "；".join(errors[:limit]) + more
+
+
+def _changes(spec_kind: str, before: Submission, after: Submission) -> str:
+    """Which fields and tables differ between two versions, by their Chinese labels."""
+    spec = catalog().form(spec_kind)
+    old, new = before.payload, after.payload
+    labels = [
+        spec.field(k).label
+        for k in sorted(set(old["values"]) | set(new["values"]))
+        if old["values"].get(k) != new["values"].get(k)
+    ]
+    for section in spec.sections:
+        if section.table is None:
+            continue
+        tid = section.table.id
+
+        def strip(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [{k: v for k, v in r.items() if k != "_at"} for r in rows]
+
+        if strip(old["rows"].get(tid, [])) != strip(new["rows"].get(tid, [])):
+            labels.append(section.title.split("、", 1)[-1].split("（", 1)[0])
+    return "、".join(labels) if labels else "内容未变（仅重新保存）"
+
+
+def _versions(subs: list[Submission], statuses: dict[str, Status]) -> dict[str, Submission]:
+    """Number the valid versions of each instance; return the latest of each."""
+    by_instance: dict[str, list[Submission]] = defaultdict(list)
+    for sub in subs:
+        if sub.valid and sub.instance:
+            by_instance[sub.instance].append(sub)
+    latest: dict[str, Submission] = {}
+    for instance, versions in by_instance.items():
+        versions.sort(key=lambda s: s.order_key)
+        previous = None
+        for number, sub in enumerate(versions, start=1):
+            status = statuses[sub.sha256]
+            status.version = number
+            if previous is not None and sub.form:
+                status.changes = _changes(sub.form, previous, sub)
+            previous = sub
+        latest[instance] = versions[-1]
+    return latest
+
+
+def derive(submissions: list[Submission], config: Config) -> RegisterState:
+    forms = catalog()
+    subs = sorted(submissions, key=lambda s: s.order_key)
+    statuses = {s.sha256: Status(s.valid, "" if s.valid else _first_errors(s)) for s in subs}
+    latest = _versions(subs, statuses)
+    transitions: list[Transition] = []
+    notes: list[str] = []
+
+    def hold(sub: Submission, reason: str) -> None:
+        for s in subs:
+            if s.instance == sub.instance and s.valid:
+                statuses[s.sha256].accepted = False
+                statuses[s.sha256].reason = reason
+
+    projects: dict[str, Project] = {}
+    for instance, sub in sorted(latest.items()):
+        if sub.form not in APPLICATION_KINDS:
+            continue
+        spec = forms.form(sub.form)
+        values = decode_values(spec, sub.payload)
+        projects[instance] = Project(
+            key=instance,
+            committee=sub.committee or "",
+            kind=sub.form,
+            cycle=sub.cycle or "",
+            application=sub,
+            values=values,
+            plan=decode_rows(spec, sub.payload, "plan"),
+        )
+        transitions.append(Transition(instance, "applied", sub.saved_at, sub.sha256))
+
+    # Review decisions: the review sheet saved last decides; approvals in that order.
+    decisions: dict[str, tuple[tuple[str, str, int], str, dict[str, Any], Submission]] = {}
+    review_spec = forms.form("review")
+    for sub in latest.values():
+        if sub.form != "review":
+            continue
+        for row in decode_rows(review_spec, sub.payload, "reviews"):
+            target = row.get("rv_instance")
+            if target not in projects:
+                notes.append(f"评审表中的申报表编号“{target}”没有对应的申报表，已忽略。")
+                continue
+            key = (*sub.order_key, int(row["_row"]))
+            if target not in decisions or decisions[target][0] < key:
+                decisions[target] = (key, row.get("rv_decision", ""), row, sub)
+    counters: dict[tuple[str, str], int] = defaultdict(int)
+    letters = {i.code: i.letter for i in forms.choice("project_type").items}
+    institutional_later = []
+    for target, (_key, decision, row, sub) in sorted(decisions.items(), key=lambda x: x[1][0]):
+        project = projects[target]
+        project.review = row
+        project.decision = decision
+        if decision != "approve":
+            project.state = "rejected"
+            transitions.append(Transition(target, "rejected", sub.saved_at, sub.sha256))
+            continue
+        if project.kind == "application_institutional":
+            institutional_later.append((target, sub))
+            continue
+        _approve(project, config, counters, letters, sub, transitions)
+    numbers = {p.number: p for p in projects.values() if p.number}
+    for target, sub in institutional_later:
+        project = projects[target]
+        source = project.values.get("source_project_no")
+        if source:
+            cited = numbers.get(source)
+            if (
+                cited is None
+                or cited.kind != "application_demonstration"
+                or (cited.committee != project.committee)
+            ):
+                reason = (
+                    f"来源项目编号“{source}”不是本单位已立项的典型示范型项目，"
+                    "制度推广型项目不能立项。请核对编号后重新报送申报表。"
+                )
+                hold(project.application, reason)
+                project.state = "rejected"
+                project.decision = "invalid_source"
+                transitions.append(Transition(target, "rejected", sub.saved_at, sub.sha256, reason))
+                continue
+        _approve(project, config, counters, letters, sub, transitions)
+    numbers = {p.number: p for p in projects.values() if p.number}
+
+    # Project-level forms: ledger → launched / in progress, closure → concluded,
+    # acceptance → accepted / not accepted. Each must fit the stages already present.
+    by_stage: dict[str, list[Submission]] = defaultdict(list)
+    for sub in latest.values():
+        if sub.form in ("ledger", "closure", "acceptance"):
+            by_stage[sub.form].append(sub)
+    for form in ("ledger", "closure", "acceptance"):
+        for sub in sorted(by_stage[form], key=lambda s: s.instance or ""):
+            project = numbers.get(sub.project or "")
+            reason = _misfit(form, project)
+            if reason:
+                hold(sub, reason)
+                continue
+            assert project is not None
+            setattr(project, form, sub)
+            _advance(project, form, sub, transitions)
+    transitions.sort(key=lambda t: (t.project, t.at, t.state))
+    ordered = sorted(projects.values(), key=lambda p: (p.number or "~", p.committee, p.key))
+    return RegisterState(ordered, statuses, transitions, notes, subs)
+
+
+def _approve(
+    project: Project,
+    config: Config,
+    counters: dict[tuple[str, str], int],
+    letters: dict[str, str | None],
+    sub: Submission,
+    transitions: list[Transition],
+) -> None:
+    ptype = project.project_type
+    counters[(project.cycle, ptype)] += 1
+    project.number = config.numbering.pattern.format(
+        year=project.cycle,
+        type=letters.get(ptype) or ptype.upper(),
+        seq=counters[(project.cycle, ptype)],
+    )
+    project.state = "approved"
+    transitions.append(
+        Transition(project.key, "approved", sub.saved_at, sub.sha256, f"立项编号 {project.number}")
+    )
+
+
+_REQUIRES = {
+    "ledger": ("approved", "项目尚未立项（或未通过评审），不能报送管理台帐"),
+    "closure": ("launched", "项目还没有报送过管理台帐，不能申请结题。请先报送管理台帐"),
+    "acceptance": ("concluded", "项目还没有报送结题报告，不能验收。请先报送结题报告"),
+}
+_ORDER = ["approved", "launched", "in_progress", "rectifying", "concluded"]
+
+
+def _misfit(form: str, project: Project | None) -> str:
+    needed, reason = _REQUIRES[form]
+    if project is None:
+        return "找不到该立项编号对应的已立项项目，请使用县委组织部下发的表格"
+    state = project.state
+    if state in ("accepted", "not_accepted") and form != "acceptance":
+        return ""
+    if state not in _ORDER or _ORDER.index(state) < _ORDER.index(needed):
+        return reason
+    return ""
+
+
+def _advance(project: Project, form: str, sub: Submission, transitions: list[Transition]) -> None:
+    if form == "ledger":
+        if project.state == "approved":
+            project.state = "launched"
+            transitions.append(Transition(project.key, "launched", sub.saved_at, sub.sha256))
+        tasks = decode_rows(catalog().form("ledger"), sub.payload, "tasks")
+        if project.state == "launched" and any(
+            (t.get("task_progress") or Decimal(0)) > 0 or t.get("task_done_date") for t in tasks
+        ):
+            project.state = "in_progress"
+            transitions.append(Transition(project.key, "in_progress", sub.saved_at, sub.sha256))
+    elif form == "closure":
+        project.state = "concluded"
+        transitions.append(Transition(project.key, "concluded", sub.saved_at, sub.sha256))
+    else:
+        values = decode_values(catalog().form("acceptance"), sub.payload)
+        state = "accepted" if values.get("conclusion") == "pass" else "not_accepted"
+        project.state = state
+        transitions.append(Transition(project.key, state, sub.saved_at, sub.sha256))
