@@ -37,7 +37,7 @@ def _name_ref(address: str) -> NameRef | None:
 
 
 def read_ods(path: Path, limits: Limits) -> RawBook:
-    from python_calamine import CalamineError, CalamineWorkbook
+    from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
 
     with SafeZip(path, limits) as z:
         content = _parse(z.read("content.xml"), "content.xml")
@@ -60,8 +60,12 @@ def read_ods(path: Path, limits: Limits) -> RawBook:
     except (CalamineError, ValueError, OSError) as err:
         raise ReadError("file.corrupt", str(err)) from None
     sheets = [m.name for m in wb.sheets_metadata]
+    # SheetVisibleEnum members have no ``.name`` and no hash (a pyo3 enum): compare them
     visibility: dict[str, Visibility] = {
-        m.name: "visible" if m.visible.name == "Visible" else "hidden" for m in wb.sheets_metadata
+        m.name: "visible"
+        if m.visible == SheetVisibleEnum.Visible
+        else ("veryHidden" if m.visible == SheetVisibleEnum.VeryHidden else "hidden")
+        for m in wb.sheets_metadata
     }
 
     def load(sheet: str) -> dict[tuple[int, int], RawCell]:

@@ -34,11 +34,13 @@ def read_xls(path: Path, limits: Limits) -> RawBook:
         if scope != -1 or name.startswith("_xlnm") or nobj.builtin:
             continue
         try:
-            sheet_index, rlo, rhi, clo, chi = nobj.area2d()
+            # (sheet object, rows, cols); unclipped: a table column reaches past the last
+            # filled row, and clipping it to the sheet's extent would move the name
+            sheet, rlo, rhi, clo, chi = nobj.area2d(clipped=False)
         except Exception:  # names that are formulas, not ranges
             names[nobj.name] = None
             continue
-        names[nobj.name] = NameRef(sheets[sheet_index], rlo, clo, rhi - 1, chi - 1)
+        names[nobj.name] = NameRef(sheet.name, rlo, clo, rhi - 1, chi - 1)
 
     def load(sheet_name: str) -> dict[tuple[int, int], RawCell]:
         sheet = book.sheet_by_name(sheet_name)

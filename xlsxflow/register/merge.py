@@ -138,8 +138,10 @@ def _merge_locked(
         known = {s.sha256: s for s in before}
         instances = {s.instance for s in before if s.valid and s.instance}
         fresh: dict[Path, tuple[str, int]] = {}
+        seen: list[tuple[str, str]] = []
         for path in discover([ws.inbox]):
             sha = sha256_of(path)
+            seen.append((sha, path.name))
             if sha in known:
                 report.unchanged[known[sha].form or "unknown"] += 1
             elif sha not in {v[0] for v in fresh.values()}:
@@ -158,6 +160,10 @@ def _merge_locked(
         with store.transaction():
             for _path, sub in new_subs:
                 store.add(sub)
+            stored = known.keys() | {sub.sha256 for _, sub in new_subs}
+            for sha, name in seen:
+                if sha in stored:
+                    store.add_name(sha, name)
             for (project, column), value in sorted(edits.dept_notes.items()):
                 store.set_dept_note(project, column, value)
             report.dept_edits = len(edits.changed)

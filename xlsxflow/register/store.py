@@ -31,6 +31,11 @@ CREATE TABLE IF NOT EXISTS submissions (
     payload TEXT NOT NULL             -- JSON {values, rows, raw locations}
 );
 CREATE INDEX IF NOT EXISTS submissions_instance ON submissions(instance);
+CREATE TABLE IF NOT EXISTS names (    -- every file name a content was received under
+    sha256 TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (sha256, name)
+);
 CREATE TABLE IF NOT EXISTS dept_notes (
     project TEXT NOT NULL,            -- application instance id of the project
     column TEXT NOT NULL,
@@ -127,10 +132,16 @@ class Store:
         )
         return cur.rowcount == 1
 
+    def add_name(self, sha: str, name: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO names VALUES (?, ?)", (sha, name))
+
     def submissions(self) -> list[Submission]:
+        """Every submission; ``name`` is the smallest name its content came under, so the
+        register does not depend on which copy arrived first."""
         rows = self.db.execute(
-            "SELECT sha256, size, name, archived, format, form, instance, committee, project,"
-            " cycle, saved_at, valid, problems, payload FROM submissions ORDER BY sha256"
+            "SELECT sha256, size, COALESCE((SELECT MIN(name) FROM names n"
+            " WHERE n.sha256 = s.sha256), name), archived, format, form, instance, committee, project,"
+            " cycle, saved_at, valid, problems, payload FROM submissions s ORDER BY sha256"
         ).fetchall()
         return [
             Submission(
