@@ -38,15 +38,24 @@ def write_atomic(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def _mode_for(path: Path) -> int:
     """Keep an existing file's permissions; new files get the usual 0666 less the umask
     (``mkstemp`` alone would leave every file readable by its owner only)."""
     try:
         return path.stat().st_mode & 0o777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_umask()
+
+
+def default_dir_mode() -> int:
+    """What ``mkdir`` would give (``mkdtemp`` gives 0700)."""
+    return 0o777 & ~_umask()
 
 
 def write_text_atomic(path: Path, text: str) -> None:

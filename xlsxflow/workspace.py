@@ -19,6 +19,7 @@ from pathlib import Path
 
 from xlsxflow.config import CONFIG_NAME, Config, load_config, render_config
 from xlsxflow.errors import UsageError
+from xlsxflow.fsutil import default_dir_mode
 from xlsxflow.roster import Roster
 
 ROSTER_NAME = "roster.xlsx"
@@ -104,6 +105,7 @@ def init_workspace(root: Path, config: Config, roster: Roster) -> Workspace:
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
     try:
+        os.chmod(staging, default_dir_mode())
         (staging / CONFIG_NAME).write_text(render_config(config), encoding="utf-8")
         write_roster(staging / ROSTER_NAME, roster)
         for name in FOLDERS:
