@@ -292,7 +292,7 @@ def _write_cell(cell, value, null_date: dt.date, where: str) -> None:
         else:
             cell.setString(value)
     elif isinstance(value, int | float):
-        cell.setValue(value)
+        cell.setValue(float(value))  # UNO wants a double; big ints fail as "hyper"
     elif isinstance(value, dict) and set(value) == {"date"}:
         try:
             day = dt.date.fromisoformat(value["date"])
