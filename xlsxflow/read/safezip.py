@@ -63,7 +63,9 @@ class SafeZip:
         cap = min(limits.max_member_bytes, limits.max_total_bytes - self.inflated)
         try:
             with self.zf.open(info) as fh:
-                data = fh.read(cap + 1)
+                # Never ask for more than the declared size (which passed the ratio check):
+                # zlib would inflate all of ``cap`` before zipfile cuts it to that size.
+                data = fh.read(min(cap, declared) + 1)
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as err:
             raise ReadError("file.corrupt", f"{name}: {err}") from None
         if len(data) > cap:

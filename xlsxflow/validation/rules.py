@@ -126,7 +126,14 @@ def _given(value: Any) -> bool:
 
 
 def exactly_one(rule: RuleSpec, facts: Facts) -> list[Problem]:
-    given = [f for f in rule.fields if _given(facts.values.get(f))]
+    # A cell filled but unusable (too long, not in the list) counts as given: its own
+    # problem is reported at the cell, "fill in one of them" would be wrong.
+    given = [
+        f
+        for f in rule.fields
+        if _given(facts.values.get(f))
+        or (facts.values.get(f) is None and not is_empty(facts.found.get(f)))
+    ]
     if len(given) == 1:
         return []
     labels = "”与“".join(facts.label(f) for f in rule.fields)

@@ -1,0 +1,625 @@
+"""Hostile and damaged files: each gets its clear code, none crashes, hangs or blows up
+memory, and the file itself is never modified.
+
+Hostile files are made by rewriting the zip of a generated, correctly filled return.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import pytest
+from builders import (
+    at,
+    codes,
+    encrypted_ooxml,
+    filled_application,
+    issues,
+    patch_declared_size,
+    rewrite_zip,
+    set_cell,
+    sha256,
+    sheet_part,
+)
+
+from xlsxflow.intake import read_return
+from xlsxflow.problems import FileResult
+from xlsxflow.read.limits import DEFAULT_LIMITS, Limits
+from xlsxflow.read.open import classify, open_book
+from xlsxflow.validate import validate_paths
+from xlsxflow.validation import ValidationContext
+from xlsxflow.workspace import Workspace
+
+KIND = "application_innovation"
+MAIN = "申报表"
+SECONDS = 5.0  # generous: each of these files is read in milliseconds
+
+
+@pytest.fixture
+def clean(workspace: Workspace, tmp_path: Path) -> Path:
+    """A valid, filled return outside the workspace (read with the default cycle)."""
+    folder = tmp_path / "returns"
+    return filled_application(workspace, folder=folder, name="clean.xlsx")
+
+
+def hostile(clean: Path, name: str, **changes: object) -> Path:
+    return rewrite_zip(clean, clean.with_name(name), **changes)  # type: ignore[arg-type]
+
+
+def read_untouched(path: Path, limits: Limits = DEFAULT_LIMITS) -> FileResult:
+    """Read as the run does; the file's bytes must be the same afterwards, and quickly."""
+    before, listing = sha256(path), sorted(path.parent.iterdir())
+    start = time.perf_counter()
+    result = read_return(path, ValidationContext(), limits)
+    assert time.perf_counter() - start < SECONDS
+    assert sha256(path) == before
+    assert sorted(path.parent.iterdir()) == listing  # nothing written next to it
+    assert result.path == str(path)
+    return result
+
+
+def only(result: FileResult, code: str) -> None:
+    """The file failed with exactly this one file-level code."""
+    assert codes(result) == [code]
+    assert not result.valid and not result.skipped
+    problem = result.problems[0]
+    assert problem.severity == "error" and problem.message
+
+
+def entity_laughs(data: bytes) -> bytes:
+    """Billion laughs: nested entities declared in the part's DTD and used once."""
+    dtd = (
+        b'<!DOCTYPE lolz [<!ENTITY lol "lol">'
+        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+        b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">'
+        b'<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>'
+    )
+    return _with_dtd(data, dtd, b"&lol4;")
+
+
+def external_entity(data: bytes) -> bytes:
+    dtd = b'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    return _with_dtd(data, dtd, b"&xxe;")
+
+
+def _with_dtd(data: bytes, dtd: bytes, use: bytes) -> bytes:
+    """``data`` with ``dtd`` after its XML declaration and ``use`` in its first text."""
+    body = re.sub(rb"^<\?xml[^>]*\?>\s*", b"", data)
+    for pattern in (
+        rb"<t>",
+        rb'<t xml:space="preserve">',
+        rb"<vt:lpwstr>",
+        rb"<v>",
+        rb'name="approach">',
+    ):
+        if re.search(pattern, body):
+            body = re.sub(pattern, lambda m: m.group(0) + use, body, count=1)
+            break
+    return b'<?xml version="1.0" encoding="UTF-8"?>' + dtd + body
+
+
+# -- zip bombs -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def zeros() -> bytes:
+    return bytes(110 * 1024 * 1024)  # 110 MB of zeros deflate to ~110 KB
+
+
+@pytest.mark.parametrize(
+    "member", ["xl/workbook.xml", "xl/sharedStrings.xml", "xl/worksheets/sheet1.xml"]
+)
+def test_zip_bomb_declared_over_the_member_limit(clean: Path, zeros: bytes, member: str) -> None:
+    path = hostile(clean, "bomb.xlsx", edit={member: zeros})
+    assert path.stat().st_size < 1024 * 1024
+    tracemalloc.start()
+    try:
+        result = read_untouched(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    only(result, "file.zip_bomb")
+    assert peak < 20 * 1024 * 1024  # nothing near the 110 MB was inflated
+
+
+def test_zip_bomb_by_compression_ratio(clean: Path) -> None:
+    # 8 MB is below the member limit, but a 1000:1 ratio is no spreadsheet.
+    path = hostile(clean, "ratio.xlsx", edit={"xl/sharedStrings.xml": bytes(8 * 1024 * 1024)})
+    only(read_untouched(path), "file.zip_bomb")
+
+
+def test_zip_bomb_in_shared_strings_never_reaches_calamine(clean: Path) -> None:
+    """Found by these tests: the fast path let calamine inflate sharedStrings.xml itself,
+    outside the limits (a bomb there gave file.corrupt after inflating it all)."""
+    path = hostile(clean, "sst.xlsx", edit={"xl/sharedStrings.xml": bytes(70 * 1024 * 1024)})
+    only(read_untouched(path), "file.zip_bomb")
+
+
+def test_inflating_more_than_the_total_limit(clean: Path) -> None:
+    limits = Limits(max_total_bytes=20_000)  # the parts of a return together exceed this
+    only(read_untouched(clean, limits), "file.zip_bomb")
+    assert read_untouched(clean).valid
+
+
+def test_small_member_limit(clean: Path) -> None:
+    limits = Limits(max_member_bytes=4_000, max_total_bytes=10**9)
+    only(read_untouched(clean, limits), "file.zip_bomb")
+
+
+def test_declared_size_that_lies_is_never_trusted(clean: Path) -> None:
+    """A member declaring 2 KB but inflating to 50 MB: inflation stops at the declared size
+    and the damaged member is reported; nothing large is ever held in memory."""
+    part = sheet_part(clean, MAIN)
+    padding = b"<!-- " + b"x" * (50 * 1024 * 1024) + b" -->"
+    path = hostile(
+        clean,
+        "lying.xlsx",
+        edit={part: lambda d: d.replace(b"</worksheet>", padding + b"</worksheet>")},
+    )
+    patch_declared_size(path, part, 2048)
+    tracemalloc.start()
+    try:
+        result = read_untouched(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    only(result, "file.corrupt")
+    assert peak < 20 * 1024 * 1024
+
+
+def test_too_many_members(clean: Path) -> None:
+    extra = [(f"xl/media/image{i}.png", b"x") for i in range(DEFAULT_LIMITS.max_members)]
+    only(read_untouched(hostile(clean, "many.xlsx", add=extra)), "file.too_large")
+
+
+def test_file_over_the_size_limit(clean: Path) -> None:
+    only(read_untouched(clean, Limits(max_file_bytes=1000)), "file.too_large")
+
+
+# -- XML attacks --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        "xl/workbook.xml",
+        "xl/sharedStrings.xml",
+        "xl/worksheets/sheet1.xml",
+        "docProps/custom.xml",
+        "xl/_rels/workbook.xml.rels",
+    ],
+)
+@pytest.mark.parametrize("attack", [entity_laughs, external_entity], ids=["laughs", "xxe"])
+def test_xml_entity_attacks(clean: Path, member: str, attack: object) -> None:
+    """Found by these tests: in sharedStrings.xml both attacks reached calamine on the
+    fast path and came back as file.corrupt ("unrecognized entity")."""
+    path = hostile(clean, "xml.xlsx", edit={member: attack})
+    with zipfile.ZipFile(path) as z:
+        assert b"<!ENTITY" in z.read(member)
+    only(read_untouched(path), "file.xml_attack")
+
+
+# -- encryption, macros, external links -----------------------------------------------------
+
+
+def test_encrypted_ooxml(tmp_path: Path) -> None:
+    path = encrypted_ooxml(tmp_path / "加密.xlsx")
+    assert classify(path) == "encrypted"
+    result = read_untouched(path)
+    only(result, "file.encrypted")
+    assert "密码" in result.problems[0].message
+
+
+def test_encrypted_ooxml_with_any_name(tmp_path: Path) -> None:
+    only(read_untouched(encrypted_ooxml(tmp_path / "return.xls")), "file.encrypted")
+
+
+def test_zip_members_with_the_encryption_flag(clean: Path, tmp_path: Path) -> None:
+    path = tmp_path / "zipcrypto.xlsx"
+    data = bytearray(clean.read_bytes())
+    for sig, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        pos = data.find(sig)
+        while pos != -1:
+            data[pos + flag_at] |= 0x1
+            pos = data.find(sig, pos + 4)
+    path.write_bytes(bytes(data))
+    only(read_untouched(path), "file.encrypted")
+
+
+def test_macros_are_noted_and_the_values_still_read(clean: Path) -> None:
+    path = hostile(
+        clean, "macro.xlsm", add=[("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0" + bytes(2000))]
+    )
+    result = read_untouched(path)
+    assert issues(result) == [("file.macros", "", "")]
+    assert result.problems[0].severity == "warning"
+    assert result.valid
+    assert result.values["project_name"] == "村级活动场所标准化建设"
+
+
+def test_external_links_are_noted_never_followed(clean: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not read", encoding="utf-8")
+    link_rels = (
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+        'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://'
+        'schemas.openxmlformats.org/officeDocument/2006/relationships/externalLinkPath" '
+        f'Target="file:///{secret.as_posix()}" TargetMode="External"/></Relationships>'
+    ).encode()
+
+    def link_workbook(rels: bytes) -> bytes:
+        extra = (
+            b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument'
+            b'/2006/relationships/externalLink" Target="externalLinks/externalLink1.xml"/>'
+            b'<Relationship Id="rId98" Type="http://schemas.openxmlformats.org/officeDocument'
+            b'/2006/relationships/hyperlink" Target="http://example.invalid/" '
+            b'TargetMode="External"/>'
+        )
+        return rels.replace(b"</Relationships>", extra + b"</Relationships>")
+
+    path = hostile(
+        clean,
+        "links.xlsx",
+        edit={"xl/_rels/workbook.xml.rels": link_workbook},
+        add=[
+            ("xl/externalLinks/externalLink1.xml", b"<externalLink/>"),
+            ("xl/externalLinks/_rels/externalLink1.xml.rels", link_rels),
+        ],
+    )
+    atime = secret.stat().st_atime_ns
+    result = read_untouched(path)
+    assert issues(result) == [("file.external_links", "", "")]
+    assert result.valid
+    assert secret.stat().st_atime_ns == atime
+
+
+# -- damaged or not a spreadsheet -----------------------------------------------------------
+
+
+def test_truncated_xlsx(clean: Path) -> None:
+    data = clean.read_bytes()
+    path = clean.with_name("truncated.xlsx")
+    path.write_bytes(data[: len(data) // 2])
+    only(read_untouched(path), "file.corrupt")
+
+
+def test_random_bytes_named_xlsx(tmp_path: Path) -> None:
+    path = tmp_path / "报表.xlsx"
+    path.write_bytes(bytes((i * 7919 + 13) % 256 for i in range(5000)))
+    only(read_untouched(path), "file.not_spreadsheet")
+
+
+def test_a_zip_that_is_no_spreadsheet(tmp_path: Path) -> None:
+    path = tmp_path / "材料.xlsx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("word/document.xml", "<w/>")
+    only(read_untouched(path), "file.not_spreadsheet")
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.xlsx"
+    path.write_bytes(b"")
+    only(read_untouched(path), "file.empty")
+
+
+def test_duplicate_zip_members(clean: Path) -> None:
+    dup = b'<?xml version="1.0"?><workbook/>'
+    only(
+        read_untouched(hostile(clean, "dup.xlsx", add=[("xl/workbook.xml", dup)])),
+        "file.duplicate_member",
+    )
+
+
+def test_missing_workbook_part(clean: Path) -> None:
+    path = hostile(clean, "nosheet.xlsx", drop=["xl/worksheets/sheet1.xml"])
+    result = read_untouched(path)
+    assert not result.valid  # every required field of the main sheet is missing
+
+
+# -- lying dimensions, far cells, huge cells ----------------------------------------------
+
+
+def dimension(ref: str) -> object:
+    return lambda d: re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="{ref}"/>'.encode(), d)
+
+
+def far_cell(ref: str) -> object:
+    def edit(data: bytes) -> bytes:
+        data = dimension(ref)(data)  # type: ignore[operator]
+        cell = b'<row r="1048576"><c r="F1048576" t="inlineStr"><is><t>far away</t></is></c></row>'
+        return data.replace(b"</sheetData>", cell + b"</sheetData>")
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("name", "edit"),
+    [
+        ("huge_dimension", dimension("A1:XFD1048576")),
+        ("huge_dimension_far_cell", far_cell("A1:XFD1048576")),
+        ("small_dimension_far_cell", far_cell("A1:F41")),
+        (
+            "no_dimension_far_cell",
+            lambda d: re.sub(rb"<dimension [^>]*/>", b"", far_cell("A1:F41")(d)),
+        ),  # type: ignore[operator]
+    ],
+)
+def test_lying_dimension_and_the_last_row(clean: Path, name: str, edit: object) -> None:
+    """Found by these tests: a small dimension with a cell at row 1,048,576 sent the
+    sheet to calamine's dense rows (3 s and 120 MB for one file)."""
+    path = hostile(clean, f"{name}.xlsx", edit={sheet_part(clean, MAIN): edit})
+    tracemalloc.start()
+    try:
+        result = read_untouched(path)
+        book = open_book(path, classify(path))
+        try:
+            far = book.cells(MAIN).get((1048575, 5))
+        finally:
+            book.close()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert issues(result) == []
+    assert result.values["project_name"] == "村级活动场所标准化建设"
+    if "far" in name:
+        assert far is not None and far.value == "far away"
+    assert peak < 30 * 1024 * 1024
+
+
+def test_far_column_is_read_sparsely(clean: Path) -> None:
+    def edit(data: bytes) -> bytes:
+        cell = b'<c r="XFD6" t="inlineStr"><is><t>edge</t></is></c></row>'
+        return re.sub(
+            rb'(<row r="6"[^>]*>.*?)</row>', lambda m: m.group(1) + cell, data, count=1, flags=re.S
+        )
+
+    path = hostile(clean, "wide.xlsx", edit={sheet_part(clean, MAIN): edit})
+    book = open_book(path, classify(path))
+    try:
+        cells = book.cells(MAIN)
+    finally:
+        book.close()
+    assert cells[(5, 16383)].value == "edge"
+    assert len(cells) < 1000
+
+
+@pytest.fixture(params=["fast", "xml"])
+def reader_path(request: pytest.FixtureRequest) -> str:
+    """``fast``: a plain sheet (calamine); ``xml``: a formula elsewhere forces our parser."""
+    return str(request.param)
+
+
+def force_xml(data: bytes, reader_path: str) -> bytes:
+    if reader_path == "xml":
+        return set_cell("A41", "><f>1+1</f><v>2</v></c>")(data)
+    return data
+
+
+def test_huge_cell_is_truncated_to_excel_limit(clean: Path, reader_path: str) -> None:
+    big = "长" * 40_000
+    undertaking = at("", KIND, "undertaking_org")[2]
+
+    def edit(data: bytes) -> bytes:
+        data = set_cell(undertaking, f' t="inlineStr"><is><t>{big}</t></is></c>')(data)
+        return force_xml(data, reader_path)
+
+    result = read_untouched(hostile(clean, "huge.xlsx", edit={sheet_part(clean, MAIN): edit}))
+    assert issues(result) == []
+    assert len(result.values["undertaking_org"]) == 32_767
+    assert len(result.raw["undertaking_org"]) == 32_767
+
+
+def test_huge_shared_string_in_a_limited_field(clean: Path, reader_path: str) -> None:
+    name_cell = at("", KIND, "project_name")[2]
+
+    def edit(data: bytes) -> bytes:
+        data = set_cell(name_cell, f' t="inlineStr"><is><t>{"名" * 40_000}</t></is></c>')(data)
+        return force_xml(data, reader_path)
+
+    result = read_untouched(hostile(clean, "huge_name.xlsx", edit={sheet_part(clean, MAIN): edit}))
+    assert issues(result) == [at("value.too_long", KIND, "project_name")]
+    assert "32767" in result.problems[0].message
+
+
+# -- sheets, formulas ----------------------------------------------------------------------
+
+
+def test_duplicate_sheet_names(clean: Path) -> None:
+    def rename(data: bytes) -> bytes:
+        return data.replace(
+            b'<sheet name="\xe5\xa1\xab\xe6\x8a\xa5\xe8\xaf\xb4\xe6\x98\x8e"',
+            f'<sheet name="{MAIN}"'.encode(),
+        )
+
+    result = read_untouched(hostile(clean, "dupsheet.xlsx", edit={"xl/workbook.xml": rename}))
+    assert issues(result) == [("file.duplicate_sheet", MAIN, "")]
+    assert not result.valid
+
+
+def test_duplicate_sheet_names_differing_in_case(clean: Path) -> None:
+    def rename(data: bytes) -> bytes:
+        return data.replace(b'<sheet name="xf_lists"', b'<sheet name="XF_META"')
+
+    result = read_untouched(hostile(clean, "dupcase.xlsx", edit={"xl/workbook.xml": rename}))
+    assert "file.duplicate_sheet" in codes(result)
+    assert not result.valid
+
+
+def test_formula_without_cached_value_is_never_read_as_zero(clean: Path) -> None:
+    budget = at("", KIND, "budget_special")[2]
+    edit = {sheet_part(clean, MAIN): set_cell(budget, "><f>SUM(B30:B31)</f></c>")}
+    result = read_untouched(hostile(clean, "formula.xlsx", edit=edit))
+    assert issues(result) == [at("value.formula_no_value", KIND, "budget_special")]
+    assert "budget_special" not in result.values
+    assert not result.valid
+
+
+def test_formula_with_cached_value_is_read_with_a_warning(clean: Path) -> None:
+    budget = at("", KIND, "budget_special")[2]
+    edit = {sheet_part(clean, MAIN): set_cell(budget, "><f>30000+20000</f><v>50000</v></c>")}
+    result = read_untouched(hostile(clean, "formula_v.xlsx", edit=edit))
+    assert issues(result) == [at("value.formula", KIND, "budget_special")]
+    assert result.valid
+    assert result.values["budget_special"] == 50000
+
+
+def test_formula_with_an_error_value(clean: Path) -> None:
+    budget = at("", KIND, "budget_special")[2]
+    edit = {sheet_part(clean, MAIN): set_cell(budget, ' t="e"><f>1/0</f><v>#DIV/0!</v></c>')}
+    result = read_untouched(hostile(clean, "formula_e.xlsx", edit=edit))
+    assert issues(result) == [at("value.cell_error", KIND, "budget_special")]
+
+
+# -- names, routing, skipping --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".xls", ".et", ".dat", ""])
+def test_real_xlsx_with_another_extension_is_read_as_xlsx(clean: Path, suffix: str) -> None:
+    """Found by these tests: named .xls, the fast path handed the file to calamine's .xls
+    reader (chosen by extension) and a valid return came back as file.corrupt."""
+    path = clean.with_name("renamed" + suffix)
+    path.write_bytes(clean.read_bytes())
+    result = read_untouched(path)
+    assert issues(result) == []
+    assert result.format == "xlsx" and result.valid
+
+
+@pytest.mark.parametrize("name", ["~$x.xlsx", ".~lock.x.xlsx#", "notes.txt", "Thumbs.db"])
+def test_lock_files_and_other_files_are_skipped(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\x00lock " * 27)
+    result = read_untouched(path)
+    assert result.skipped and result.skip_reason
+    assert result.problems == []
+
+
+def test_skipped_files_are_not_counted_invalid(clean: Path) -> None:
+    folder = clean.parent
+    for name in ("~$x.xlsx", ".~lock.x.xlsx#", "notes.txt"):
+        (folder / name).write_text("x", encoding="utf-8")
+    run = validate_paths([folder])
+    summary = run.summary()
+    assert (summary["checked"], summary["valid"], summary["invalid"], summary["skipped"]) == (
+        1,
+        1,
+        0,
+        3,
+    )
+    assert run.ok
+
+
+def test_one_bad_file_never_stops_the_others(clean: Path, zeros: bytes) -> None:
+    folder = clean.parent
+    hostile(clean, "a_bomb.xlsx", edit={"xl/workbook.xml": zeros})
+    hostile(clean, "b_laughs.xlsx", edit={"xl/sharedStrings.xml": entity_laughs})
+    (folder / "c_empty.xlsx").write_bytes(b"")
+    (folder / "d_random.xlsx").write_bytes(os.urandom(3000))
+    encrypted_ooxml(folder / "e_encrypted.xlsx")
+    run = validate_paths([folder])
+    by_name = {Path(r.path).name: r for r in run.results}
+    assert by_name["clean.xlsx"].valid
+    assert codes(by_name["a_bomb.xlsx"]) == ["file.zip_bomb"]
+    assert codes(by_name["b_laughs.xlsx"]) == ["file.xml_attack"]
+    assert codes(by_name["c_empty.xlsx"]) == ["file.empty"]
+    assert codes(by_name["d_random.xlsx"]) == ["file.not_spreadsheet"]
+    assert codes(by_name["e_encrypted.xlsx"]) == ["file.encrypted"]
+    assert run.summary()["invalid"] == 5
+
+
+# -- tampering and lost metadata -----------------------------------------------------------
+
+
+def drop_meta_sheet(data: bytes) -> bytes:
+    return re.sub(rb'<sheet name="xf_meta"[^>]*/>', b"", data)
+
+
+def test_metadata_lost_is_recognised_by_title(clean: Path) -> None:
+    path = hostile(
+        clean,
+        "pasted.xlsx",
+        edit={"xl/workbook.xml": drop_meta_sheet},
+        drop=["docProps/custom.xml"],
+    )
+    result = read_untouched(path)
+    assert issues(result) == [("form.metadata_lost", "", "")]
+    assert result.valid
+    assert (result.form, result.committee) == (KIND, "T01")
+    assert result.values["project_name"] == "村级活动场所标准化建设"
+
+
+def test_metadata_sheet_alone_is_enough(clean: Path) -> None:
+    path = hostile(clean, "props_gone.xlsx", drop=["docProps/custom.xml"])
+    result = read_untouched(path)
+    assert issues(result) == []
+    assert result.instance == "2011.T01.application_innovation.1"
+
+
+def test_without_metadata_or_title_the_form_is_unknown(clean: Path) -> None:
+    def untitle(data: bytes) -> bytes:
+        return data.replace("创新探索型项目申报表".encode(), "工作报告".encode())
+
+    path = hostile(
+        clean,
+        "unknown.xlsx",
+        edit={"xl/workbook.xml": drop_meta_sheet, "xl/sharedStrings.xml": untitle},
+        drop=["docProps/custom.xml"],
+    )
+    only(read_untouched(path), "form.unknown")
+
+
+def test_sheet_renamed(clean: Path) -> None:
+    def rename(data: bytes) -> bytes:
+        return data.replace(f'<sheet name="{MAIN}"'.encode(), b'<sheet name="Sheet1"')
+
+    result = read_untouched(hostile(clean, "renamed_sheet.xlsx", edit={"xl/workbook.xml": rename}))
+    assert issues(result) == [("form.sheet_missing", MAIN, "")]
+    assert not result.valid
+
+
+def test_defined_name_deleted(clean: Path) -> None:
+    def unname(data: bytes) -> bytes:
+        return re.sub(rb'<definedName name="project_name">[^<]*</definedName>', b"", data)
+
+    result = read_untouched(hostile(clean, "unnamed.xlsx", edit={"xl/workbook.xml": unname}))
+    assert issues(result) == [("form.name_missing", "", "")]
+    assert result.problems[0].field == "project_name"
+    assert not result.valid
+
+
+def test_defined_name_moved_is_followed_with_a_warning(clean: Path) -> None:
+    """A row inserted above the name: the reader follows the name to its new cell."""
+
+    def move(data: bytes) -> bytes:
+        return data.replace(b"$B$7</definedName>", b"$B$41</definedName>")
+
+    result = read_untouched(hostile(clean, "moved.xlsx", edit={"xl/workbook.xml": move}))
+    assert ("form.name_moved", MAIN, "B41") in issues(result)
+
+
+def test_fingerprint_altered(clean: Path) -> None:
+    def alter(data: bytes) -> bytes:
+        return re.sub(rb"\b[0-9a-f]{16}\b", b"0123456789abcdef", data)
+
+    path = hostile(
+        clean,
+        "fingerprint.xlsx",
+        edit={"docProps/custom.xml": alter, "xl/sharedStrings.xml": alter},
+    )
+    only(read_untouched(path), "form.fingerprint")
+
+
+def test_unknown_form_version(clean: Path) -> None:
+    def version(data: bytes) -> bytes:
+        return re.sub(
+            rb'(name="xf_form_version"><vt:lpwstr>)1(</vt:lpwstr>)', rb"\g<1>9\g<2>", data
+        )
+
+    only(
+        read_untouched(hostile(clean, "v9.xlsx", edit={"docProps/custom.xml": version})),
+        "form.version",
+    )

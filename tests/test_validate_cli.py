@@ -1,0 +1,322 @@
+"""``xlsxflow validate`` end to end: exit codes, the JSON schema, the clerk's problem
+workbook and the committees' marked-up feedback copies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from builders import (
+    at,
+    filled_application,
+    issues,
+    read,
+    sha256,
+)
+from click.testing import CliRunner, Result
+
+from xlsxflow.cli import cli
+from xlsxflow.errors import message
+from xlsxflow.workspace import Workspace
+
+KIND = "application_innovation"
+FILE_KEYS = {"path", "skipped", "valid", "form", "committee", "project", "instance", "format"}
+ISSUE_KEYS = {"code", "severity", "sheet", "cell", "field", "message"}
+SUMMARY_KEYS = {
+    "files",
+    "checked",
+    "valid",
+    "invalid",
+    "skipped",
+    "errors",
+    "warnings",
+    "by_code",
+    "workspace",
+    "notices",
+}
+MISTAKES: dict[str, Any] = {
+    "project_name": None,
+    "direction": "Z9",
+    "start_date": "2011年11月1日",  # a warning among the errors
+}
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, ["validate", *args], catch_exceptions=False)
+
+
+def as_json(*args: str) -> tuple[int, dict[str, Any]]:
+    result = invoke("--json", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.fixture
+def bad(workspace: Workspace) -> Path:
+    return filled_application(workspace, MISTAKES, name="T01_bad.xlsx")
+
+
+def custom_properties(path: Path) -> dict[str, str]:
+    book = openpyxl.load_workbook(path)
+    return {p.name: p.value for p in book.custom_doc_props.props}
+
+
+def meta_sheet(path: Path) -> dict[str, str]:
+    book = openpyxl.load_workbook(path)
+    rows = book["xf_meta"].iter_rows(values_only=True)
+    return {str(k): v or "" for k, v, *_ in rows if isinstance(k, str) and k.startswith("xf_")}
+
+
+# -- exit codes ---------------------------------------------------------------------------
+
+
+def test_valid_file_exits_0_even_with_warnings(workspace: Workspace) -> None:
+    path = filled_application(workspace, {"contact_phone": 13079100000})
+    result = invoke(str(path))
+    assert result.exit_code == 0, result.output
+    assert "value.interpreted" in result.stdout
+    assert "合格" in result.stdout
+
+
+def test_invalid_file_exits_1(bad: Path) -> None:
+    result = invoke(str(bad))
+    assert result.exit_code == 1
+    assert "不合格" in result.stdout
+    for code in ("value.required", "value.choice", "value.interpreted"):
+        assert f"[{code}]" in result.stdout
+    assert "申报表!B6" in result.stdout
+
+
+def test_one_invalid_among_valid_files_exits_1(workspace: Workspace, bad: Path) -> None:
+    filled_application(workspace, name="T01_good.xlsx")
+    assert invoke(str(workspace.inbox)).exit_code == 1
+
+
+def test_unreadable_file_exits_1(tmp_path: Path) -> None:
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    assert invoke(str(path)).exit_code == 1
+
+
+def test_missing_path_exits_2(tmp_path: Path) -> None:
+    result = invoke(str(tmp_path / "no-such-file.xlsx"))
+    assert result.exit_code == 2
+
+
+def test_unknown_workspace_exits_2(workspace: Workspace, tmp_path: Path) -> None:
+    path = filled_application(workspace)
+    result = invoke("--workspace", str(tmp_path / "nowhere"), str(path))
+    assert result.exit_code == 2
+    assert "xlsxflow.toml" in result.stderr
+
+
+def test_no_paths_is_a_usage_error() -> None:
+    assert invoke().exit_code == 2
+
+
+# -- --json -------------------------------------------------------------------------------
+
+
+def test_json_shape(workspace: Workspace, bad: Path) -> None:
+    good = filled_application(workspace, name="T01_good.xlsx")
+    (workspace.inbox / "~$T01_bad.xlsx").write_bytes(b"lock")
+    (workspace.inbox / "readme.txt").write_text("说明", encoding="utf-8")
+    code, data = as_json(str(workspace.inbox))
+    assert code == 1
+    assert data["schema"] == 1
+    assert set(data) == {"schema", "files", "summary"}
+    files = data["files"]
+    assert [Path(f["path"]).name for f in files] == sorted(
+        ["T01_bad.xlsx", "T01_good.xlsx", "~$T01_bad.xlsx", "readme.txt"]
+    )
+    by_name = {Path(f["path"]).name: f for f in files}
+
+    checked = by_name[bad.name]
+    assert set(checked) == FILE_KEYS | {"issues"}
+    assert checked["valid"] is False and checked["skipped"] is False
+    assert (checked["form"], checked["committee"], checked["project"]) == (KIND, "T01", None)
+    assert checked["instance"] == "2011.T01.application_innovation.1"
+    assert checked["format"] == "xlsx"
+    for issue in checked["issues"]:
+        assert set(issue) == ISSUE_KEYS
+        assert issue["severity"] in ("error", "warning")
+        assert issue["message"]
+    flat = sorted((i["code"], i["sheet"], i["cell"]) for i in checked["issues"])
+    assert flat == sorted(
+        [
+            at("value.required", KIND, "project_name"),
+            at("value.choice", KIND, "direction"),
+            at("value.interpreted", KIND, "start_date"),
+        ]
+    )
+    fields = {i["code"]: i["field"] for i in checked["issues"]}
+    assert fields["value.required"] == "project_name"
+    severities = {i["code"]: i["severity"] for i in checked["issues"]}
+    assert severities["value.interpreted"] == "warning"
+    assert severities["value.required"] == "error"
+
+    assert by_name[good.name]["valid"] is True and by_name[good.name]["issues"] == []
+    for name in ("~$T01_bad.xlsx", "readme.txt"):
+        skipped = by_name[name]
+        assert skipped["skipped"] is True
+        assert skipped["reason"]
+        assert skipped["valid"] is None
+        assert "issues" not in skipped
+
+    summary = data["summary"]
+    assert set(summary) == SUMMARY_KEYS
+    assert (summary["files"], summary["checked"], summary["skipped"]) == (4, 2, 2)
+    assert (summary["valid"], summary["invalid"]) == (1, 1)
+    assert (summary["errors"], summary["warnings"]) == (2, 1)
+    assert summary["by_code"] == {"value.choice": 1, "value.interpreted": 1, "value.required": 1}
+    assert Path(summary["workspace"]) == workspace.root
+    assert summary["notices"] == []
+
+
+def test_json_matches_the_library_result(bad: Path, workspace: Workspace) -> None:
+    _, data = as_json(str(bad))
+    [entry] = data["files"]
+    flat = sorted((i["code"], i["sheet"], i["cell"]) for i in entry["issues"])
+    assert flat == issues(read(bad, workspace))
+
+
+def test_json_with_values(workspace: Workspace) -> None:
+    path = filled_application(workspace)
+    code, data = as_json("--values", str(path))
+    assert code == 0
+    values = data["files"][0]["values"]
+    assert values["direction"] == "A1"
+    assert values["start_date"] == "2011-11-01"
+    assert values["budget_special"] == 50000
+    assert values["budget_party_fee"] == 20000.5
+    assert [r["_row"] for r in data["files"][0]["rows"]["plan"]] == [1, 2, 3]
+
+
+def test_outside_any_workspace_the_defaults_are_used_with_a_notice(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    path = filled_application(workspace, folder=tmp_path / "mail", name="附件.xlsx")
+    code, data = as_json(str(path))
+    assert code == 0
+    assert data["summary"]["notices"] == [message("workspace.defaults")]
+    assert data["summary"]["workspace"] is None
+    text = invoke(str(path))
+    assert "注意" in text.stdout and "--workspace" in text.stdout
+
+
+def test_workspace_option_applies_its_roster(workspace: Workspace, tmp_path: Path) -> None:
+    path = filled_application(workspace, folder=tmp_path / "mail", name="附件.xlsx")
+    code, data = as_json("--workspace", str(workspace.root), str(path))
+    assert code == 0
+    assert data["summary"]["notices"] == []
+    assert Path(data["summary"]["workspace"]) == workspace.root
+
+
+# -- --report -----------------------------------------------------------------------------
+
+
+def test_report_lists_every_problem_with_code_and_cell(
+    workspace: Workspace, bad: Path, tmp_path: Path
+) -> None:
+    other = filled_application(workspace, {"budget_special": -5}, name="T01_other.xlsx")
+    report = tmp_path / "reports" / "问题清单.xlsx"
+    result = invoke("--report", str(report), str(workspace.inbox))
+    assert result.exit_code == 1
+    assert report.is_file()
+    sheet = openpyxl.load_workbook(report).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = list(rows[0])
+    assert "代码" in header and "单元格" in header and "工作表" in header and "文件" in header
+    col = {name: header.index(name) for name in ("代码", "工作表", "单元格", "文件", "党委编号")}
+    listed = sorted(
+        (r[col["代码"]], r[col["工作表"]] or "", r[col["单元格"]] or "", Path(r[col["文件"]]).name)
+        for r in rows[1:]
+    )
+    expected = sorted(
+        [(c, s, cell, bad.name) for c, s, cell in issues(read(bad, workspace))]
+        + [(c, s, cell, other.name) for c, s, cell in issues(read(other, workspace))]
+    )
+    assert listed == expected
+    assert {r[col["党委编号"]] for r in rows[1:]} == {"T01"}
+
+
+# -- --feedback ---------------------------------------------------------------------------
+
+
+def test_feedback_copy_marks_the_problems(workspace: Workspace, bad: Path, tmp_path: Path) -> None:
+    good = filled_application(workspace, name="T01_good.xlsx")
+    before = {p: sha256(p) for p in (bad, good)}
+    folder = tmp_path / "feedback"
+    result = invoke("--feedback", str(folder), str(workspace.inbox))
+    assert result.exit_code == 1
+    copies = sorted(folder.rglob("*.xlsx"))
+    assert len(copies) == 1  # only the return with problems gets a copy
+    [copy] = copies
+    assert copy.stem.startswith(bad.stem)
+    assert {p: sha256(p) for p in (bad, good)} == before  # the originals are never touched
+
+    original = read(bad, workspace)
+    book = openpyxl.load_workbook(copy)
+    assert "问题清单" in book.sheetnames
+    listing = [r for r in book["问题清单"].iter_rows(min_row=4, values_only=True) if r[0]]
+    assert sorted((r[1], r[2]) for r in listing) == sorted(
+        (p.sheet, p.cell) for p in original.problems
+    )
+    assert {r[5] for r in listing} == {p.message for p in original.problems}
+
+    form = book["申报表"]
+    for problem in original.problems:
+        comment = form[problem.cell].comment
+        assert comment is not None, problem.cell
+        assert problem.message in comment.text
+    unmarked = at("", KIND, "undertaking_org")[2]
+    assert form[unmarked].comment is None
+
+    # What the committee typed is in place, mistakes included, so they can correct it.
+    assert form[at("", KIND, "direction")[2]].value == "Z9"
+    assert form[at("", KIND, "project_name")[2]].value is None
+    assert form[at("", KIND, "start_date")[2]].value == "2011年11月1日"
+    assert form[unmarked].value == "莲溪镇机关党支部"
+    assert form[at("", KIND, "plan_phase", 1)[2]].value == "调研准备"
+
+    # Same identity, drop-downs and protection as the issued form.
+    assert custom_properties(copy) == custom_properties(bad)
+    assert meta_sheet(copy) == meta_sheet(bad)
+    assert len(form.data_validations.dataValidation) == len(
+        openpyxl.load_workbook(bad)["申报表"].data_validations.dataValidation
+    )
+    assert any(dv.type == "list" for dv in form.data_validations.dataValidation)
+    assert form.protection.sheet
+
+
+def test_feedback_copy_sent_back_unchanged_reports_the_same_problems(
+    workspace: Workspace, bad: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "feedback"
+    assert invoke("--feedback", str(folder), str(bad)).exit_code == 1
+    [copy] = sorted(folder.rglob("*.xlsx"))
+    again = read(copy, workspace)
+    assert again.form == KIND and again.instance == "2011.T01.application_innovation.1"
+    assert issues(again) == issues(read(bad, workspace))
+
+
+def test_feedback_for_a_valid_file_with_warnings(workspace: Workspace, tmp_path: Path) -> None:
+    path = filled_application(workspace, {"contact_phone": 13079100000})
+    folder = tmp_path / "feedback"
+    result = invoke("--feedback", str(folder), str(path))
+    assert result.exit_code == 0
+    [copy] = sorted(folder.rglob("*.xlsx"))
+    book = openpyxl.load_workbook(copy)
+    cell = at("", KIND, "contact_phone")[2]
+    assert book["申报表"][cell].comment is not None
+    assert f"已写入：{copy}" in result.stdout
+
+
+def test_no_feedback_for_unidentified_files(tmp_path: Path) -> None:
+    path = tmp_path / "empty.xlsx"
+    path.write_bytes(b"")
+    folder = tmp_path / "feedback"
+    assert invoke("--feedback", str(folder), str(path)).exit_code == 1
+    assert not folder.exists() or not list(folder.rglob("*.xlsx"))
