@@ -134,7 +134,11 @@ class ScoringConfig(_Section):
     grade_excellent: Decimal = Field(Decimal(90), ge=0, le=100, description="“优秀”最低分")
     grade_good: Decimal = Field(Decimal(80), ge=0, le=100, description="“良好”最低分")
     grade_pass: Decimal = Field(Decimal(60), ge=0, le=100, description="“合格”最低分")
-    decimals: int = Field(1, ge=0, le=4, description="得分保留的小数位数（四舍五入）")
+    decimals: int = Field(1, ge=0, le=4, description="得分、比率保留的小数位数（四舍五入）")
+    missing_survey: Literal["reweight", "zero"] = Field(
+        "reweight",
+        description="未开展问卷调查（无有效问卷）时：reweight 按其余三项权重折算，zero 满意率按 0 计",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ScoringConfig:

@@ -124,6 +124,12 @@ CATALOGUE = _catalogue(
         "正在合并",
         "工作区 {path} 正在由另一个 xlsxflow 进程合并。请等它结束后再运行。",
     ),
+    ErrorType(
+        "register.empty",
+        "error",
+        "总台账为空",
+        "工作区 {path} 还没有合并过任何表格。请先运行 xlsxflow merge。",
+    ),
     # -- the file as a whole (the return cannot be read) ----------------------------------
     ErrorType(
         "file.unreadable",

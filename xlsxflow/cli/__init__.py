@@ -19,6 +19,8 @@ COMMANDS = {
     "templates": ("xlsxflow.cli.templates_cmd", "为每个基层党委生成预填好的 Excel 表格"),
     "validate": ("xlsxflow.cli.validate_cmd", "校验报回的表格，逐个单元格指出问题"),
     "merge": ("xlsxflow.cli.merge_cmd", "把报回的表格合并进总台账（register.xlsx）"),
+    "schedule": ("xlsxflow.cli.schedule_cmd", "计算调度会的项目进度、整改和推广名单"),
+    "score": ("xlsxflow.cli.score_cmd", "评估已验收项目的得分、等次、排名和推广建议"),
 }
 
 

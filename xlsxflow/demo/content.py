@@ -109,3 +109,154 @@ def application_values(
         )
         cursor = stop
     return values, {"plan": plan}
+
+
+_TASKS = [
+    "召开动员部署会",
+    "制定任务分解表",
+    "开展入户走访调研",
+    "建立党员联系户制度",
+    "打造示范点",
+    "组织专题培训",
+    "建立工作台账",
+    "开展季度督查",
+    "评选先进典型",
+    "形成制度汇编",
+    "召开现场推进会",
+    "总结提炼经验",
+]
+
+
+def ledger_rows(
+    rng: random.Random, start: dt.date, end: dt.date, count: int
+) -> list[dict[str, Any]]:
+    """Tasks with the four fixes, deadlines spread over the project period; each carries a
+    hidden ``_fate`` (early, on_time, late, never) and ``_done`` day used by ``progress``."""
+    span = max((end - start).days, count)
+    tasks = []
+    for i in range(count):
+        deadline = start + dt.timedelta(days=span * (i + 1) // count)
+        fate = rng.choices(["early", "on_time", "late", "never"], weights=[3, 5, 2, 1])[0]
+        if fate == "early":
+            done = deadline - dt.timedelta(days=rng.randint(1, 20))
+        elif fate == "on_time":
+            done = deadline
+        elif fate == "late":
+            done = deadline + dt.timedelta(days=rng.randint(3, 45))
+        else:
+            done = None
+        tasks.append(
+            {
+                "task_no": str(i + 1),
+                "task_target": f"{rng.choice(_TASKS)}（第{i + 1}项）",
+                "task_owner": person(rng),
+                "task_deadline": deadline,
+                "task_requirement": rng.choice(
+                    [
+                        "按时完成并留存佐证材料",
+                        "覆盖全部党支部",
+                        "形成书面材料报组织部",
+                        "群众参与率不低于80%",
+                    ]
+                ),
+                "_done": max(done, start) if done else None,
+            }
+        )
+    return tasks
+
+
+def progress(
+    tasks: list[dict[str, Any]], as_of: dt.date, rng: random.Random
+) -> list[dict[str, Any]]:
+    """The task table as reported on ``as_of``: done tasks 100 % with their date."""
+    rows = []
+    for t in tasks:
+        row = {k: v for k, v in t.items() if not k.startswith("_")}
+        done = t["_done"]
+        if done is not None and done <= as_of:
+            row["task_progress"] = 100
+            row["task_done_date"] = done
+            row["task_evidence"] = "会议记录、照片"
+        elif as_of >= t["task_deadline"] - dt.timedelta(days=30):
+            row["task_progress"] = rng.choice([20, 40, 50, 60, 80])
+        rows.append(row)
+    return rows
+
+
+def team_rows(rng: random.Random, values: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = [
+        {
+            "team_role": "组长",
+            "team_name": values.get("lead_name") or person(rng),
+            "team_title": "党委书记",
+        },
+        {
+            "team_role": "副组长",
+            "team_name": values.get("deputy_name") or person(rng),
+            "team_title": "党委副书记",
+        },
+    ]
+    for _ in range(rng.randint(2, 4)):
+        rows.append(
+            {
+                "team_role": "成员",
+                "team_name": person(rng),
+                "team_title": rng.choice(["组织干事", "支部书记", "宣传干事"]),
+                "team_phone": f"139{rng.randint(10000000, 99999999)}",
+            }
+        )
+    return rows
+
+
+def fund_rows(rng: random.Random, start: dt.date, budget: float) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(rng.randint(1, 4)):
+        rows.append(
+            {
+                "fund_date": start + dt.timedelta(days=30 * i + rng.randint(0, 20)),
+                "fund_source": rng.choice(["党委专项资金", "县管党费扶持"]),
+                "fund_amount": float(round(budget / 4 / 100) * 100 or 500),
+                "fund_purpose": rng.choice(["阵地建设", "培训资料印制", "活动经费", "宣传展板"]),
+            }
+        )
+    return rows
+
+
+def closure_values(
+    rng: random.Random, name: str, day: dt.date
+) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    values = {
+        "summary_overview": f"{name}于立项后启动，按计划分阶段推进。",
+        "summary_implementation": "成立了项目推进小组，落实了四定要求，每季度报送管理台帐并接受调度。",
+        "summary_results": "形成了可复制的工作机制，群众满意度明显提升。",
+        "summary_evaluation": "建议在全县同类单位推广，并进一步完善长效机制。",
+        "acceptance_request_date": day,
+    }
+    goals = [
+        {"goal_text": g, "goal_status": rng.choice(["已实现", "已实现", "部分实现"])}
+        for g in ("覆盖全部党组织", "党员参与率达到90%", "形成制度成果")
+    ]
+    return values, {"goals": goals}
+
+
+def acceptance_values(rng: random.Random, day: dt.date) -> dict[str, Any]:
+    survey = rng.random() > 0.1
+    satisfied = rng.randint(40, 90) if survey else None
+    values: dict[str, Any] = {
+        "method_documents": "是",
+        "method_visit": "是",
+        "method_forum": rng.choice(["是", "否"]),
+        "method_survey": "是" if survey else "否",
+        "goal_rate": float(rng.choice([70, 80, 85, 90, 95, 100])),
+        "benefit_score": float(rng.randint(60, 98)),
+        "extensibility_score": float(rng.randint(55, 98)),
+        "conclusion": "合格" if rng.random() > 0.08 else "不合格",
+        "acceptance_remarks": "资料齐全，现场查看与台帐一致，群众座谈反映良好。",
+        "acceptance_members": f"{person(rng)}、{person(rng)}、{person(rng)}",
+        "acceptance_date": day,
+    }
+    if survey:
+        values["survey_satisfied"] = float(satisfied)
+        values["survey_basic"] = float(rng.randint(0, 20))
+        values["survey_unsatisfied"] = float(rng.randint(0, 8))
+    return values

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlsxflow.config import Config
 from xlsxflow.errors import UsageError
 from xlsxflow.fsutil import LockedError, ensure_writable, exclusive_lock, write_atomic
 from xlsxflow.intake import read_return
@@ -26,8 +27,8 @@ from xlsxflow.problems import FileResult
 from xlsxflow.register.archive import archive_file, sha256_of
 from xlsxflow.register.codec import encode_payload
 from xlsxflow.register.edits import Edits, read_edits
-from xlsxflow.register.sheets import register_sheets
-from xlsxflow.register.state import derive
+from xlsxflow.register.sheets import Figures, register_sheets
+from xlsxflow.register.state import RegisterState, derive
 from xlsxflow.register.store import Store, Submission
 from xlsxflow.validate import discover
 from xlsxflow.validation import ValidationContext
@@ -173,7 +174,6 @@ def _merge_locked(
                 {"new": [s.sha256 for _, s in new_subs], "dept_edits": edits.changed},
             )
         state = derive(store.submissions(), ws.config)
-        notes = store.dept_notes()
     report.notes = state.notes
     for path, sub in new_subs:
         kind = sub.form or "unknown"
@@ -186,28 +186,48 @@ def _merge_locked(
         else:
             report.new[kind] += 1
             instances.add(sub.instance)
-    _write_register(ws, state, notes, report)
+    write_register(ws, state, report)
 
 
-def _write_register(
-    ws: Workspace, state: Any, notes: dict[tuple[str, str], str], report: MergeReport
-) -> None:
+def figures_for(state: RegisterState, config: Config, meetings: list[Any]) -> Figures:
+    """Latest recorded meeting per project and the evaluation of accepted projects."""
+    from xlsxflow.compliance import VERDICT_TEXT
+    from xlsxflow.register.figures import evaluate_all
+
+    latest: dict[str, tuple[str, str, str]] = {}
+    for as_of, project, compliance, verdict, *_ in meetings:
+        latest[project] = (as_of, compliance or "", VERDICT_TEXT.get(verdict or "", "未报送台帐"))
+    evaluations, _totals = evaluate_all(state, config)
+    return Figures(latest, {e.project: e for e in evaluations})
+
+
+def write_register(
+    ws: Workspace, state: RegisterState | None = None, report: MergeReport | None = None
+) -> bool:
+    """Derive (unless given) and write register.xlsx; False when it was already current.
+    The caller holds the workspace lock."""
     from xlsxflow.excel.register_book import render_register
 
     config = ws.config
+    with Store(ws.data / "register.sqlite") as store:
+        if state is None:
+            state = derive(store.submissions(), config)
+        notes = store.dept_notes()
+        meetings = store.meetings()
     created = dt.datetime.combine(config.cycle.notice_date, dt.time())
-    data = render_register(
-        register_sheets(state, ws.roster, config, notes),
-        created,
-        f"{config.cycle.county}基层党建项目总台账",
+    sheets = register_sheets(
+        state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
     )
+    data = render_register(sheets, created, f"{config.cycle.county}基层党建项目总台账")
     target = ws.register_path
     if target.exists() and target.read_bytes() == data:
-        return
+        return False
     if target.exists():
         _backup(target, ws.data / "backups")
     write_atomic(target, data)
-    report.register_written = True
+    if report is not None:
+        report.register_written = True
+    return True
 
 
 def _backup(target: Path, folder: Path) -> None:

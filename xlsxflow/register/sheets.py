@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from xlsxflow.compliance import VERDICT_TEXT
 from xlsxflow.config import Config
 from xlsxflow.forms import catalog
 from xlsxflow.register.state import STATE_TEXT, Project, RegisterState
 from xlsxflow.roster import Roster
+from xlsxflow.scoring import Evaluation
 
 PROJECTS_SHEET = "项目总台账"
 TASKS_SHEET = "任务台账"
@@ -22,6 +24,8 @@ FUNDS_SHEET = "经费台账"
 SUBMISSIONS_SHEET = "提交记录"
 MISSING_SHEET = "未报送名单"
 CHANGES_SHEET = "变更记录"
+MEETINGS_SHEET = "调度记录"
+EVALUATION_SHEET = "评估结果"
 KEY_HEADER = "申报表编号"
 # Columns the department owns: edited in register.xlsx, read back and kept at each merge.
 DEPT_COLUMNS = ("督办人", "备注", "整改意见")
@@ -77,7 +81,18 @@ APPLICATION_FIELDS = (
 REVIEW_SCORES = ("rv_innovation", "rv_feasibility", "rv_leading", "rv_outcome")
 
 
-def project_row_values(p: Project, roster: Roster | None) -> dict[str, Cell]:
+@dataclass
+class Figures:
+    """Computed figures shown next to the data: the latest meeting's record per project
+    (as_of, compliance, verdict text) and evaluations by project number."""
+
+    latest_meeting: dict[str, tuple[str, str, str]]
+    evaluations: dict[str, Evaluation]
+
+
+def project_row_values(
+    p: Project, roster: Roster | None, figures: Figures | None = None
+) -> dict[str, Cell]:
     """The committee-sourced and derived cells of one project row, by header."""
     kind = "application_innovation"
     row: dict[str, Cell] = {KEY_HEADER: p.key, _label("ledger", "project_no"): p.number}
@@ -93,17 +108,27 @@ def project_row_values(p: Project, roster: Roster | None) -> dict[str, Cell]:
     scores = [p.review.get(s) for s in REVIEW_SCORES]
     row["评审得分"] = sum(scores) if p.review and all(s is not None for s in scores) else None
     row["项目状态"] = STATE_TEXT[p.state]
+    meeting = figures.latest_meeting.get(p.number or "") if figures else None
+    row["最近调度会"] = meeting[0] if meeting else None
+    row["按期完成率（%）"] = Decimal(meeting[1]) if meeting and meeting[1] else None
+    row["调度结论"] = meeting[2] if meeting else None
+    evaluation = figures.evaluations.get(p.number or "") if figures else None
+    row["评估得分"] = evaluation.score if evaluation else None
+    row["评估等次"] = evaluation.grade if evaluation else None
     row["申报表版本"] = p.application.sha256[:12]
     return row
 
 
 def projects_sheet(
-    state: RegisterState, roster: Roster | None, notes: dict[tuple[str, str], str]
+    state: RegisterState,
+    roster: Roster | None,
+    notes: dict[tuple[str, str], str],
+    figures: Figures | None = None,
 ) -> Sheet:
     own = project_headers()
     rows = []
     for p in state.projects:
-        values = project_row_values(p, roster)
+        values = project_row_values(p, roster, figures)
         rows.append(
             [values.get(h) for h in own] + [notes.get((p.key, c), "") for c in DEPT_COLUMNS]
         )
@@ -126,6 +151,11 @@ def project_headers() -> list[str]:
         *(_label(kind, f) for f in APPLICATION_FIELDS),
         "评审得分",
         "项目状态",
+        "最近调度会",
+        "按期完成率（%）",
+        "调度结论",
+        "评估得分",
+        "评估等次",
         "申报表版本",
     ]
 
@@ -315,14 +345,95 @@ def missing_sheet(state: RegisterState, roster: Roster | None, config: Config) -
     return Sheet(MISSING_SHEET, headers, rows)
 
 
+def meetings_sheet(meetings: list[Any], state: RegisterState, roster: Roster | None) -> Sheet:
+    """Each dispatch meeting's record, as ``xlsxflow schedule`` saved it."""
+    headers = [
+        "调度会日期",
+        _label("ledger", "project_no"),
+        _label("ledger", "project_name"),
+        "单位名称",
+        "按期完成率（%）",
+        "调度结论",
+        "整改期限",
+        "建议调整",
+        "说明",
+    ]
+    numbers = state.by_number()
+    rows: list[list[Cell]] = []
+    for as_of, project, compliance, verdict, rectify_by, adjust, explanation in meetings:
+        p = numbers.get(project)
+        rows.append(
+            [
+                dt.date.fromisoformat(as_of),
+                project,
+                str(p.values.get("project_name") or "") if p else "",
+                _committee_name(roster, p.committee, p.committee) if p else "",
+                Decimal(compliance) if compliance else None,
+                VERDICT_TEXT.get(verdict or "", "未报送台帐"),
+                dt.date.fromisoformat(rectify_by) if rectify_by else None,
+                "是" if adjust else "",
+                explanation,
+            ]
+        )
+    return Sheet(MEETINGS_SHEET, headers, rows, wide=("说明",))
+
+
+def evaluation_sheet(figures: Figures, roster: Roster | None) -> Sheet:
+    headers = [
+        _label("ledger", "project_no"),
+        _label("ledger", "project_name"),
+        "单位名称",
+        "项目类型",
+        "目标实现率（%）",
+        "群众满意率（%）",
+        "综合效益",
+        "经验可推广性",
+        "得分",
+        "等次",
+        "类内排名",
+        "推广建议",
+        "表彰对象",
+        "计算说明",
+    ]
+    rows: list[list[Cell]] = []
+    for e in figures.evaluations.values():
+        rows.append(
+            [
+                e.project,
+                e.input.name,
+                _committee_name(roster, e.input.committee, e.input.committee),
+                _choice("project_type", e.input.project_type),
+                e.goal_rate,
+                e.satisfaction_rate,
+                e.input.benefit,
+                e.input.extensibility,
+                e.score,
+                e.grade,
+                e.rank_in_type,
+                e.promotion,
+                "是" if e.commend else "",
+                e.explanation,
+            ]
+        )
+    return Sheet(EVALUATION_SHEET, headers, rows, wide=("计算说明", "推广建议"))
+
+
 def register_sheets(
-    state: RegisterState, roster: Roster | None, config: Config, notes: dict[tuple[str, str], str]
+    state: RegisterState,
+    roster: Roster | None,
+    config: Config,
+    notes: dict[tuple[str, str], str],
+    figures: Figures | None = None,
+    meetings: list[Any] | None = None,
 ) -> list[Sheet]:
+    figures = figures or Figures({}, {})
     return [
-        projects_sheet(state, roster, notes),
+        projects_sheet(state, roster, notes, figures),
         _table_sheet(TASKS_SHEET, state, "ledger", "tasks", roster),
         _table_sheet(FUNDS_SHEET, state, "ledger", "funds", roster),
         submissions_sheet(state, roster),
         missing_sheet(state, roster, config),
         changes_sheet(state, roster),
+        meetings_sheet(meetings or [], state, roster),
+        evaluation_sheet(figures, roster),
     ]

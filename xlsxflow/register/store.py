@@ -42,6 +42,16 @@ CREATE TABLE IF NOT EXISTS dept_notes (
     value TEXT NOT NULL,
     PRIMARY KEY (project, column)
 );
+CREATE TABLE IF NOT EXISTS meetings (  -- each dispatch meeting's result, as presented
+    as_of TEXT NOT NULL,
+    project TEXT NOT NULL,
+    compliance TEXT,
+    verdict TEXT,
+    rectify_by TEXT,
+    adjust INTEGER NOT NULL DEFAULT 0,
+    explanation TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (as_of, project)
+);
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -178,6 +188,25 @@ class Store:
             self.db.execute(
                 "DELETE FROM dept_notes WHERE project=? AND column=?", (project, column)
             )
+
+    def save_meeting(
+        self, as_of: str, rows: list[tuple[str, str | None, str | None, str | None, bool, str]]
+    ) -> None:
+        """Replace the snapshot of the meeting held on ``as_of``."""
+        self.db.execute("DELETE FROM meetings WHERE as_of = ?", (as_of,))
+        self.db.executemany(
+            "INSERT INTO meetings VALUES (?,?,?,?,?,?,?)",
+            [(as_of, p, c, v, r, int(a), e) for p, c, v, r, a, e in rows],
+        )
+
+    def meetings(self) -> list[tuple[str, str, str | None, str | None, str | None, bool, str]]:
+        return [
+            (a, p, c, v, r, bool(j), e)
+            for a, p, c, v, r, j, e in self.db.execute(
+                "SELECT as_of, project, compliance, verdict, rectify_by, adjust, explanation"
+                " FROM meetings ORDER BY as_of, project"
+            )
+        ]
 
     def log(self, at: str, event: str, detail: dict[str, Any]) -> None:
         self.db.execute(

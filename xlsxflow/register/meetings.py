@@ -1,0 +1,75 @@
+"""``schedule`` and ``score`` against a workspace: compute, keep each meeting's snapshot,
+and refresh register.xlsx so the figures appear there too."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from xlsxflow.compliance import round_half_up
+from xlsxflow.errors import UsageError
+from xlsxflow.fsutil import LockedError, exclusive_lock
+from xlsxflow.register.figures import (
+    compute_schedule,
+    evaluate_all,
+    schedule_json,
+    score_json,
+)
+from xlsxflow.register.state import derive
+from xlsxflow.register.store import Store
+from xlsxflow.workspace import Workspace
+
+
+def _open_store(ws: Workspace) -> Store:
+    path = ws.data / "register.sqlite"
+    if not path.exists():
+        raise UsageError("register.empty", path=ws.root)
+    return Store(path)
+
+
+def run_schedule(ws: Workspace, as_of: dt.date, save: bool = True) -> dict[str, Any]:
+    """Compliance as of ``as_of``; the previous meeting's recorded verdicts (if any)
+    decide the adjustment flag. With ``save`` the result becomes this meeting's record."""
+    from xlsxflow.register.merge import write_register
+
+    config, roster = ws.config, ws.roster
+    try:
+        with exclusive_lock(ws.data / "merge.lock"), _open_store(ws) as store:
+            state = derive(store.submissions(), config)
+            recorded = [m for m in store.meetings() if m[0] < as_of.isoformat()]
+            previous = None
+            if recorded:
+                last = max(m[0] for m in recorded)
+                previous = {m[1]: m[3] or "" for m in recorded if m[0] == last}
+            report = compute_schedule(state, config, roster, as_of, previous)
+            data = schedule_json(report, config, roster)
+            if save:
+                d = config.scoring.decimals
+                rows = [
+                    (
+                        p.project,
+                        format(round_half_up(p.compliance, d), "f") if p.has_ledger else None,
+                        p.verdict(config.compliance) if p.has_ledger else None,
+                        r.isoformat()
+                        if p.has_ledger and (r := p.rectify_by(config.compliance))
+                        else None,
+                        p.has_ledger and p.adjust(config.compliance),
+                        p.explain(config.compliance, d) if p.has_ledger else "未报送管理台帐",
+                    )
+                    for p in report.projects
+                ]
+                with store.transaction():
+                    store.save_meeting(as_of.isoformat(), rows)
+        if save:
+            write_register(ws)
+    except LockedError:
+        raise UsageError("merge.locked", path=ws.root) from None
+    return data
+
+
+def run_score(ws: Workspace) -> dict[str, Any]:
+    config, roster = ws.config, ws.roster
+    with _open_store(ws) as store:
+        state = derive(store.submissions(), config)
+    results, totals = evaluate_all(state, config)
+    return score_json(results, totals, config, roster)
