@@ -164,7 +164,7 @@ def _project_jobs(demo: Demo, kind: str) -> list[tuple[TemplateJob, ProjectRef]]
 
 
 def _ledgers(demo: Demo, plans: dict[str, dict[str, Any]], meeting: dt.date) -> None:
-    ws, rng, config = demo.ws, demo.rng, demo.ws.config
+    rng, config = demo.rng, demo.ws.config
     for job, ref in _project_jobs(demo, "ledger"):
         plan = plans.setdefault(ref.project_no, _plan(demo, ref))
         if plan["start"] > meeting or plan.get("closed"):
@@ -214,7 +214,7 @@ def _plan(demo: Demo, ref: ProjectRef) -> dict[str, Any]:
 
 
 def _closures(demo: Demo, plans: dict[str, dict[str, Any]]) -> None:
-    ws, rng, config = demo.ws, demo.rng, demo.ws.config
+    rng, config = demo.rng, demo.ws.config
     day0 = config.cycle.implementation_end + dt.timedelta(days=10)
     for job, ref in _project_jobs(demo, "closure"):
         if rng.random() < 0.1:
