@@ -11,10 +11,15 @@ from xlsxflow.cli.common import reports_errors, workspace_argument
 
 @click.command("demo")
 @workspace_argument
-@click.option("--committees", type=click.IntRange(1, 10000), default=None,
-              help="示例县的党委数量（默认为示例名册的 30 个）。")
-@click.option("--seed", type=int, default=1, show_default=True,
-              help="随机种子：同一种子得到完全相同的示例。")
+@click.option(
+    "--committees",
+    type=click.IntRange(1, 10000),
+    default=None,
+    help="示例县的党委数量（默认为示例名册的 30 个）。",
+)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="随机种子：同一种子得到完全相同的示例。"
+)
 @click.option("-q", "--quiet", is_flag=True, help="不逐步输出。")
 @reports_errors
 def command(workspace: Path, committees: int | None, seed: int, quiet: bool) -> None:

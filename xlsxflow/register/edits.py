@@ -13,12 +13,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from xlsxflow.normalize import EXCEL_EPOCH, EXCEL_EPOCH_1904
 from xlsxflow.read.errors import ReadError
 from xlsxflow.read.open import classify, open_book
 from xlsxflow.register.sheets import (
     DEPT_COLUMNS,
     KEY_HEADER,
     PROJECTS_SHEET,
+    Figures,
     project_headers,
     project_row_values,
 )
@@ -51,9 +53,22 @@ def as_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _as_date(value: Any, date1904: bool) -> Any:
+    """A date cell read back as its serial number (a register saved by a program whose
+    sheets are read without their styles, e.g. openpyxl) is the date it shows."""
+    if isinstance(value, float | int) and not isinstance(value, bool) and 1 <= value < 2958466:
+        return (EXCEL_EPOCH_1904 if date1904 else EXCEL_EPOCH) + dt.timedelta(days=int(value))
+    return value
+
+
 def read_edits(
-    path: Path, state: RegisterState, roster: Roster | None, notes: dict[tuple[str, str], str]
+    path: Path,
+    state: RegisterState,
+    roster: Roster | None,
+    notes: dict[tuple[str, str], str],
+    figures: Figures | None = None,
 ) -> Edits:
+    """``figures`` are those the register was written with (computed columns)."""
     edits = Edits()
     try:
         book = open_book(path, classify(path))
@@ -66,6 +81,7 @@ def read_edits(
         if PROJECTS_SHEET not in book.sheets:
             return edits
         cells = book.cells(PROJECTS_SHEET)
+        date1904 = book.date1904
     finally:
         book.close()
     width = max((c for _, c in cells), default=-1) + 1
@@ -82,10 +98,14 @@ def read_edits(
         if project is None:
             continue
 
-        def text(name: str, row: int = row) -> str:
+        def text(name: str, row: int = row, like: Any = None) -> str:
             col = header.get(name)
             cell = cells.get((row, col)) if col is not None else None
-            return as_text(cell.value) if cell is not None else ""
+            if cell is None:
+                return ""
+            return as_text(
+                _as_date(cell.value, date1904) if isinstance(like, dt.date) else cell.value
+            )
 
         for column in DEPT_COLUMNS:
             if column not in header:
@@ -94,11 +114,11 @@ def read_edits(
             if value != notes.get((key, column), ""):
                 edits.dept_notes[(key, column)] = value
                 edits.changed.append(f"{key} {column}：{value}")
-        expected = project_row_values(project, roster)
+        expected = project_row_values(project, roster, figures)
         for name in own:
             if name not in header or name == KEY_HEADER:
                 continue
-            found, wanted = text(name), as_text(expected.get(name))
+            found, wanted = text(name, like=expected.get(name)), as_text(expected.get(name))
             if found != wanted:
                 edits.committee_cells.append(
                     f"项目总台账第 {row + 1} 行（{key}）“{name}”被改为“{found}”（原为“{wanted}”）。"

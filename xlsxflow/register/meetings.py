@@ -10,12 +10,13 @@ from xlsxflow.compliance import round_half_up
 from xlsxflow.errors import UsageError
 from xlsxflow.fsutil import LockedError, exclusive_lock
 from xlsxflow.register.figures import (
+    ScheduleReport,
     compute_schedule,
     evaluate_all,
     schedule_json,
     score_json,
 )
-from xlsxflow.register.state import derive
+from xlsxflow.register.state import RegisterState, derive
 from xlsxflow.register.store import Store
 from xlsxflow.workspace import Workspace
 
@@ -27,6 +28,23 @@ def _open_store(ws: Workspace) -> Store:
     return Store(path)
 
 
+def previous_verdicts(store: Store, as_of: dt.date) -> dict[str, str] | None:
+    """Verdicts recorded at the last meeting before ``as_of`` (None: none recorded)."""
+    recorded = [m for m in store.meetings() if m[0] < as_of.isoformat()]
+    if not recorded:
+        return None
+    last = max(m[0] for m in recorded)
+    return {m[1]: m[3] or "" for m in recorded if m[0] == last}
+
+
+def schedule_report(ws: Workspace, as_of: dt.date) -> tuple[ScheduleReport, RegisterState]:
+    """Compliance as of ``as_of`` without recording it (for summaries)."""
+    with _open_store(ws) as store:
+        state = derive(store.submissions(), ws.config)
+        previous = previous_verdicts(store, as_of)
+    return compute_schedule(state, ws.config, ws.roster, as_of, previous), state
+
+
 def run_schedule(ws: Workspace, as_of: dt.date, save: bool = True) -> dict[str, Any]:
     """Compliance as of ``as_of``; the previous meeting's recorded verdicts (if any)
     decide the adjustment flag. With ``save`` the result becomes this meeting's record."""
@@ -36,12 +54,7 @@ def run_schedule(ws: Workspace, as_of: dt.date, save: bool = True) -> dict[str, 
     try:
         with exclusive_lock(ws.data / "merge.lock"), _open_store(ws) as store:
             state = derive(store.submissions(), config)
-            recorded = [m for m in store.meetings() if m[0] < as_of.isoformat()]
-            previous = None
-            if recorded:
-                last = max(m[0] for m in recorded)
-                previous = {m[1]: m[3] or "" for m in recorded if m[0] == last}
-            report = compute_schedule(state, config, roster, as_of, previous)
+            report = compute_schedule(state, config, roster, as_of, previous_verdicts(store, as_of))
             data = schedule_json(report, config, roster)
             if save:
                 d = config.scoring.decimals

@@ -130,11 +130,11 @@ def _merge_locked(
     ctx = ValidationContext(ws.config, ws.roster, ws.root)
     with Store(ws.data / "register.sqlite") as store:
         before = store.submissions()
-        edits = (
-            read_edits(ws.register_path, derive(before, ws.config), ws.roster, store.dept_notes())
-            if ws.register_path.exists()
-            else Edits()
-        )
+        edits = Edits()
+        if ws.register_path.exists():
+            shown = derive(before, ws.config)
+            figures = figures_for(shown, ws.config, store.meetings())
+            edits = read_edits(ws.register_path, shown, ws.roster, store.dept_notes(), figures)
         report.committee_edits = edits.committee_cells
         known = {s.sha256: s for s in before}
         instances = {s.instance for s in before if s.valid and s.instance}

@@ -274,7 +274,8 @@ def changes_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
                     p.ledger.sha256[:12],
                 ]
             )
-    rows.sort(key=lambda r: (str(r[0] or ""), str(r[1]), str(r[5]), str(r[6])))
+    # stable: state changes of one day stay in the order they happened
+    rows.sort(key=lambda r: (str(r[0] or ""), str(r[1]), str(r[5])))
     return Sheet(CHANGES_SHEET, headers, rows, wide=("内容",))
 
 

@@ -245,7 +245,7 @@ def derive(submissions: list[Submission], config: Config) -> RegisterState:
             assert project is not None
             setattr(project, form, sub)
             _advance(project, form, sub, transitions)
-    transitions.sort(key=lambda t: (t.project, t.at, t.state))
+    transitions.sort(key=lambda t: (t.project, t.at))  # stable: causes before effects
     ordered = sorted(projects.values(), key=lambda p: (p.number or "~", p.committee, p.key))
     return RegisterState(ordered, statuses, transitions, notes, subs)
 

@@ -1,0 +1,287 @@
+"""Printable summary workbooks: titled tables, key-figure blocks and native charts.
+
+Everything is written with ``write_string``/``write_number``/``write_datetime`` and the
+workbook refuses to turn strings into formulas or links, so nothing a committee typed can
+become active content. Fixed document properties and the callers' sorted rows make the
+bytes deterministic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+Value = str | int | float | Decimal | dt.date | None
+FONT = "宋体"
+FOOTER = "&C第 &P 页，共 &N 页"
+
+
+@dataclass
+class Table:
+    """A titled table on its own sheet."""
+
+    sheet: str
+    title: str
+    headers: Sequence[str]
+    rows: Sequence[Sequence[Value]]
+    subtitle: str = ""
+    wide: Sequence[str] = ()
+    red_when: tuple[str, float] | None = None  # (column header, threshold): red if value >
+    empty_text: str = "（无）"
+
+
+@dataclass
+class ChartSpec:
+    title: str
+    kind: str  # "column", "bar", "pie", "line"
+    categories: Sequence[str]
+    series: Sequence[tuple[str, Sequence[float]]]
+    percent: bool = False
+    full_width: bool = False  # one long chart across the page (e.g. every committee)
+
+
+@dataclass
+class Overview:
+    sheet: str
+    title: str
+    subtitle: str
+    figures: Sequence[tuple[str, Value]]
+    charts: Sequence[ChartSpec] = field(default_factory=list)
+
+
+def _width(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, dt.date):
+        return 10
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in str(value))
+
+
+class ReportBook:
+    def __init__(self, title: str, created: dt.datetime, company: str) -> None:
+        self.buffer = io.BytesIO()
+        self.book = xlsxwriter.Workbook(
+            self.buffer,
+            {
+                "in_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
+        self.book.set_properties(
+            {"title": title, "author": "xlsxflow", "company": company, "created": created}
+        )
+        fmt = self.book.add_format
+        self.f_title = fmt(
+            {
+                "font_name": FONT,
+                "font_size": 16,
+                "bold": True,
+                "align": "center",
+                "valign": "vcenter",
+            }
+        )
+        self.f_sub = fmt(
+            {"font_name": FONT, "font_size": 10, "align": "center", "font_color": "#595959"}
+        )
+        self.f_head = fmt(
+            {
+                "font_name": FONT,
+                "bold": True,
+                "bg_color": "#D9D9D9",
+                "border": 1,
+                "text_wrap": True,
+                "align": "center",
+                "valign": "vcenter",
+            }
+        )
+        base = {"font_name": FONT, "border": 1, "valign": "top"}
+        self.f_text = fmt(base)
+        self.f_wrap = fmt({**base, "text_wrap": True})
+        self.f_date = fmt({**base, "num_format": "yyyy-mm-dd"})
+        self.f_num = fmt({**base, "num_format": "#,##0.##"})
+        self.f_red = fmt({"font_color": "#9C0006", "bg_color": "#FFC7CE"})
+        self.f_figure_label = fmt(
+            {
+                "font_name": FONT,
+                "font_size": 11,
+                "border": 1,
+                "bg_color": "#F2F2F2",
+                "align": "center",
+                "valign": "vcenter",
+                "text_wrap": True,
+            }
+        )
+        self.f_figure = fmt(
+            {
+                "font_name": FONT,
+                "font_size": 18,
+                "bold": True,
+                "border": 1,
+                "align": "center",
+                "valign": "vcenter",
+                "num_format": "#,##0.#",
+            }
+        )
+
+    def _write(self, ws: Worksheet, row: int, col: int, value: Value, wrap: bool) -> None:
+        if value is None or value == "":
+            ws.write_blank(row, col, None, self.f_text)
+        elif isinstance(value, str):
+            ws.write_string(row, col, value, self.f_wrap if wrap else self.f_text)
+        elif isinstance(value, dt.date):
+            ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()), self.f_date)
+        else:
+            ws.write_number(row, col, float(value), self.f_num)
+
+    def _print(
+        self, ws: Worksheet, landscape: bool, last_row: int, last_col: int, repeat: int | None
+    ) -> None:
+        ws.set_paper(9)
+        if landscape:
+            ws.set_landscape()
+        else:
+            ws.set_portrait()
+        ws.fit_to_pages(1, 0)
+        ws.center_horizontally()
+        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        ws.set_footer(FOOTER)
+        ws.print_area(0, 0, last_row, last_col)
+        if repeat is not None:
+            ws.repeat_rows(repeat)
+
+    def table(self, t: Table) -> None:
+        ws = self.book.add_worksheet(t.sheet)
+        n = len(t.headers)
+        widths = [max(_width(h), 6) for h in t.headers]
+        for row in t.rows[:300]:
+            for i, v in enumerate(row):
+                widths[i] = max(widths[i], _width(v))
+        wide = {i for i, h in enumerate(t.headers) if h in t.wide}
+        total = 0
+        for i, w in enumerate(widths):
+            width = min(w + 2, 40 if i in wide else 30)
+            total += width
+            ws.set_column(i, i, width)
+        ws.merge_range(0, 0, 0, n - 1, "", self.f_title)
+        ws.write_string(0, 0, t.title, self.f_title)
+        ws.set_row(0, 30)
+        ws.merge_range(1, 0, 1, n - 1, "", self.f_sub)
+        ws.write_string(1, 0, t.subtitle, self.f_sub)
+        for c, h in enumerate(t.headers):
+            ws.write_string(2, c, h, self.f_head)
+        ws.set_row(2, 30)
+        for r, row in enumerate(t.rows, start=3):
+            for c, v in enumerate(row):
+                self._write(ws, r, c, v, c in wide)
+        last = 2 + len(t.rows)
+        if not t.rows:
+            ws.merge_range(3, 0, 3, n - 1, "", self.f_text)
+            ws.write_string(3, 0, t.empty_text, self.f_text)
+            last = 3
+        ws.freeze_panes(3, 0)
+        ws.autofilter(2, 0, max(last, 3), n - 1)
+        if t.red_when and t.rows:
+            col = list(t.headers).index(t.red_when[0])
+            ws.conditional_format(
+                3,
+                col,
+                last,
+                col,
+                {"type": "cell", "criteria": ">", "value": t.red_when[1], "format": self.f_red},
+            )
+        self._print(ws, total > 95, last, n - 1, 2)
+
+    def overview(self, o: Overview) -> None:
+        ws = self.book.add_worksheet(o.sheet)
+        ws.hide_gridlines(2)
+        cols = 8
+        for c in range(cols):
+            ws.set_column(c, c, 14)
+        ws.merge_range(0, 0, 0, cols - 1, "", self.f_title)
+        ws.write_string(0, 0, o.title, self.f_title)
+        ws.set_row(0, 34)
+        ws.merge_range(1, 0, 1, cols - 1, "", self.f_sub)
+        ws.write_string(1, 0, o.subtitle, self.f_sub)
+        for i, (label, value) in enumerate(o.figures):
+            r, c = 3 + (i // 4) * 2, (i % 4) * 2
+            ws.merge_range(r, c, r, c + 1, "", self.f_figure_label)
+            ws.write_string(r, c, label, self.f_figure_label)
+            ws.merge_range(r + 1, c, r + 1, c + 1, "", self.f_figure)
+            if isinstance(value, str):
+                ws.write_string(r + 1, c, value, self.f_figure)
+            else:
+                ws.write_number(r + 1, c, float(value or 0), self.f_figure)
+            ws.set_row(r + 1, 34)
+        top = 4 + ((len(o.figures) + 3) // 4) * 2
+        data_col = 20  # chart data lives far right, outside the print area
+        data_row = 0
+        row, slot = top, 0
+        for chart in o.charts:
+            ws.write_string(data_row, data_col, chart.title)
+            for k, cat in enumerate(chart.categories):
+                ws.write_string(data_row + 1 + k, data_col, cat)
+            for s, (name, values) in enumerate(chart.series):
+                ws.write_string(data_row, data_col + 1 + s, name)
+                for k, v in enumerate(values):
+                    ws.write_number(data_row + 1 + k, data_col + 1 + s, float(v))
+            ch = self.book.add_chart({"type": chart.kind})
+            n = len(chart.categories)
+            for s in range(len(chart.series)):
+                series: dict[str, Any] = {
+                    "name": [o.sheet, data_row, data_col + 1 + s],
+                    "categories": [o.sheet, data_row + 1, data_col, data_row + n, data_col],
+                    "values": [
+                        o.sheet,
+                        data_row + 1,
+                        data_col + 1 + s,
+                        data_row + n,
+                        data_col + 1 + s,
+                    ],
+                    "data_labels": {"value": True, "num_format": "0.#"},
+                }
+                if chart.kind == "pie":
+                    series["data_labels"] = {"percentage": True, "category": True}
+                ch.add_series(series)
+            ch.set_title({"name": chart.title, "name_font": {"name": FONT, "size": 12}})
+            ch.set_legend(
+                {"none": True}
+                if len(chart.series) == 1 and chart.kind != "pie"
+                else {"position": "bottom"}
+            )
+            if chart.kind in ("column", "bar", "line"):
+                axis = {"num_font": {"name": FONT}}
+                if chart.percent:
+                    axis.update(min=0, max=100)
+                (ch.set_x_axis if chart.kind == "bar" else ch.set_y_axis)(axis)
+            if chart.full_width:
+                if slot % 2:
+                    slot += 1
+                height = max(300, 16 * n + 70)
+                ch.set_size({"width": 810, "height": height})
+                rows = height // 20 + 2
+                ws.insert_chart(row, 0, ch, {"x_offset": 4, "y_offset": 4})
+                row += rows
+                slot = 0
+            else:
+                ch.set_size({"width": 400, "height": 280})
+                ws.insert_chart(row, (slot % 2) * 4, ch, {"x_offset": 4, "y_offset": 4})
+                if slot % 2:
+                    row += 15
+                slot += 1
+            data_row += n + 2
+        last_row = row + (15 if slot % 2 else 0)
+        self._print(ws, True, last_row, cols - 1, None)
+        ws.activate()
+
+    def close(self) -> bytes:
+        self.book.close()
+        return self.buffer.getvalue()
