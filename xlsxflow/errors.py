@@ -130,6 +130,24 @@ CATALOGUE = _catalogue(
         "总台账为空",
         "工作区 {path} 还没有合并过任何表格。请先运行 xlsxflow merge。",
     ),
+    ErrorType(
+        "mail.no_host",
+        "error",
+        "未设置邮件服务器",
+        "配置文件 xlsxflow.toml 的 [mail] 中没有设置 host（SMTP 服务器）。请填写后重试，或先用 --dry-run 生成邮件草稿。",
+    ),
+    ErrorType(
+        "mail.no_password",
+        "error",
+        "缺少邮箱密码",
+        "没有找到环境变量 {env}（SMTP 登录密码）。请先设置该环境变量（Windows：set {env}=密码），密码不要写进配置文件。",
+    ),
+    ErrorType(
+        "mail.template",
+        "error",
+        "邮件模板有误",
+        "邮件模板中的 {key} 无法替换（{template}…）。请对照 mail_templates.toml 开头的说明修改。",
+    ),
     # -- the file as a whole (the return cannot be read) ----------------------------------
     ErrorType(
         "file.unreadable",

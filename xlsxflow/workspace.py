@@ -98,6 +98,7 @@ class Workspace:
 def init_workspace(root: Path, config: Config, roster: Roster) -> Workspace:
     """Create a workspace at ``root`` all at once: built aside, then moved into place."""
     from xlsxflow.excel.roster_book import write_roster
+    from xlsxflow.mail import ensure_templates
 
     root = Path(root)
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
@@ -110,6 +111,7 @@ def init_workspace(root: Path, config: Config, roster: Roster) -> Workspace:
         write_roster(staging / ROSTER_NAME, roster)
         for name in FOLDERS:
             (staging / name).mkdir()
+        ensure_templates(staging)
         if root.exists():
             root.rmdir()
         os.replace(staging, root)

@@ -22,6 +22,7 @@ COMMANDS = {
     "schedule": ("xlsxflow.cli.schedule_cmd", "计算调度会的项目进度、整改和推广名单"),
     "score": ("xlsxflow.cli.score_cmd", "评估已验收项目的得分、等次、排名和推广建议"),
     "report": ("xlsxflow.cli.report_cmd", "生成调度会汇总、年度评估、立项批复名单"),
+    "send": ("xlsxflow.cli.send_cmd", "发送表格、退回修改、催报和汇总邮件"),
     "demo": ("xlsxflow.cli.demo_cmd", "生成示例工作区并模拟一个完整年度周期"),
 }
 

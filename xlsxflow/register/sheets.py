@@ -279,12 +279,20 @@ def changes_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
     return Sheet(CHANGES_SHEET, headers, rows, wide=("内容",))
 
 
-def missing_sheet(state: RegisterState, roster: Roster | None, config: Config) -> Sheet:
-    """Who has not returned what, per deadline, up to the data's own latest date."""
+def missing_sheet(
+    state: RegisterState, roster: Roster | None, config: Config, today: dt.date | None = None
+) -> Sheet:
+    """Who has not returned what, per deadline. A deadline counts as passed when it is
+    before ``today``, by default the latest save date found in the data (so the register
+    does not depend on the day it is written)."""
     headers = ["报送事项", "截止日期", "单位编号", "单位名称", "立项编号", "项目名称", "情况"]
     rows: list[list[Cell]] = []
     cycle = config.cycle
-    as_of = max((s.saved_at[:10] for s in state.submissions if s.saved_at), default="")
+    as_of = (
+        today.isoformat()
+        if today
+        else max((s.saved_at[:10] for s in state.submissions if s.saved_at), default="")
+    )
     applied = {p.committee for p in state.projects if p.cycle == str(cycle.year)}
 
     def status_for(deadline: dt.date) -> str:

@@ -1,0 +1,122 @@
+"""Who gets which workbooks: the letters of ``xlsxflow send``.
+
+templates → each committee its own outbox folder; feedback → each committee its marked-up
+copies; reminders → committees missing a return (what and by when); summary → the
+leaders of the roster, the latest summary workbooks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from xlsxflow.filenames import safe_component
+from xlsxflow.mail import Letter, fill, load_templates
+from xlsxflow.roster import Committee
+from xlsxflow.workspace import Workspace
+
+KINDS = ("templates", "feedback", "reminders", "summary")
+
+
+def _folder(root: Path, c: Committee) -> Path:
+    return root / safe_component(f"{c.code}_{c.name}")
+
+
+def _letter(
+    ws: Workspace, kind: str, name: str, addr: str, files: list[Path], **extra: object
+) -> Letter:
+    template = load_templates(ws.root)[kind]
+    fields = {
+        "committee": name,
+        "leader": name,
+        "department": ws.config.cycle.department,
+        "year": ws.config.cycle.year,
+        "count": len(files),
+        "files": "\n".join(f"  {p.name}" for p in files),
+        "missing": "",
+        **extra,
+    }
+    return Letter(
+        kind,
+        name,
+        addr,
+        fill(template["subject"], **fields).replace("\n", " "),
+        fill(template["body"], **fields),
+        files,
+    )
+
+
+def _per_committee(ws: Workspace, kind: str, root: Path, only: Sequence[str]) -> list[Letter]:
+    letters = []
+    for c in ws.roster.committees:
+        if only and c.code not in only:
+            continue
+        folder = _folder(root, c)
+        files = sorted(folder.rglob("*.xlsx")) if folder.is_dir() else []
+        if files:
+            letters.append(_letter(ws, kind, c.name, c.email, files))
+    return letters
+
+
+def reminders(
+    ws: Workspace, today: dt.date, only: Sequence[str], horizon: int = 30
+) -> list[Letter]:
+    """Committees with a return overdue, or due within ``horizon`` days of ``today``."""
+    from xlsxflow.register.query import load_state
+    from xlsxflow.register.sheets import missing_sheet
+    from xlsxflow.register.state import derive
+
+    state = load_state(ws) or derive([], ws.config)
+    sheet = missing_sheet(state, ws.roster, ws.config, today)
+    items: dict[str, list[str]] = defaultdict(list)
+    for what, deadline, code, _name, number, project, _status in sheet.rows:
+        assert isinstance(deadline, dt.date)
+        if deadline > today + dt.timedelta(days=horizon):
+            continue
+        late = "（已逾期）" if deadline < today else ""
+        label = f"{what}{'：' + str(number) + ' ' + str(project) if number else ''}"
+        items[str(code)].append(f"  · {label}，截止日期 {deadline.isoformat()}{late}")
+    letters = []
+    for c in ws.roster.committees:
+        if c.code in items and (not only or c.code in only):
+            letters.append(
+                _letter(ws, "reminders", c.name, c.email, [], missing="\n".join(items[c.code]))
+            )
+    return letters
+
+
+def summary(ws: Workspace, only: Sequence[str]) -> list[Letter]:
+    """The latest summary of each kind (quarterly, annual, approval) to every leader."""
+    reports = sorted(ws.reports.glob("*.xlsx"), key=lambda p: (p.stat().st_mtime, p.name))
+    latest: dict[str, Path] = {}
+    for path in reports:
+        kind = (
+            "quarterly"
+            if "调度会" in path.name
+            else "annual"
+            if "评估" in path.name
+            else "approval"
+            if "批复" in path.name
+            else path.name
+        )
+        latest[kind] = path
+    files = sorted(latest.values(), key=lambda p: p.name)
+    if not files:
+        return []
+    return [
+        _letter(ws, "summary", le.name, le.email, files)
+        for le in ws.roster.leaders
+        if le.receives_summary and (not only or le.name in only)
+    ]
+
+
+def compose(ws: Workspace, kind: str, only: Sequence[str], today: dt.date) -> list[Letter]:
+    if kind == "templates":
+        return _per_committee(ws, kind, ws.outbox, only)
+    if kind == "feedback":
+        return _per_committee(ws, kind, ws.feedback, only)
+    if kind == "reminders":
+        return reminders(ws, today, only)
+    return summary(ws, only)

@@ -1,0 +1,321 @@
+"""Workbooks → e-mail messages → SMTP (or ``.eml`` files with ``--dry-run``).
+
+Messages are built with the standard library's ``email`` package: Chinese subjects are
+RFC 2047 encoded, attachment names RFC 2231 encoded (with an RFC 2047 ``name`` on the
+Content-Type as well, for older Outlook). Recipients come from the validated roster
+(plain addresses, no line breaks), and the ``SMTP`` policy refuses any header with a
+line break, so roster text cannot inject headers. A send log makes reruns idempotent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import mimetypes
+import os
+import smtplib
+import sqlite3
+import ssl
+import time
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from email.header import Header
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formataddr, formatdate, make_msgid
+from pathlib import Path
+
+from xlsxflow.config import MailConfig
+from xlsxflow.errors import UsageError
+from xlsxflow.filenames import safe_component
+from xlsxflow.fsutil import write_atomic, write_text_atomic
+
+TEMPLATES_NAME = "mail_templates.toml"
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+DEFAULT_TEMPLATES = '''# 邮件模板：可直接修改。花括号中的内容会被替换，例如 {committee} 为党委名称。
+# 可用：{committee} 收件单位，{leader} 领导姓名，{department} 部门，{year} 年度，
+# {count} 附件数，{missing} 缺报事项（每行一项），{files} 附件名称（每行一个）。
+
+[templates]
+subject = "【{department}】{year}年度基层党建工作项目表格（{committee}）"
+body = """{committee}：
+
+现将{year}年度基层党建工作项目化相关表格（共 {count} 份）发给你们，请按表内“填报说明”认真填写，经党委主要负责人审签后，在截止日期前通过电子邮件报送。
+
+附件：
+{files}
+
+请直接在附件表格中填写，不要改动表格结构或复制到新文件。如有疑问请与我们联系。
+
+{department}
+"""
+
+[reminders]
+subject = "【提醒】{committee}尚有表格未报送"
+body = """{committee}：
+
+经核对，你单位以下表格尚未报送：
+
+{missing}
+
+请抓紧填写，在截止日期前报送。如已报送，请忽略本邮件。
+
+{department}
+"""
+
+[summary]
+subject = "【{department}】{year}年度基层党建项目汇总材料"
+body = """{leader}：
+
+附件是{year}年度基层党建工作项目的最新汇总材料（共 {count} 份），请审阅。
+
+{files}
+
+{department}
+"""
+
+[feedback]
+subject = "【退回修改】{committee}报送的表格需要修改"
+body = """{committee}：
+
+你单位报送的表格经校验发现需要修改的地方，已在附件中标红并附批注，“问题清单”工作表列出了全部问题。请在附件中直接修改后重新报送（共 {count} 份）。
+
+{files}
+
+{department}
+"""
+'''
+
+
+@dataclass
+class Letter:
+    """One message to send: who, what, which files."""
+
+    kind: str
+    to_name: str
+    to_addr: str
+    subject: str
+    body: str
+    attachments: list[Path] = field(default_factory=list)
+
+    def key(self) -> str:
+        """Identity for the send log: the same recipient, text and files = the same mail."""
+        digest = hashlib.sha256()
+        for part in (self.kind, self.to_addr, self.subject, self.body):
+            digest.update(part.encode("utf-8") + b"\0")
+        for path in self.attachments:
+            digest.update(path.name.encode("utf-8") + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        return digest.hexdigest()
+
+
+def load_templates(root: Path) -> dict[str, dict[str, str]]:
+    path = root / TEMPLATES_NAME
+    text = path.read_text(encoding="utf-8") if path.exists() else DEFAULT_TEMPLATES
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise UsageError("config.syntax", path=path, detail=str(err)) from None
+    defaults = tomllib.loads(DEFAULT_TEMPLATES)
+    for kind, parts in defaults.items():
+        data.setdefault(kind, parts)
+    return data
+
+
+def fill(template: str, **fields: object) -> str:
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError, ValueError) as err:
+        raise UsageError("mail.template", key=str(err), template=template[:40]) from None
+
+
+def _attachment_name_header(name: str) -> str:
+    return Header(name, "utf-8", maxlinelen=998).encode()
+
+
+def build_message(letter: Letter, config: MailConfig) -> EmailMessage:
+    msg = EmailMessage(policy=SMTP)
+    msg["Subject"] = letter.subject
+    sender = config.sender or "xlsxflow@localhost.invalid"
+    msg["From"] = formataddr((config.sender_name, sender))
+    msg["To"] = formataddr((letter.to_name, letter.to_addr))
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
+    msg.set_content(letter.body)
+    for path in letter.attachments:
+        guessed = mimetypes.guess_type(path.name)[0]
+        maintype, subtype = guessed.split("/", 1) if guessed else XLSX_TYPE
+        if path.suffix.lower() == ".xlsx":
+            maintype, subtype = XLSX_TYPE
+        msg.add_attachment(
+            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+        )
+        part = msg.get_payload()[-1]
+        part.set_param("name", _attachment_name_header(path.name))
+    return msg
+
+
+class SendLog:
+    """What has been sent, so that a rerun does not send the same message twice."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS sent (key TEXT PRIMARY KEY, at TEXT,"
+            " kind TEXT, recipient TEXT, subject TEXT, message_id TEXT)"
+        )
+
+    def sent(self, key: str) -> bool:
+        return self.db.execute("SELECT 1 FROM sent WHERE key=?", (key,)).fetchone() is not None
+
+    def record(self, key: str, letter: Letter, message_id: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO sent VALUES (?,?,?,?,?,?)",
+            (
+                key,
+                dt.datetime.now().isoformat(timespec="seconds"),
+                letter.kind,
+                letter.to_addr,
+                letter.subject,
+                message_id,
+            ),
+        )
+
+    def close(self) -> None:
+        self.db.close()
+
+
+@dataclass
+class Outcome:
+    letter: Letter
+    status: str  # "sent", "skipped" (already sent), "dry-run", "failed"
+    detail: str = ""
+
+
+TEMPORARY = (
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def _is_temporary(err: Exception) -> bool:
+    if isinstance(err, smtplib.SMTPResponseException):
+        return 400 <= err.smtp_code < 500
+    if isinstance(err, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in err.recipients.values())
+    return isinstance(err, TEMPORARY)
+
+
+class Mailer:
+    """One SMTP connection for a batch, reconnecting with back-off on temporary failures."""
+
+    def __init__(
+        self,
+        config: MailConfig,
+        host: str,
+        port: int,
+        sleep: Callable[[float], None] = time.sleep,
+        attempts: int = 4,
+    ) -> None:
+        self.config, self.host, self.port = config, host, port
+        self.sleep, self.attempts = sleep, attempts
+        self.smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = self.config
+        context = ssl.create_default_context()
+        if cfg.security == "ssl":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=60, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=60)
+            if cfg.security == "starttls":
+                smtp.starttls(context=context)
+        if cfg.username:
+            password = os.environ.get(cfg.password_env)
+            if password is None:
+                smtp.close()
+                raise UsageError("mail.no_password", env=cfg.password_env)
+            smtp.login(cfg.username, password)
+        return smtp
+
+    def send(self, msg: EmailMessage) -> None:
+        delay = 2.0
+        for attempt in range(1, self.attempts + 1):
+            try:
+                if self.smtp is None:
+                    self.smtp = self._connect()
+                self.smtp.send_message(msg)
+                return
+            except UsageError:
+                raise
+            except (smtplib.SMTPException, OSError) as err:
+                self.close()
+                if attempt == self.attempts or not _is_temporary(err):
+                    raise
+                self.sleep(delay)
+                delay *= 2
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self.smtp.quit()
+            self.smtp = None
+
+
+def deliver(
+    letters: Sequence[Letter],
+    config: MailConfig,
+    root: Path,
+    *,
+    dry_run: bool,
+    resend: bool,
+    host: str | None = None,
+    port: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    log = SendLog(root / "data" / "mail.sqlite")
+    drafts = root / "mail" / "drafts"
+    mailer = None
+    if not dry_run:
+        server = host or config.host
+        if not server:
+            raise UsageError("mail.no_host")
+        mailer = Mailer(config, server, port or config.port, sleep)
+    try:
+        for number, letter in enumerate(letters, start=1):
+            key = letter.key()
+            if not resend and log.sent(key):
+                outcomes.append(Outcome(letter, "skipped", "此前已发送"))
+                continue
+            msg = build_message(letter, config)
+            if dry_run:
+                name = safe_component(f"{number:03d}_{letter.kind}_{letter.to_name}") + ".eml"
+                write_atomic(drafts / name, msg.as_bytes())
+                outcomes.append(Outcome(letter, "dry-run", str(drafts / name)))
+                continue
+            assert mailer is not None
+            try:
+                mailer.send(msg)
+            except (smtplib.SMTPException, OSError) as err:
+                outcomes.append(Outcome(letter, "failed", f"{type(err).__name__}: {err}"))
+                continue
+            log.record(key, letter, str(msg["Message-ID"]))
+            outcomes.append(Outcome(letter, "sent"))
+    finally:
+        if mailer is not None:
+            mailer.close()
+        log.close()
+    return outcomes
+
+
+def ensure_templates(root: Path) -> Path:
+    path = root / TEMPLATES_NAME
+    if not path.exists():
+        write_text_atomic(path, DEFAULT_TEMPLATES)
+    return path
