@@ -17,6 +17,7 @@ from xlsxflow.cli import COMMANDS, cli
 from xlsxflow.config import CONFIG_NAME, Config, load_config, render_config
 from xlsxflow.errors import UsageError
 from xlsxflow.excel.roster_book import read_roster, write_roster
+from xlsxflow.mail import TEMPLATES_NAME
 from xlsxflow.roster import Roster
 from xlsxflow.sample_county import sample_roster
 from xlsxflow.workspace import FOLDERS, ROSTER_NAME, Workspace, init_workspace
@@ -154,7 +155,9 @@ def test_init_creates_a_complete_workspace(tmp_path):
     assert result.exit_code == 0, result.output
     assert "已创建工作区" in result.stdout
     assert "30 个基层党委" in result.stdout
-    assert sorted(p.name for p in root.iterdir()) == sorted([CONFIG_NAME, ROSTER_NAME, *FOLDERS])
+    assert sorted(p.name for p in root.iterdir()) == sorted(
+        [CONFIG_NAME, ROSTER_NAME, TEMPLATES_NAME, *FOLDERS]
+    )
     for name in FOLDERS:
         assert (root / name).is_dir()
         assert not any((root / name).iterdir())
