@@ -102,7 +102,8 @@ def evaluate(data: EvaluationInput, cfg: ScoringConfig) -> Evaluation:
             f"{cfg.basic_satisfied_weight}）÷ 有效问卷 {answers} × 100% = "
             f"{_fmt(satisfaction, d)}%"
         )
-    elif cfg.missing_survey == "zero":
+    elif cfg.missing_survey == "zero" or cfg.weight_satisfaction >= HUNDRED:
+        # Nothing else to reweight onto when satisfaction carries all the weight.
         satisfaction = Decimal(0)
         sat_text = "未开展问卷调查（无有效问卷），群众满意率按 0 计"
     else:

@@ -127,6 +127,7 @@ def _merge_locked(
     ws: Workspace, report: MergeReport, parse: Parser, now: Callable[[], dt.datetime]
 ) -> None:
     ensure_writable(ws.register_path)
+    _remove_stale_temporaries(ws)
     ctx = ValidationContext(ws.config, ws.roster, ws.root)
     with Store(ws.data / "register.sqlite") as store:
         before = store.submissions()
@@ -228,6 +229,16 @@ def write_register(
     if report is not None:
         report.register_written = True
     return True
+
+
+def _remove_stale_temporaries(ws: Workspace) -> None:
+    """A merge killed inside ``write_atomic`` leaves its temporary file behind; with the
+    lock held, any such file of the register, its backups or the archive is stale."""
+    patterns = [(ws.root, f".{ws.register_path.name}.*.tmp"), (ws.data / "backups", ".*.tmp")]
+    patterns += [(folder, ".*.tmp") for folder in (ws.data / "archive").glob("??")]
+    for folder, pattern in patterns:
+        for tmp in folder.glob(pattern):
+            tmp.unlink(missing_ok=True)
 
 
 def _backup(target: Path, folder: Path) -> None:

@@ -1,0 +1,34 @@
+"""``xlsxflow run DIR --as-of DATE [--send]``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from xlsxflow.cli.common import reports_errors, workspace_argument
+
+
+@click.command("run")
+@workspace_argument
+@click.option(
+    "--as-of",
+    "as_of",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="调度会日期，格式 2012-03-31。",
+)
+@click.option("--send", is_flag=True, help="同时把退回修改的表格发给各党委、把汇总表发给领导。")
+@click.option("--dry-run", is_flag=True, help="与 --send 一起使用：只生成邮件草稿，不发送。")
+@reports_errors
+def command(workspace: Path, as_of: dt.datetime, send: bool, dry_run: bool) -> None:
+    """调度会前一条命令完成：校验新收到的表格并生成退回修改的副本，合并总台账，
+    计算进度，生成调度会汇总表；加 --send 时发送邮件。"""
+    from xlsxflow.pipeline import run
+    from xlsxflow.workspace import Workspace
+
+    report = run(
+        Workspace.open(workspace), as_of.date(), send=send, say=click.echo, dry_run=dry_run
+    )
+    raise SystemExit(0 if report.ok else 1)

@@ -1,0 +1,136 @@
+"""``xlsxflow run``: the department's one command before a dispatch meeting.
+
+Validate what is new in the inbox and write feedback copies, merge, compute the
+meeting's figures, write the quarterly summary, and optionally mail feedback to the
+committees and the summary to the leaders. Each step reports what it did; a step that
+fails stops the steps that depend on it, and says why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xlsxflow.errors import XlsxflowError
+from xlsxflow.fsutil import FileBusyError
+from xlsxflow.problems import FileResult
+from xlsxflow.validation import ValidationContext
+from xlsxflow.workspace import Workspace
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Step:
+    name: str
+    ok: bool
+    summary: str
+
+
+@dataclass
+class RunReport:
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.steps)
+
+
+def run(
+    ws: Workspace,
+    as_of: dt.date,
+    send: bool = False,
+    say: Say = lambda _: None,
+    dry_run: bool = False,
+) -> RunReport:
+    from xlsxflow.feedback import write_feedback
+    from xlsxflow.intake import read_return
+    from xlsxflow.register.archive import sha256_of
+    from xlsxflow.register.meetings import run_schedule
+    from xlsxflow.register.merge import merge
+    from xlsxflow.register.store import Store
+    from xlsxflow.reports.quarterly import write_quarterly
+    from xlsxflow.validate import discover
+
+    report = RunReport()
+
+    def step(name: str, ok: bool, summary: str) -> None:
+        report.steps.append(Step(name, ok, summary))
+        say(("✔ " if ok else "✘ ") + f"{name}：{summary}")
+
+    ctx = ValidationContext(ws.config, ws.roster, ws.root)
+    known: set[str] = set()
+    if (ws.data / "register.sqlite").exists():
+        with Store(ws.data / "register.sqlite") as store:
+            known = store.known_hashes()
+    new = [p for p in discover([ws.inbox]) if sha256_of(p) not in known]
+    results: dict[Path, FileResult] = {p: read_return(p, ctx) for p in new}
+    checked = [r for r in results.values() if not r.skipped]
+    invalid = [r for r in checked if not r.valid]
+    step(
+        "校验",
+        True,
+        f"新收到 {len(checked)} 份表格，合格 {len(checked) - len(invalid)} 份，"
+        f"需退回修改 {len(invalid)} 份",
+    )
+    written = write_feedback(list(results.values()), ws.feedback, ws.config, ws.roster)
+    step(
+        "退回修改",
+        True,
+        f"生成标注副本 {len(written)} 份（需修改 {len(invalid)} 份，其余仅有提示），"
+        f"位于 {ws.feedback}",
+    )
+    try:
+        merged = merge(ws, parse=lambda paths, _ctx: [results[p] for p in paths])
+    except (XlsxflowError, FileBusyError) as err:
+        step("合并", False, f"{err}；后续步骤未执行")
+        return report
+    t = merged.as_json()["totals"]
+    step(
+        "合并",
+        True,
+        f"新增 {t['new']}，更新 {t['updated']}，未变 {t['unchanged']}，"
+        f"退回 {t['rejected']}；{'已更新' if merged.register_written else '无变化'} "
+        f"{ws.register_path.name}",
+    )
+    try:
+        data = run_schedule(ws, as_of)
+    except XlsxflowError as err:
+        step("进度计算", False, f"{err}；后续步骤未执行")
+        return report
+    c = data["county"]
+    step(
+        "进度计算",
+        True,
+        f"{c['projects']} 个项目，全县按期完成率 {c['compliance']}%，"
+        f"限期整改 {c['rectify']} 个，经验交流推广 {c['commend']} 个",
+    )
+    try:
+        summary = write_quarterly(ws, as_of)
+    except (XlsxflowError, FileBusyError) as err:
+        step("汇总表", False, f"{err}；未发送邮件")
+        return report
+    step("汇总表", True, str(summary))
+    if send:
+        from xlsxflow.letters import compose
+        from xlsxflow.mail import deliver, ensure_templates
+
+        ensure_templates(ws.root)
+        for kind, label in (("feedback", "退回邮件"), ("summary", "汇总邮件")):
+            letters = compose(ws, kind, (), as_of)
+            try:
+                outcomes = deliver(letters, ws.config.mail, ws.root, dry_run=dry_run, resend=False)
+            except XlsxflowError as err:
+                step(label, False, str(err))
+                continue
+            failed = sum(o.status == "failed" for o in outcomes)
+            done = sum(o.status in ("sent", "dry-run") for o in outcomes)
+            step(
+                label,
+                failed == 0,
+                f"发送 {done} 封，跳过 {len(outcomes) - done - failed} 封"
+                f"（此前已发送），失败 {failed} 封",
+            )
+    return report
