@@ -81,8 +81,16 @@ def run_schedule(ws: Workspace, as_of: dt.date, save: bool = True) -> dict[str, 
 
 
 def run_score(ws: Workspace) -> dict[str, Any]:
+    """Evaluate accepted projects; the register's 评估结果 is refreshed to match."""
+    from xlsxflow.register.merge import write_register
+
     config, roster = ws.config, ws.roster
-    with _open_store(ws) as store:
-        state = derive(store.submissions(), config)
-    results, totals = evaluate_all(state, config)
+    try:
+        with exclusive_lock(ws.data / "merge.lock"):
+            with _open_store(ws) as store:
+                state = derive(store.submissions(), config)
+            results, totals = evaluate_all(state, config)
+            write_register(ws, state)
+    except LockedError:
+        raise UsageError("merge.locked", path=ws.root) from None
     return score_json(results, totals, config, roster)
