@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import mimetypes
 import os
+import re
 import smtplib
 import sqlite3
 import ssl
@@ -24,13 +25,14 @@ from dataclasses import dataclass, field
 from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import formataddr, formatdate, make_msgid, quote
 from pathlib import Path
 
 from xlsxflow.config import MailConfig
 from xlsxflow.errors import UsageError
 from xlsxflow.filenames import safe_component
 from xlsxflow.fsutil import write_atomic, write_text_atomic
+from xlsxflow.roster import EMAIL_PATTERN
 
 TEMPLATES_NAME = "mail_templates.toml"
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -131,12 +133,36 @@ def fill(template: str, **fields: object) -> str:
         raise UsageError("mail.template", key=str(err), template=template[:40]) from None
 
 
-def _attachment_name_header(name: str) -> str:
-    return Header(name, "utf-8", maxlinelen=998).encode()
+# Raw headers (only the attachments' Content-Type, see below) are written as folded here.
+POLICY = SMTP.clone(refold_source="none")
+
+
+def _content_type(maintype: str, subtype: str, name: str) -> str:
+    """Content-Type with an RFC 2047 ``name`` for older Outlook, folded by hand.
+
+    Set through the header registry, the email package decodes the encoded words again and
+    re-folds the header; on CPython 3.11 that RFC 2047-encodes the MIME type itself
+    (``application/=?utf-8?q?vnd=2Eopenxml...?=``), which no client recognises.
+    """
+    if name.isascii():
+        value = quote(name)
+    else:
+        value = Header(name, "utf-8", maxlinelen=76, header_name=' name="').encode(linesep="\n")
+    return f'{maintype}/{subtype};\n name="{value}"'
+
+
+def _one_line(what: str, text: str) -> None:
+    # The roster refuses line breaks; this guards any other way a Letter is made.
+    if len(text.splitlines()) > 1:
+        raise ValueError(f"{what} must not contain line breaks: {text!r}")
 
 
 def build_message(letter: Letter, config: MailConfig) -> EmailMessage:
-    msg = EmailMessage(policy=SMTP)
+    _one_line("recipient name", letter.to_name)
+    _one_line("subject", letter.subject)
+    if not re.fullmatch(EMAIL_PATTERN, letter.to_addr):
+        raise ValueError(f"not a plain e-mail address: {letter.to_addr!r}")
+    msg = EmailMessage(policy=POLICY)
     msg["Subject"] = letter.subject
     sender = config.sender or "xlsxflow@localhost.invalid"
     msg["From"] = formataddr((config.sender_name, sender))
@@ -153,7 +179,8 @@ def build_message(letter: Letter, config: MailConfig) -> EmailMessage:
             path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
         )
         part = msg.get_payload()[-1]
-        part.set_param("name", _attachment_name_header(path.name))
+        del part["Content-Type"]
+        part.set_raw("Content-Type", _content_type(maintype, subtype, path.name))
     return msg
 
 
@@ -225,6 +252,9 @@ class Mailer:
         self.config, self.host, self.port = config, host, port
         self.sleep, self.attempts = sleep, attempts
         self.smtp: smtplib.SMTP | None = None
+        # Set when no connection (or login) could be made: the rest of the batch would fail
+        # alike, and a wrong password tried once per letter can get the account locked.
+        self.broken: Exception | None = None
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
@@ -233,22 +263,29 @@ class Mailer:
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=60, context=context)
         else:
             smtp = smtplib.SMTP(self.host, self.port, timeout=60)
+        try:
             if cfg.security == "starttls":
                 smtp.starttls(context=context)
-        if cfg.username:
-            password = os.environ.get(cfg.password_env)
-            if password is None:
-                smtp.close()
-                raise UsageError("mail.no_password", env=cfg.password_env)
-            smtp.login(cfg.username, password)
+            if cfg.username:
+                password = os.environ.get(cfg.password_env)
+                if password is None:
+                    raise UsageError("mail.no_password", env=cfg.password_env)
+                smtp.login(cfg.username, password)
+        except BaseException:
+            smtp.close()
+            raise
         return smtp
 
     def send(self, msg: EmailMessage) -> None:
+        if self.broken is not None:
+            raise self.broken
         delay = 2.0
         for attempt in range(1, self.attempts + 1):
+            connected = False
             try:
                 if self.smtp is None:
                     self.smtp = self._connect()
+                connected = True
                 self.smtp.send_message(msg)
                 return
             except UsageError:
@@ -256,6 +293,8 @@ class Mailer:
             except (smtplib.SMTPException, OSError) as err:
                 self.close()
                 if attempt == self.attempts or not _is_temporary(err):
+                    if not connected:
+                        self.broken = err
                     raise
                 self.sleep(delay)
                 delay *= 2

@@ -17,7 +17,8 @@ CommitteeKind = Literal["township", "zone", "organ"]
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$"
 # A deliberately plain address check: no spaces or line breaks can reach a mail header.
 EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0/C1 controls and the Unicode line separators: all end a header line somewhere.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 COMMITTEE_SHEET = "基层党委名册"
 LEADER_SHEET = "领导名单"

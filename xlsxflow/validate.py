@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from xlsxflow.errors import UsageError, message
-from xlsxflow.intake import read_return
 from xlsxflow.problems import FileResult
 from xlsxflow.validation import ValidationContext
 from xlsxflow.validation.values import as_json_value
@@ -115,8 +114,17 @@ def validate_paths(
 ) -> ValidationRun:
     """Validate every file under ``paths``; ``track`` may wrap the file list in a
     progress bar."""
+    from xlsxflow.parallel import read_many
+
     ctx, notices = context_for(paths, workspace)
-    results = [read_return(path, ctx) for path in track(discover(paths))]
+    files = discover(paths)
+    done = iter(track(files))
+    results = []
+    for result in read_many(files, ctx):
+        results.append(result)
+        next(done, None)  # advance the progress bar as results arrive
+    for _ in done:
+        pass
     return ValidationRun(results, notices, ctx.workspace)
 
 

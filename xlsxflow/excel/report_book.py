@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -226,6 +226,10 @@ class ReportBook:
         data_row = 0
         row, slot = top, 0
         for chart in o.charts:
+            if not chart.categories:  # an empty range would be written backwards (U30:U29)
+                chart = replace(
+                    chart, categories=["（无）"], series=[(n, [0]) for n, _ in chart.series]
+                )
             ws.write_string(data_row, data_col, chart.title)
             for k, cat in enumerate(chart.categories):
                 ws.write_string(data_row + 1 + k, data_col, cat)

@@ -22,7 +22,6 @@ from typing import Any
 from xlsxflow.config import Config
 from xlsxflow.errors import UsageError
 from xlsxflow.fsutil import LockedError, ensure_writable, exclusive_lock, write_atomic
-from xlsxflow.intake import read_return
 from xlsxflow.problems import FileResult
 from xlsxflow.register.archive import archive_file, sha256_of
 from xlsxflow.register.codec import encode_payload
@@ -107,12 +106,14 @@ def _submission(result: FileResult, sha: str, size: int, archived: str) -> Submi
 Parser = Callable[[list[Path], ValidationContext], Iterable[FileResult]]
 
 
-def _parse_serially(paths: list[Path], ctx: ValidationContext) -> Iterable[FileResult]:
-    return (read_return(p, ctx) for p in paths)
+def _parse_parallel(paths: list[Path], ctx: ValidationContext) -> Iterable[FileResult]:
+    from xlsxflow.parallel import read_many
+
+    return read_many(paths, ctx)
 
 
 def merge(
-    ws: Workspace, parse: Parser = _parse_serially, now: Callable[[], dt.datetime] = dt.datetime.now
+    ws: Workspace, parse: Parser = _parse_parallel, now: Callable[[], dt.datetime] = dt.datetime.now
 ) -> MergeReport:
     report = MergeReport(register=str(ws.register_path))
     try:

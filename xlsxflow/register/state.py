@@ -282,7 +282,10 @@ _ORDER = ["approved", "launched", "in_progress", "rectifying", "concluded"]
 def _misfit(form: str, project: Project | None) -> str:
     needed, reason = _REQUIRES[form]
     if project is None:
-        return "找不到该立项编号对应的已立项项目，请使用县委组织部下发的表格"
+        return (
+            "表格中的立项编号没有对应的已立项项目（项目未立项或编号有误），"
+            "请使用县委组织部为已立项项目下发的表格"
+        )
     state = project.state
     if state in ("accepted", "not_accepted") and form != "acceptance":
         return ""

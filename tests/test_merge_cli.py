@@ -1,0 +1,198 @@
+"""``xlsxflow merge DIR`` as the clerk runs it: counts per form, rejections with their
+reasons, exit codes, ``--json``; returns built by ``registerkit``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from registerkit import (
+    DEMONSTRATION,
+    INNOVATION,
+    PROJECTS,
+    MiniCycle,
+    instance,
+    mini_cycle,
+    new_workspace,
+    project_row,
+    put_all,
+    submission_rows,
+)
+
+from xlsxflow.cli import cli
+from xlsxflow.errors import message
+from xlsxflow.fsutil import exclusive_lock
+from xlsxflow.workspace import Workspace
+
+APPS = ("T01_innovation", "T02_demonstration", "T03_innovation", "T02_institutional")
+JSON_KEYS = {
+    "files",
+    "by_form",
+    "totals",
+    "rejections",
+    "skipped",
+    "department_edits_kept",
+    "committee_cell_edits",
+    "notes",
+    "register",
+    "register_written",
+}
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def run_json(ws: Workspace) -> tuple[int, dict]:
+    result = run("merge", ws.root, "--json")
+    return result.exit_code, json.loads(result.stdout)
+
+
+def counts(new: int = 0, updated: int = 0, unchanged: int = 0, rejected: int = 0) -> dict:
+    return {"new": new, "updated": updated, "unchanged": unchanged, "rejected": rejected}
+
+
+@pytest.fixture(scope="module")
+def cycle(tmp_path_factory: pytest.TempPathFactory) -> MiniCycle:
+    return mini_cycle(tmp_path_factory.mktemp("cycle"))
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return new_workspace(tmp_path / "ws")
+
+
+def test_merge_prints_what_changed_per_form_and_exits_0(ws, cycle):
+    put_all([cycle[n] for n in APPS], ws.inbox / "第一批")
+    result = run("merge", ws.root)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "创新探索型项目申报表：新增 2，更新 0，未变 0，退回 0" in lines
+    assert "典型示范型项目申报表：新增 1，更新 0，未变 0，退回 0" in lines
+    assert "制度推广型项目申报表：新增 1，更新 0，未变 0，退回 0" in lines
+    assert "合计：新增 4，更新 0，未变 0，退回 0。" in lines
+    assert lines[-1] == f"已更新总台账：{ws.register_path}"
+    assert len(openpyxl.load_workbook(ws.register_path)[PROJECTS]["A"]) == 5  # header + 4
+
+    again = run("merge", ws.root)
+    assert again.exit_code == 0
+    assert "合计：新增 0，更新 0，未变 4，退回 0。" in again.stdout
+    assert again.stdout.splitlines()[-1] == f"总台账无变化：{ws.register_path}"
+
+
+def test_a_rejected_return_is_named_with_its_reason_and_exit_code_is_1(ws, cycle):
+    paths = put_all([cycle["T01_innovation"], cycle["T06_innovation_blank"]], ws.inbox)
+    result = run("merge", ws.root)
+    assert result.exit_code == 1, result.output
+    assert "创新探索型项目申报表：新增 1，更新 0，未变 0，退回 1" in result.stdout
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("退回 ")]
+    assert line.startswith(f"退回 {paths[1]}：")
+    assert "“项目名称”未填写" in line
+    # still recorded, and the valid one merged
+    assert submission_rows(ws)[cycle["T06_innovation_blank"].sha]["处理结果"] == "已退回"
+    assert project_row(ws, instance("T01", INNOVATION))["项目状态"] == "已申报"
+
+    quiet = run("merge", ws.root, "-q")  # nothing new: exit 0, summary only
+    assert quiet.exit_code == 0
+    assert not [x for x in quiet.stdout.splitlines() if x.startswith("退回 ")]
+
+
+def test_json_gives_counts_per_form_and_the_rejections(ws, cycle):
+    put_all(cycle.returns, ws.inbox)
+    code, data = run_json(ws)
+    assert code == 1
+    assert set(data) == JSON_KEYS
+    assert data["files"] == len(cycle.returns)
+    assert data["by_form"] == {
+        "acceptance": counts(new=1, rejected=1),
+        "application_demonstration": counts(new=1),
+        "application_innovation": counts(new=2, updated=1, rejected=1),
+        "application_institutional": counts(new=1, rejected=1),
+        "closure": counts(new=1),
+        "ledger": counts(new=2, rejected=1),
+        "review": counts(new=1),
+    }
+    assert data["totals"] == counts(new=9, updated=1, rejected=4)
+    rejected = {Path(r["path"]).name: r["reason"] for r in data["rejections"]}
+    assert sorted(rejected) == sorted(
+        f"{n}.xlsx"
+        for n in ("T02_acceptance", "T03_ledger", "T05_institutional", "T06_innovation_blank")
+    )
+    assert all(r["path"].startswith(str(ws.inbox)) for r in data["rejections"])
+    assert "结题报告" in rejected["T02_acceptance.xlsx"]
+    assert "来源项目编号" in rejected["T05_institutional.xlsx"]
+    assert data["register"] == str(ws.register_path)
+    assert data["register_written"] is True
+    assert data["skipped"] == []
+    assert data["committee_cell_edits"] == []
+
+    code, again = run_json(ws)
+    assert code == 0
+    assert again["totals"] == counts(unchanged=len(cycle.returns))
+    assert again["by_form"]["ledger"] == counts(unchanged=3)
+    assert again["rejections"] == []
+    assert again["register_written"] is False
+
+
+def test_json_reports_edits_of_the_register(ws, cycle):
+    put_all([cycle["T01_innovation"], cycle["T02_demonstration"]], ws.inbox)
+    assert run("merge", ws.root).exit_code == 0
+    book = openpyxl.load_workbook(ws.register_path)
+    sheet = book[PROJECTS]
+    header = [c.value for c in sheet[1]]
+    row = 1 + [c.value for c in sheet["A"]].index(instance("T02", DEMONSTRATION))
+    sheet.cell(row, header.index("督办人") + 1).value = "陈丽娟"
+    sheet.cell(row, header.index("项目组长（党委主要负责人）") + 1).value = "某某某"
+    book.save(ws.register_path)
+
+    result = run("merge", ws.root)
+    assert result.exit_code == 0  # an edit of the register is no rejected return
+    assert "已保留总台账中部门填写的 1 处修改。" in result.stdout
+    (note,) = [x for x in result.stdout.splitlines() if x.startswith("注意 ")]
+    assert "项目组长（党委主要负责人）" in note and "某某某" in note
+
+    book = openpyxl.load_workbook(ws.register_path)
+    sheet = book[PROJECTS]
+    sheet.cell(row, header.index("项目名称") + 1).value = "改名"
+    book.save(ws.register_path)
+    code, data = run_json(ws)
+    assert code == 0
+    assert data["department_edits_kept"] == 0
+    (edit,) = data["committee_cell_edits"]
+    assert "“项目名称”被改为“改名”" in edit
+    assert project_row(ws, instance("T02", DEMONSTRATION))["督办人"] == "陈丽娟"
+    assert project_row(ws, instance("T02", DEMONSTRATION))["项目名称"] != "改名"
+
+
+def test_a_second_merge_while_one_runs_exits_2(ws, cycle):
+    cycle["T01_innovation"].put(ws.inbox)
+    with exclusive_lock(ws.data / "merge.lock"):
+        result = run("merge", ws.root)
+        json_result = run("merge", ws.root, "--json")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "错误：" + message("merge.locked", path=ws.root)
+    assert json_result.exit_code == 2
+    assert not ws.register_path.exists()
+    assert run("merge", ws.root).exit_code == 0
+
+
+def test_merge_outside_a_workspace_exits_2(tmp_path):
+    result = run("merge", tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("错误：")
+    assert not (tmp_path / "register.xlsx").exists()
+    assert not (tmp_path / "data").exists()
+
+
+def test_an_empty_inbox_writes_an_empty_register(ws):
+    code, data = run_json(ws)
+    assert code == 0
+    assert data["files"] == 0
+    assert data["by_form"] == {}
+    assert data["totals"] == counts()
+    book = openpyxl.load_workbook(ws.register_path)
+    assert book[PROJECTS]["A1"].value == "申报表编号"
+    assert book[PROJECTS].max_row == 1

@@ -1,0 +1,817 @@
+"""The master register: what ``merge`` makes of a mini cycle of returns, read back from
+``register.xlsx`` (openpyxl) and from the store.
+
+The returns are built by ``registerkit`` the way a county makes them (see its docstring
+for the standard set). Every test merges into fresh workspaces made with the same config
+and roster; the mini cycle itself is built once per module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import re
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from openpyxl.workbook.defined_name import DefinedName
+from registerkit import (
+    BUDGET_V1,
+    BUDGET_V2,
+    CHANGES,
+    DEMONSTRATION,
+    INNOVATION,
+    INSTITUTIONAL,
+    PROJECTS,
+    SUBMISSIONS,
+    TASKS,
+    Department,
+    MiniCycle,
+    Return,
+    acceptance,
+    application,
+    application_input,
+    citing,
+    closure,
+    instance,
+    mini_cycle,
+    new_workspace,
+    number,
+    project_row,
+    put_all,
+    register_rows,
+    review,
+    stored,
+    submission_rows,
+)
+
+from xlsxflow.config import Config, NumberingConfig
+from xlsxflow.errors import UsageError
+from xlsxflow.fsutil import exclusive_lock
+from xlsxflow.register.merge import BACKUPS_KEPT, merge
+from xlsxflow.workspace import Workspace
+
+T01 = instance("T01", INNOVATION)
+T02 = instance("T02", DEMONSTRATION)
+T02_INST = instance("T02", INSTITUTIONAL)
+T03 = instance("T03", INNOVATION)
+T05_INST = instance("T05", INSTITUTIONAL)
+BUDGET = "党委专项资金（元）"
+
+
+@pytest.fixture(scope="module")
+def cycle(tmp_path_factory: pytest.TempPathFactory) -> MiniCycle:
+    return mini_cycle(tmp_path_factory.mktemp("cycle"))
+
+
+@pytest.fixture(scope="module")
+def merged(tmp_path_factory: pytest.TempPathFactory, cycle: MiniCycle):
+    """The whole mini cycle merged at once (read-only for the tests that use it)."""
+    ws = new_workspace(tmp_path_factory.mktemp("merged") / "ws")
+    put_all(cycle.returns, ws.inbox)
+    return ws, merge(ws)
+
+
+def fresh(tmp_path: Path, name: str = "ws", config: Config | None = None) -> Workspace:
+    return new_workspace(tmp_path / name, config)
+
+
+def receive(ws: Workspace, *returns: Return):
+    put_all(returns, ws.inbox)
+    return merge(ws)
+
+
+def status(ws: Workspace, r: Return) -> dict:
+    return submission_rows(ws)[r.sha]
+
+
+def state_of(ws: Workspace, key: str) -> str:
+    return project_row(ws, key)["项目状态"]
+
+
+# -- applications -------------------------------------------------------------------------
+
+
+def test_each_application_becomes_one_row_with_its_typed_values(tmp_path, cycle):
+    ws = fresh(tmp_path)
+    apps = [cycle[n] for n in ("T01_innovation", "T02_demonstration", "T03_innovation")]
+    apps.append(cycle["T02_institutional"])
+    report = receive(ws, *apps)
+
+    assert report.ok and report.register_written
+    assert report.as_json()["totals"] == {"new": 4, "updated": 0, "unchanged": 0, "rejected": 0}
+    rows = register_rows(ws, PROJECTS)
+    assert sorted(r["申报表编号"] for r in rows) == sorted([T01, T02, T02_INST, T03])
+    for r in apps:
+        values, _plan = application_input(ws, r.committee, r.kind)
+        if r.name == "T01_innovation":
+            values["budget_special"] = BUDGET_V1
+        row = project_row(ws, instance(r.committee, r.kind))
+        committee = ws.roster.committee(r.committee)
+        assert row["单位编号"] == r.committee
+        assert row["申报单位"] == committee.name
+        assert row["项目名称"] == values["project_name"]
+        assert row["承办党组织"] == values["undertaking_org"]
+        assert row["项目组长（党委主要负责人）"] == values["lead_name"]
+        assert row["联系电话"] == committee.phone
+        assert row["项目方向"] == values["direction"]
+        # typed, not text: dates are dates, money is a number
+        assert row["计划开始时间"] == dt.datetime.combine(values["start_date"], dt.time())
+        assert row["计划完成时间"] == dt.datetime.combine(values["end_date"], dt.time())
+        assert isinstance(row[BUDGET], int | float)
+        assert number(row[BUDGET]) == Decimal(str(values["budget_special"]))
+        assert number(row["申请县管党费扶持（元）"]) == Decimal(str(values["budget_party_fee"]))
+        assert row["项目状态"] == "已申报"
+        assert row["立项编号"] is None
+        assert row["申报表版本"] == r.sha[:12]
+    assert project_row(ws, T02)["项目类型"] == "典型示范型"
+    assert project_row(ws, T02_INST)["项目类型"] == "制度推广型"
+
+    log = submission_rows(ws)
+    assert set(log) == {r.sha for r in apps}
+    for r in apps:
+        entry = log[r.sha]
+        assert entry["原文件名"] == r.filename
+        assert entry["处理结果"] == "已接收"
+        assert entry["版本"] == 1
+        assert entry["保存时间"] == r.saved_at.isoformat(sep=" ")
+        assert entry["表单编号"] == instance(r.committee, r.kind)
+
+
+def test_every_file_is_listed_accepted_or_rejected_with_its_reason(merged, cycle):
+    ws, report = merged
+    log = submission_rows(ws)
+    assert set(log) == {r.sha for r in cycle.returns}
+    rejected = {
+        "T05_institutional": "来源项目编号“NCX-2011-SF-001”不是本单位已立项的典型示范型项目",
+        "T06_innovation_blank": "“项目名称”未填写",
+        "T03_ledger": "没有对应的已立项项目",
+        "T02_acceptance": "项目还没有报送结题报告，不能验收",
+    }
+    for r in cycle.returns:
+        entry = log[r.sha]
+        if r.name in rejected:
+            assert entry["处理结果"] == "已退回", r.name
+            assert rejected[r.name] in entry["说明"], (r.name, entry["说明"])
+        else:
+            assert entry["处理结果"] == "已接收", (r.name, entry["说明"])
+    reasons = {Path(p).stem: reason for p, reason in report.rejections}
+    assert sorted(reasons) == sorted(rejected)
+    assert all(rejected[name] in reasons[name] for name in rejected)
+    assert not report.ok
+    # an invalid return adds no project; its committee still owes an application
+    assert instance("T06", INNOVATION) not in {r["申报表编号"] for r in register_rows(ws, PROJECTS)}
+    assert log[cycle["T06_innovation_blank"].sha]["版本"] is None
+
+
+# -- the same file twice, resubmissions -------------------------------------------------------
+
+
+def test_a_second_merge_with_nothing_new_changes_nothing(tmp_path, cycle):
+    ws = fresh(tmp_path)
+    first = receive(ws, *cycle.returns)
+    assert first.register_written
+    before_bytes = ws.register_path.read_bytes()
+    before_mtime = ws.register_path.stat().st_mtime_ns
+    before_subs = stored(ws)
+    archive = sorted(p.relative_to(ws.data) for p in (ws.data / "archive").rglob("*"))
+
+    again = merge(ws)
+
+    assert again.ok
+    assert not again.register_written
+    totals = again.as_json()["totals"]
+    assert totals == {"new": 0, "updated": 0, "unchanged": len(cycle.returns), "rejected": 0}
+    assert ws.register_path.read_bytes() == before_bytes
+    assert ws.register_path.stat().st_mtime_ns == before_mtime
+    assert stored(ws) == before_subs
+    assert sorted(p.relative_to(ws.data) for p in (ws.data / "archive").rglob("*")) == archive
+    assert not (ws.data / "backups").exists() or not any((ws.data / "backups").iterdir())
+
+
+def test_the_same_file_under_other_names_is_stored_once(tmp_path, cycle):
+    ws = fresh(tmp_path)
+    r = cycle["T01_innovation"]
+    r.put(ws.inbox)
+    r.put(ws.inbox, "回复：莲溪镇申报表（副本）.xlsx")
+    report = merge(ws)
+    assert report.as_json()["totals"]["new"] == 1
+    assert [s.sha256 for s in stored(ws)] == [r.sha]
+    assert len(register_rows(ws, SUBMISSIONS)) == 1
+    assert len(register_rows(ws, PROJECTS)) == 1
+
+    written = ws.register_path.read_bytes()
+    r.put(ws.inbox / "再次转发", "莲溪镇.xlsx")
+    again = merge(ws)
+    assert again.as_json()["totals"] == {"new": 0, "updated": 0, "unchanged": 3, "rejected": 0}
+    assert [s.sha256 for s in stored(ws)] == [r.sha]
+    assert ws.register_path.read_bytes() == written
+
+
+def test_copies_of_one_file_give_the_same_register_whichever_name_came_first(tmp_path, cycle):
+    """The register names a file by what it was called; with copies under several names
+    that must not depend on which copy was merged first."""
+    r = cycle["T01_innovation"]
+    together = fresh(tmp_path, "together")
+    r.put(together.inbox, "a.xlsx")
+    r.put(together.inbox, "b.xlsx")
+    merge(together)
+    for first, second in (("a.xlsx", "b.xlsx"), ("b.xlsx", "a.xlsx")):
+        ws = fresh(tmp_path, f"first-{first}")
+        r.put(ws.inbox, first)
+        merge(ws)
+        r.put(ws.inbox, second)
+        merge(ws)
+        assert ws.register_path.read_bytes() == together.register_path.read_bytes(), first
+
+
+def test_a_changed_resubmission_is_a_new_version_and_wins(tmp_path, cycle):
+    ws = fresh(tmp_path)
+    v1, v2 = cycle["T01_innovation"], cycle["T01_innovation_v2"]
+    receive(ws, v1)
+    assert number(project_row(ws, T01)[BUDGET]) == BUDGET_V1
+
+    report = receive(ws, v2)
+
+    assert report.as_json()["by_form"][INNOVATION] == {
+        "new": 0,
+        "updated": 1,
+        "unchanged": 1,
+        "rejected": 0,
+    }
+    assert len(register_rows(ws, PROJECTS)) == 1
+    row = project_row(ws, T01)
+    assert number(row[BUDGET]) == BUDGET_V2
+    assert row["申报表版本"] == v2.sha[:12]
+    log = submission_rows(ws)
+    assert (log[v1.sha]["版本"], log[v1.sha]["处理结果"]) == (1, "已接收")
+    assert (log[v2.sha]["版本"], log[v2.sha]["处理结果"]) == (2, "已接收")
+    assert log[v2.sha]["说明"] == BUDGET  # the changed field, by its label
+    assert {s.sha256 for s in stored(ws)} == {v1.sha, v2.sha}
+
+
+def test_an_older_version_arriving_after_the_newer_one_does_not_win(tmp_path, cycle):
+    ws = fresh(tmp_path)
+    v1, v2 = cycle["T01_innovation"], cycle["T01_innovation_v2"]
+    receive(ws, v2)
+    assert number(project_row(ws, T01)[BUDGET]) == BUDGET_V2
+    receive(ws, v1)
+    assert number(project_row(ws, T01)[BUDGET]) == BUDGET_V2
+    log = submission_rows(ws)
+    assert (log[v1.sha]["版本"], log[v2.sha]["版本"]) == (1, 2)
+    assert log[v2.sha]["说明"] == BUDGET
+
+    # the same two files in the other order: the same register
+    other = fresh(tmp_path, "other")
+    receive(other, v1)
+    receive(other, v2)
+    assert other.register_path.read_bytes() == ws.register_path.read_bytes()
+
+
+def test_a_resubmission_saved_at_the_same_moment_is_ordered_by_content(tmp_path, cycle):
+    """Ties in the saved time are broken by the content hash, whatever the arrival order."""
+    ws = cycle.dept.ws
+    at = cycle["T01_innovation"].saved_at
+    a = application(ws, "T07", saved_at=at, overrides={"lead_name": "甲"}, name="a")
+    b = application(ws, "T07", saved_at=at, overrides={"lead_name": "乙"}, name="b")
+    winner = max((a, b), key=lambda r: r.sha)
+    registers = []
+    for order in ((a, b), (b, a)):
+        target = fresh(tmp_path, order[0].name)
+        for r in order:
+            receive(target, r)
+        assert project_row(target, instance("T07", INNOVATION))["项目组长（党委主要负责人）"] == (
+            "甲" if winner is a else "乙"
+        )
+        registers.append(target.register_path.read_bytes())
+    assert registers[0] == registers[1]
+
+
+# -- the same files in any order --------------------------------------------------------------
+
+
+def test_the_same_files_in_any_order_give_the_same_register_byte_for_byte(tmp_path, cycle):
+    files = cycle.returns
+    all_at_once = fresh(tmp_path, "all")
+    receive(all_at_once, *files)
+    expected = all_at_once.register_path.read_bytes()
+
+    in_order = fresh(tmp_path, "in_order")
+    for r in files:
+        receive(in_order, r)
+    reverse = fresh(tmp_path, "reverse")
+    for r in reversed(files):
+        receive(reverse, r)
+    shuffled = fresh(tmp_path, "shuffled")
+    rng = random.Random(4)
+    for batch in _batches(rng.sample(files, len(files)), rng):  # one to four files a merge
+        receive(shuffled, *batch)
+
+    for ws in (in_order, reverse, shuffled):
+        assert ws.register_path.read_bytes() == expected, ws.root.name
+        assert stored(ws) == stored(all_at_once), ws.root.name
+    # and the register says what the module docstring of registerkit says it should
+    numbers = {r["申报表编号"]: r["立项编号"] for r in register_rows(all_at_once, PROJECTS)}
+    assert numbers == {
+        T01: "NCX-2011-CX-001",
+        T02: "NCX-2011-SF-001",
+        T02_INST: "NCX-2011-TG-001",
+        T03: None,
+        T05_INST: None,
+    }
+
+
+def _batches(files: list[Return], rng: random.Random) -> list[list[Return]]:
+    out = []
+    while files:
+        size = rng.randint(1, 4)
+        out.append(files[:size])
+        files = files[size:]
+    return out
+
+
+# -- decisions, numbers, states ---------------------------------------------------------------
+
+
+def test_review_decides_and_numbers_follow_the_pattern_per_type_in_review_order(tmp_path):
+    config = Config(numbering=NumberingConfig(pattern="DJ{year}-{type}{seq:02d}"))
+    dept = Department(tmp_path / "dept", config)
+    at = dt.datetime(2011, 12, 1, 10)
+    apps = [
+        application(dept.ws, "T01", saved_at=at),
+        application(dept.ws, "T03", saved_at=at),
+        application(dept.ws, "T04", saved_at=at),
+        application(dept.ws, "T07", saved_at=at),
+        application(dept.ws, "T02", DEMONSTRATION, saved_at=at),
+        application(dept.ws, "T08", DEMONSTRATION, saved_at=at),
+    ]
+    dept.receive(*apps)
+    rows = dept.review_rows()
+    assert [r["rv_instance"].split(".")[1] for r in rows] == [
+        "T01",
+        "T02",
+        "T03",
+        "T04",
+        "T07",
+        "T08",
+    ]
+    decisions = {
+        instance("T01", INNOVATION): "立项",
+        instance("T03", INNOVATION): "不立项",
+        instance("T04", INNOVATION): "立项",
+        instance("T07", INNOVATION): "立项",
+        instance("T02", DEMONSTRATION): "不立项",
+        instance("T08", DEMONSTRATION): "立项",
+    }
+    sheet = review(dept.ws, rows, decisions, saved_at=dt.datetime(2012, 1, 5, 9))
+
+    ws = fresh(tmp_path, "ws", config)
+    report = receive(ws, *apps, sheet)
+    assert report.ok
+    got = {
+        r["申报表编号"].split(".")[1]: (r["立项编号"], r["项目状态"], r["评审得分"])
+        for r in register_rows(ws, PROJECTS)
+    }
+    assert got == {
+        "T01": ("DJ2011-CX01", "已立项", 81),
+        "T02": (None, "未立项", 81),
+        "T03": (None, "未立项", 81),
+        "T04": ("DJ2011-CX02", "已立项", 81),
+        "T07": ("DJ2011-CX03", "已立项", 81),
+        "T08": ("DJ2011-SF01", "已立项", 81),
+    }
+    # the register lists projects by number; the rejected ones after them
+    keys = [r["申报表编号"].split(".")[1] for r in register_rows(ws, PROJECTS)]
+    assert keys[:4] == ["T01", "T04", "T07", "T08"]
+
+
+def test_a_changed_review_sheet_is_a_new_version_that_decides(tmp_path, cycle):
+    """The review sheet is one form: resent with a decision changed, it replaces the
+    earlier version as a whole; numbers already given keep their order."""
+    dept = cycle.dept
+    decisions = {T01: "立项", T02: "立项", T02_INST: "立项", T03: "立项", T05_INST: "立项"}
+    second = review(
+        dept.ws, dept.review_rows(), decisions, saved_at=dt.datetime(2012, 1, 20, 9), name="v2"
+    )
+    ws = fresh(tmp_path)
+    apps = [r for r in cycle.returns if r.kind.startswith("application_")]
+    receive(ws, *apps, cycle["review"], second)
+    numbers = {r["申报表编号"]: r["立项编号"] for r in register_rows(ws, PROJECTS)}
+    assert numbers == {
+        T01: "NCX-2011-CX-001",
+        T02: "NCX-2011-SF-001",
+        T02_INST: "NCX-2011-TG-001",
+        T03: "NCX-2011-CX-002",
+        T05_INST: None,
+    }
+    log = submission_rows(ws)
+    assert (log[cycle["review"].sha]["版本"], log[second.sha]["版本"]) == (1, 2)
+    assert log[second.sha]["说明"] == "申报项目评审"  # the table that changed
+
+
+def test_project_states_follow_ledger_closure_and_acceptance(tmp_path, cycle):
+    ws = fresh(tmp_path)
+    apps = [r for r in cycle.returns if r.kind.startswith("application_")]
+    receive(ws, *apps)
+    assert {state_of(ws, k) for k in (T01, T02, T02_INST, T03)} == {"已申报"}
+
+    receive(ws, cycle["review"])
+    assert state_of(ws, T01) == "已立项"
+    assert state_of(ws, T03) == "未立项"
+
+    receive(ws, cycle["T02_ledger"])  # nothing done yet
+    assert state_of(ws, T02) == "已启动"
+    receive(ws, cycle["T01_ledger"])  # tasks under way
+    assert state_of(ws, T01) == "实施中"
+    receive(ws, cycle["T01_closure"])
+    assert state_of(ws, T01) == "已结题"
+    report = receive(ws, cycle["T01_acceptance"])
+    assert report.ok
+    assert state_of(ws, T01) == "已验收"
+    assert state_of(ws, T02) == "已启动"
+    assert state_of(ws, T02_INST) == "已立项"
+
+    changes = [(r["日期"], r["内容"]) for r in register_rows(ws, CHANGES) if r["申报表编号"] == T01]
+    assert changes[0][1] == "状态变为“已申报”"
+    assert changes[1:] == [
+        ("2012-01-05", "状态变为“已立项”（立项编号 NCX-2011-CX-001）"),
+        ("2012-03-31", "状态变为“已启动”"),
+        ("2012-03-31", "状态变为“实施中”"),
+        ("2012-07-10", "状态变为“已结题”"),
+        ("2012-09-20", "状态变为“已验收”"),
+    ]
+
+
+def test_an_acceptance_that_fails_leaves_the_project_not_accepted(tmp_path, cycle):
+    t01 = cycle.projects["T01_closure"]
+    failed = acceptance(
+        cycle.dept.ws, t01, saved_at=dt.datetime(2012, 9, 22, 9), conclusion="不合格"
+    )
+    ws = fresh(tmp_path)
+    wanted = ("T01_innovation", "T01_innovation_v2", "review", "T01_ledger", "T01_closure")
+    receive(ws, *(cycle[n] for n in wanted), failed)
+    assert state_of(ws, T01) == "验收不合格"
+
+
+def test_a_ledger_for_a_rejected_project_is_rejected_with_a_reason(merged, cycle):
+    ws, _report = merged
+    entry = status(ws, cycle["T03_ledger"])
+    assert entry["处理结果"] == "已退回"
+    assert "立项编号" in entry["说明"]
+    assert entry["立项编号"] == "NCX-2011-CX-002"
+    assert state_of(ws, T03) == "未立项"
+    assert not [r for r in register_rows(ws, TASKS) if r["立项编号"] == "NCX-2011-CX-002"]
+
+
+def test_an_acceptance_before_the_closure_is_rejected_then_accepted_when_it_arrives(
+    tmp_path, cycle
+):
+    ws = fresh(tmp_path)
+    early = cycle["T02_acceptance"]
+    wanted = ("T02_demonstration", "review", "T02_ledger", "T02_acceptance")
+    report = receive(ws, *(cycle[n] for n in wanted))
+    assert [Path(p).name for p, _ in report.rejections] == [early.filename]
+    assert "结题报告" in report.rejections[0][1]
+    assert status(ws, early)["处理结果"] == "已退回"
+    assert state_of(ws, T02) == "已启动"
+
+    t02 = cycle.projects["T02_acceptance"]
+    late_closure = closure(cycle.dept.ws, t02, saved_at=dt.datetime(2012, 7, 12, 9))
+    report = receive(ws, late_closure)
+
+    assert report.ok
+    assert report.as_json()["by_form"]["closure"]["new"] == 1
+    assert status(ws, early)["处理结果"] == "已接收"  # re-judged
+    assert status(ws, early)["说明"] in (None, "")
+    assert state_of(ws, T02) == "已验收"
+
+
+def test_institutional_applications_must_cite_a_demonstration_project_of_their_own(
+    tmp_path, merged, cycle
+):
+    ws, _report = merged
+    assert project_row(ws, T02_INST)["立项编号"] == "NCX-2011-TG-001"
+    assert status(ws, cycle["T02_institutional"])["处理结果"] == "已接收"
+    assert state_of(ws, T05_INST) == "未立项"
+    entry = status(ws, cycle["T05_institutional"])
+    assert entry["处理结果"] == "已退回"
+    assert "NCX-2011-SF-001" in entry["说明"]
+
+    # citing a number that does not exist, or an innovation project of its own: rejected
+    dept = cycle.dept
+    at = dt.datetime(2011, 12, 8, 9)
+    unknown = application(
+        dept.ws, "T03", INSTITUTIONAL, saved_at=at, overrides=citing("NCX-2010-SF-009")
+    )
+    innovation = application(
+        dept.ws, "T01", INSTITUTIONAL, saved_at=at, overrides=citing("NCX-2011-CX-001")
+    )
+    other = Department(tmp_path / "dept2")
+    apps = [r for r in cycle.returns if r.kind.startswith("application_")]
+    other.receive(*apps, unknown, innovation)
+    decisions = {row["rv_instance"]: "立项" for row in other.review_rows()}
+    decisions[T03] = "不立项"
+    sheet = review(other.ws, other.review_rows(), decisions, saved_at=dt.datetime(2012, 1, 5, 9))
+    target = fresh(tmp_path)
+    receive(target, *apps, unknown, innovation, sheet)
+    for r in (unknown, innovation, cycle["T05_institutional"]):
+        assert status(target, r)["处理结果"] == "已退回", r.name
+        assert state_of(target, instance(r.committee, r.kind)) == "未立项"
+    assert status(target, cycle["T02_institutional"])["处理结果"] == "已接收"
+    assert project_row(target, T02_INST)["立项编号"] == "NCX-2011-TG-001"
+
+
+# -- archive and traceability -----------------------------------------------------------------
+
+
+def test_every_file_is_archived_byte_for_byte_under_its_hash(merged, cycle):
+    ws, _report = merged
+    archive = ws.data / "archive"
+    files = sorted(p for p in archive.rglob("*") if p.is_file())
+    assert len(files) == len(cycle.returns)
+    for r in cycle.returns:  # rejected ones too
+        path = archive / r.sha[:2] / f"{r.sha}.xlsx"
+        assert path.read_bytes() == r.data, r.name
+    assert {s.archived for s in stored(ws)} == {f"{r.sha[:2]}/{r.sha}.xlsx" for r in cycle.returns}
+
+
+def test_task_rows_trace_back_to_their_file_and_row(merged, cycle):
+    ws, _report = merged
+    rows = register_rows(ws, TASKS)
+    ledgers = {cycle[n].sha[:12]: cycle[n] for n in ("T01_ledger", "T02_ledger")}
+    assert {r["来源文件"] for r in rows} == set(ledgers)
+    assert len(rows) == 4
+    for row in rows:
+        source = ledgers[row["来源文件"]]
+        sheet, line = re.fullmatch(r"(.+)!(\d+)", row["来源位置"]).groups()
+        archived = ws.data / "archive" / source.sha[:2] / f"{source.sha}.xlsx"
+        cells = next(rows_in(archived, sheet, int(line)))
+        assert row["任务目标（定目标）"] in cells
+        assert row["责任人（定责任）"] in cells
+
+
+def rows_in(path: Path, sheet: str, line: int):
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        yield from book[sheet].iter_rows(min_row=line, max_row=line, values_only=True)
+    finally:
+        book.close()
+
+
+# -- department edits in register.xlsx --------------------------------------------------------
+
+
+def edit_register(ws: Workspace, key: str, changes: dict[str, object]) -> None:
+    """Type into the project row of ``key`` as a clerk would, and save (openpyxl)."""
+    book = openpyxl.load_workbook(ws.register_path)
+    sheet = book[PROJECTS]
+    header = [c.value for c in sheet[1]]
+    (line,) = [i for i, row in enumerate(sheet.iter_rows(values_only=True), 1) if row[0] == key]
+    for name, value in changes.items():
+        sheet.cell(line, header.index(name) + 1).value = value
+    book.save(ws.register_path)
+
+
+DEPT_EDITS = {"督办人": "刘志强", "备注": "按月调度，重点督办", "整改意见": "补齐佐证材料"}
+
+
+def test_department_columns_edited_in_the_register_are_kept(tmp_path, cycle):
+    ws = fresh(tmp_path)
+    first = [r for r in cycle.returns if r.kind.startswith("application_")]
+    receive(ws, *first, cycle["review"])
+    edit_register(ws, T01, DEPT_EDITS)
+    edit_register(ws, T02, {"督办人": "陈丽娟"})
+
+    report = merge(ws)
+    assert report.dept_edits == 4
+    assert report.committee_edits == []
+    assert report.register_written
+    row = project_row(ws, T01)
+    assert {k: row[k] for k in DEPT_EDITS} == DEPT_EDITS
+    assert project_row(ws, T02)["督办人"] == "陈丽娟"
+
+    # kept when new returns change the register, and again when nothing changes
+    report = receive(ws, cycle["T01_ledger"], cycle["T01_closure"])
+    assert report.dept_edits == 0 and report.register_written
+    row = project_row(ws, T01)
+    assert {k: row[k] for k in DEPT_EDITS} == DEPT_EDITS
+    assert row["项目状态"] == "已结题"
+    assert not merge(ws).register_written
+
+    # a cleared cell is cleared
+    edit_register(ws, T02, {"督办人": None})
+    report = merge(ws)
+    assert report.dept_edits == 1
+    assert project_row(ws, T02)["督办人"] is None
+    assert project_row(ws, T01)["督办人"] == DEPT_EDITS["督办人"]
+
+
+def test_editing_a_committee_cell_is_reported_and_not_kept(tmp_path, cycle):
+    ws = fresh(tmp_path)
+    receive(ws, cycle["T01_innovation_v2"], cycle["T02_demonstration"])
+    name = project_row(ws, T01)["项目名称"]
+    edit_register(ws, T01, {"项目名称": "被改过的项目名称", "备注": "已电话提醒"})
+
+    report = merge(ws)
+
+    assert len(report.committee_edits) == 1
+    message = report.committee_edits[0]
+    assert "项目名称" in message and T01 in message and "被改过的项目名称" in message
+    assert project_row(ws, T01)["项目名称"] == name
+    assert project_row(ws, T01)["备注"] == "已电话提醒"
+    assert report.dept_edits == 1
+    assert merge(ws).committee_edits == []  # reported once: the register was rewritten
+
+
+def test_saving_the_register_unchanged_in_another_program_reports_no_edits(tmp_path, merged):
+    source, _report = merged
+    ws = fresh(tmp_path)
+    shutil.rmtree(ws.root)
+    shutil.copytree(source.root, ws.root)
+    book = openpyxl.load_workbook(ws.register_path)
+    book.save(ws.register_path)  # dates, numbers and texts as openpyxl writes them
+
+    report = merge(ws)
+
+    assert report.committee_edits == []
+    assert report.dept_edits == 0
+    assert report.register_written  # the program's copy is replaced by ours (kept as backup)
+    assert ws.register_path.read_bytes() == source.register_path.read_bytes()
+
+
+@pytest.mark.libreoffice
+def test_department_edits_made_in_libreoffice_are_kept(tmp_path, merged):
+    from realclient import fill, job
+
+    source, _report = merged
+    ws = fresh(tmp_path)
+    shutil.rmtree(ws.root)
+    shutil.copytree(source.root, ws.root)
+    # The real client types into defined names: name two department cells of T01's row.
+    book = openpyxl.load_workbook(ws.register_path)
+    header = [c.value for c in book[PROJECTS][1]]
+    (line,) = [
+        i for i, row in enumerate(book[PROJECTS].iter_rows(values_only=True), 1) if row[0] == T01
+    ]
+    for name, column in (("clerk_owner", "督办人"), ("clerk_note", "备注")):
+        letter = openpyxl.utils.get_column_letter(header.index(column) + 1)
+        book.defined_names[name] = DefinedName(name, attr_text=f"'{PROJECTS}'!${letter}${line}")
+    named = tmp_path / "named.xlsx"
+    book.save(named)
+    fill(
+        [job(named, ws.register_path, {"clerk_owner": "刘志强", "clerk_note": "重点督办"})],
+        tmp_path,
+    )
+
+    report = merge(ws)
+
+    assert report.committee_edits == []
+    assert report.dept_edits == 2
+    row = project_row(ws, T01)
+    assert (row["督办人"], row["备注"]) == ("刘志强", "重点督办")
+    assert not merge(ws).register_written
+
+
+# -- backups, lock ----------------------------------------------------------------------------
+
+
+def test_the_previous_register_is_kept_as_a_backup_a_few_generations(tmp_path, cycle):
+    ws = fresh(tmp_path)
+    backups = ws.data / "backups"
+    previous = []
+    for r in cycle.returns[:8]:
+        if ws.register_path.exists():
+            previous.append(ws.register_path.read_bytes())
+        report = receive(ws, r)
+        assert report.register_written, r.name
+        kept = sorted(backups.glob("*.xlsx")) if backups.exists() else []
+        assert len(kept) == min(len(previous), BACKUPS_KEPT)
+        assert [p.read_bytes() for p in kept] == previous[-BACKUPS_KEPT:][: len(kept)]
+    # no new backup when the register does not change
+    names = sorted(p.name for p in backups.iterdir())
+    assert not merge(ws).register_written
+    assert sorted(p.name for p in backups.iterdir()) == names
+
+
+def test_a_merge_while_another_holds_the_lock_fails_cleanly(tmp_path, cycle):
+    ws = fresh(tmp_path)
+    cycle["T01_innovation"].put(ws.inbox)
+    with exclusive_lock(ws.data / "merge.lock"):
+        with pytest.raises(UsageError) as err:
+            merge(ws)
+        assert err.value.code == "merge.locked"
+        assert not ws.register_path.exists()
+        assert not (ws.data / "register.sqlite").exists()
+    assert merge(ws).register_written
+
+
+def test_merge_does_not_touch_the_inbox(tmp_path, cycle):
+    ws = fresh(tmp_path)
+    paths = put_all(cycle.returns, ws.inbox / "2012年" / "第一批")
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in paths}
+    merge(ws)
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in paths} == before
+    assert sorted(p for p in ws.inbox.rglob("*") if p.is_file()) == sorted(paths)
+    assert os.listdir(ws.inbox) == ["2012年"]
+
+
+# -- real-client returns ----------------------------------------------------------------------
+
+
+def _typed(value: object) -> object:
+    from realclient import as_date
+
+    return as_date(value) if isinstance(value, dt.date) else value
+
+
+@pytest.fixture(scope="module")
+def lo_returns(tmp_path_factory: pytest.TempPathFactory, cycle: MiniCycle) -> list[Return]:
+    """Applications typed and saved by LibreOffice: T07 (then resent with a changed budget,
+    by re-opening its own return) and T08 with the project name left blank."""
+    from realclient import fill, job
+
+    from xlsxflow.templates import plan_templates, write_templates
+
+    root = tmp_path_factory.mktemp("lo")
+    ws = cycle.dept.ws
+    jobs = plan_templates(ws.config, ws.roster, root / "out", committees=["T07", "T08"])
+    jobs = [j for j in jobs if j.spec.kind == INNOVATION]
+    write_templates(jobs, ws.config)
+    batch = []
+    for j in jobs:
+        values, rows = application_input(ws, j.committee.code)
+        typed = {k: _typed(v) for k, v in values.items()}
+        for column in rows["plan"][0]:
+            typed[column] = [_typed(r[column]) for r in rows["plan"]]
+        if j.committee.code == "T08":
+            typed["project_name"] = ""
+        batch.append(job(j.path, root / f"{j.committee.code}.xlsx", typed))
+    batch.append(job(root / "T07.xlsx", root / "T07_v2.xlsx", {"budget_special": 45000.0}))
+    fill(batch, root)
+    names = {"T07": "lo_T07", "T08": "lo_T08_blank", "T07_v2": "lo_T07_v2"}
+    at = dt.datetime(2011, 10, 28)  # LibreOffice keeps the template's saved time over UNO
+    return [
+        Return(name, (root / f"{stem}.xlsx").read_bytes(), INNOVATION, stem[:3], at)
+        for stem, name in names.items()
+    ]
+
+
+@pytest.mark.libreoffice
+def test_real_client_returns_with_edits_in_any_order_give_the_same_register(
+    tmp_path, cycle, lo_returns
+):
+    files = [*cycle.returns, *lo_returns]
+    t07 = instance("T07", INNOVATION)
+
+    def run(name: str, batches: list[list[Return]]) -> Workspace:
+        """Merge batch by batch; the clerk notes a supervisor for T02 as soon as it shows."""
+        ws = fresh(tmp_path, name)
+        edited = False
+        for batch in batches:
+            receive(ws, *batch)
+            if not edited and T02 in {r["申报表编号"] for r in register_rows(ws, PROJECTS)}:
+                edit_register(ws, T02, {"督办人": "陈丽娟"})
+                edited = True
+        assert edited
+        merge(ws)  # reads back an edit made after the last batch
+        return ws
+
+    together = run("together", [files])
+    in_order = run("in_order", [[r] for r in files])
+    reverse = run("reverse", [[r] for r in reversed(files)])
+    expected = together.register_path.read_bytes()
+    assert in_order.register_path.read_bytes() == expected
+    assert reverse.register_path.read_bytes() == expected
+
+    assert project_row(together, T02)["督办人"] == "陈丽娟"
+    log = submission_rows(together)
+    v1, blank, v2 = lo_returns
+    assert log[blank.sha]["处理结果"] == "已退回"
+    assert "项目名称" in log[blank.sha]["说明"]
+    # saved at the same moment: the version with the larger content hash is the latest
+    first, last = sorted((v1, v2), key=lambda r: r.sha)
+    assert (log[first.sha]["版本"], log[last.sha]["版本"]) == (1, 2)
+    assert project_row(together, t07)["申报表版本"] == last.sha[:12]
+    assert log[last.sha]["说明"] == BUDGET
+
+
+def test_a_merge_clears_temporary_files_a_killed_merge_left(tmp_path, cycle):
+    ws = fresh(tmp_path)
+    r = cycle["T01_innovation"]
+    receive(ws, r)
+    stale = [
+        ws.root / ".register.xlsx.k3j2h1.tmp",
+        ws.data / "archive" / r.sha[:2] / f".{r.sha}.xlsx.a8s7d6.tmp",
+        ws.data / "backups" / ".register-20120105-093000-000001.xlsx.q1w2e3.tmp",
+    ]
+    theirs = ws.root / ".notes.txt.tmp"  # not ours: left alone
+    for path in [*stale, theirs]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"PK\x03\x04 half a file")
+    merge(ws)
+    assert [p for p in stale if p.exists()] == []
+    assert theirs.exists()
