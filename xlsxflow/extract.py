@@ -33,9 +33,19 @@ class Found:
 
 
 @dataclass
+class TableCells:
+    """The rows of one table that hold anything (0-based index → cells), out of
+    ``height`` issued rows; ``anchor`` is the table's first input cell."""
+
+    height: int
+    rows: dict[int, dict[str, Found]]
+    anchor: Found
+
+
+@dataclass
 class Extracted:
     fields: dict[str, Found] = field(default_factory=dict)
-    tables: dict[str, list[dict[str, Found]]] = field(default_factory=dict)
+    tables: dict[str, TableCells] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -98,8 +108,13 @@ def extract(book: RawBook, identity: Identity) -> Extracted:
         if len(columns) != len(table.columns):
             continue
         height = min(r.last_row - r.row + 1 for r in columns.values())
-        out.tables[tid] = [
-            {cid: _read(book, ref.sheet, ref.row + i, ref.col) for cid, ref in columns.items()}
+        first = next(iter(columns.values()))
+        # Most issued rows are blank: look only at rows that hold any cell at all.
+        used = {r for ref in columns.values() for (r, _c) in book.cells(ref.sheet)}
+        rows = {
+            i: {cid: _read(book, ref.sheet, ref.row + i, ref.col) for cid, ref in columns.items()}
             for i in range(height)
-        ]
+            if any(ref.row + i in used for ref in columns.values())
+        }
+        out.tables[tid] = TableCells(height, rows, _read(book, first.sheet, first.row, first.col))
     return out

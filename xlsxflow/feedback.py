@@ -26,7 +26,7 @@ SEVERITY_TEXT = {"error": "错误", "warning": "提示"}
 def feedback_path(result: FileResult, folder: Path, roster: Roster | None) -> Path:
     code = result.committee or "未知单位"
     name = ""
-    if roster is not None and result.committee in roster.codes():
+    if roster is not None and roster.has(result.committee):
         name = roster.committee(code).name
     sub = safe_component(f"{code}_{name}" if name else code)
     stem = Path(result.path).stem

@@ -120,6 +120,9 @@ def _read_form(book: Any, result: FileResult, ctx: ValidationContext) -> None:
         fid: found.value for fid, found in extracted.fields.items() if found.value is not None
     }
     result.raw_rows = {
-        tid: [{cid: f.value for cid, f in cells.items() if f.value is not None} for cells in table]
+        tid: [
+            {cid: f.value for cid, f in table.rows.get(i, {}).items() if f.value is not None}
+            for i in range(max(table.rows, default=-1) + 1)
+        ]
         for tid, table in extracted.tables.items()
     }

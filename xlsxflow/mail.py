@@ -129,8 +129,12 @@ def load_templates(root: Path) -> dict[str, dict[str, str]]:
 def fill(template: str, **fields: object) -> str:
     try:
         return template.format(**fields)
-    except (KeyError, IndexError, ValueError) as err:
+    except KeyError as err:
         raise UsageError("mail.template", key=str(err), template=template[:40]) from None
+    except (IndexError, ValueError, AttributeError, TypeError):
+        # "{0}", a lone "{", "{committee.name}", "{year[0]}": any typo inside the braces.
+        key = "花括号中的内容"
+        raise UsageError("mail.template", key=key, template=template[:40]) from None
 
 
 # Raw headers (only the attachments' Content-Type, see below) are written as folded here.

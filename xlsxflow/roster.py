@@ -7,6 +7,7 @@ through the column lists below, so the headers are spelled once.
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -84,3 +85,11 @@ class Roster(BaseModel):
 
     def codes(self) -> list[str]:
         return [c.code for c in self.committees]
+
+    def has(self, code: str) -> bool:
+        """Whether ``code`` is on the roster (a set lookup: called once per return)."""
+        return code in self._code_set
+
+    @cached_property
+    def _code_set(self) -> frozenset[str]:
+        return frozenset(c.code for c in self.committees)

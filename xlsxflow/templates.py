@@ -87,7 +87,7 @@ def plan_templates(
 ) -> list[TemplateJob]:
     """Decide every file to write, in a fixed order, before anything is written."""
     for code in committees:
-        if code not in roster.codes():
+        if not roster.has(code):
             raise UsageError("templates.unknown_committee", code=code)
     chosen = [c for c in roster.committees if not committees or c.code in committees]
     forms = catalog()
@@ -112,7 +112,7 @@ def plan_templates(
             if not wanted:
                 raise UsageError("templates.needs_projects", form=spec.name)
             for project in wanted:
-                if project.committee_code not in roster.codes():
+                if not roster.has(project.committee_code):
                     raise UsageError("templates.unknown_committee", code=project.committee_code)
                 committee = roster.committee(project.committee_code)
                 folder = _committee_folder(outbox, committee, department)

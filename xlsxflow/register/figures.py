@@ -197,7 +197,7 @@ def schedule_json(report: ScheduleReport, config: Config, roster: Roster | None)
         projects.append(item)
     committees = []
     for a in report.committees:
-        name = roster.committee(a.name).name if roster and a.name in roster.codes() else ""
+        name = roster.committee(a.name).name if roster and roster.has(a.name) else ""
         committees.append({"committee": a.name, "name": name, **agg(a)})
     return {
         "as_of": report.as_of.isoformat(),
@@ -282,7 +282,7 @@ def score_json(
         {
             "committee": t.committee,
             "name": roster.committee(t.committee).name
-            if roster and t.committee in roster.codes()
+            if roster and roster.has(t.committee)
             else "",
             "projects": t.projects,
             "average": num(t.average(d)),

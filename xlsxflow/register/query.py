@@ -48,7 +48,7 @@ def review_rows(state: RegisterState, roster: Roster | None, cycle: int) -> list
             continue
         name = (
             roster.committee(p.committee).name
-            if roster and p.committee in roster.codes()
+            if roster and roster.has(p.committee)
             else str(p.values.get("committee_name") or p.committee)
         )
         direction = str(p.values.get("direction") or "")

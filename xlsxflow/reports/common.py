@@ -34,7 +34,7 @@ class Context:
 
     def committee_name(self, code: str) -> str:
         roster = self.ws.roster
-        return roster.committee(code).name if code in roster.codes() else code
+        return roster.committee(code).name if roster.has(code) else code
 
     def type_text(self, code: str) -> str:
         choices = catalog().choice("project_type")

@@ -291,7 +291,7 @@ def write_quarterly(ws: Workspace, as_of: dt.date) -> Path:
             name(p),
             who(c),
             str(numbers[p].values.get("contact_name") or ""),
-            roster.committee(c).phone if c in roster.codes() else "",
+            roster.committee(c).phone if roster.has(c) else "",
         ]
         for c, p in report.missing
     ]

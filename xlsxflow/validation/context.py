@@ -22,4 +22,4 @@ class ValidationContext:
         return windows(self.config)
 
     def knows_committee(self, code: str) -> bool:
-        return self.roster is None or code in self.roster.codes()
+        return self.roster is None or self.roster.has(code)

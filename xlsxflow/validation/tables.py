@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from xlsxflow.extract import Found
+from xlsxflow.extract import Found, TableCells
 from xlsxflow.forms.spec import SectionSpec
 from xlsxflow.problems import Problem
 from xlsxflow.validation.context import ValidationContext
@@ -26,14 +26,15 @@ def table_title(section: SectionSpec) -> str:
 
 
 def check_table(
-    section: SectionSpec, cells: list[dict[str, Found]], ctx: ValidationContext, date1904: bool
+    section: SectionSpec, cells: TableCells, ctx: ValidationContext, date1904: bool
 ) -> tuple[list[Row], list[Problem]]:
     table = section.table
     assert table is not None
     title = table_title(section)
     rows: list[Row] = []
     problems: list[Problem] = []
-    for number, row_cells in enumerate(cells, start=1):
+    for index, row_cells in sorted(cells.rows.items()):
+        number = index + 1
         if all(is_empty(found) for found in row_cells.values()):
             continue
         row = Row(number, found=row_cells)
@@ -57,8 +58,8 @@ def check_table(
                     )
                 )
         rows.append(row)
-    if len(rows) < table.min_rows and cells:
-        first = next(iter(cells[0].values()))
+    if len(rows) < table.min_rows:
+        first = cells.anchor
         problems.append(
             Problem.of(
                 "rule.min_rows",

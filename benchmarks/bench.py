@@ -1,0 +1,181 @@
+"""End-to-end benchmark (issue 8): N returns through validate, merge and the summary.
+
+    python benchmarks/bench.py --files 1000 [--workdir DIR] [--keep]
+
+Builds a workspace whose inbox holds N returns — half application forms, one review
+sheet, half management ledgers with 40 tasks each — then times, each as a whole process
+(wall time, CPU time of the process and its workers, peak memory):
+
+  validate        xlsxflow validate inbox --json
+  merge (cold)    first merge into an empty register
+  merge (again)   nothing changed
+  merge (1 %)     after 1 % of the returns were resubmitted with a change
+  report          xlsxflow report quarterly
+  floor           every file's cell values read with python-calamine, nothing else
+  --help          xlsxflow --help
+
+and prints each figure with its ratio to the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+TASKS = 40
+
+
+def _render(args: tuple[Any, ...]) -> None:
+    """Worker: render one return and write it (spawn-safe: top-level, picklable args)."""
+    from xlsxflow.templates import render_job
+
+    job, config, values, rows, saved, path = args
+    Path(path).write_bytes(render_job(job, config, values, rows, saved_at=saved))
+
+
+def build(root: Path, files: int, seed: int) -> Path:
+    from xlsxflow.config import Config
+    from xlsxflow.demo import content
+    from xlsxflow.register.merge import merge
+    from xlsxflow.register.query import approved_projects, load_state, review_rows
+    from xlsxflow.sample_county import sample_roster
+    from xlsxflow.templates import plan_templates, render_job
+    from xlsxflow.workspace import init_workspace
+
+    apps = files // 2
+    config = Config()
+    ws = init_workspace(root, config, sample_roster(apps))
+    rng = random.Random(seed)
+    jobs = plan_templates(config, ws.roster, ws.outbox, kinds=["application_innovation"])
+    work = []
+    for i, job in enumerate(jobs):
+        values, rows = content.application_values(rng, job.committee, job.spec.kind, config)
+        saved = dt.datetime(2011, 12, 1, 9) + dt.timedelta(minutes=i)
+        work.append((job, config, values, rows, saved, str(ws.inbox / "申报" / f"a{i:05d}.xlsx")))
+    (ws.inbox / "申报").mkdir()
+    with ProcessPoolExecutor() as pool:
+        list(pool.map(_render, work, chunksize=64))
+    merge(ws)
+    state = load_state(ws)
+    assert state is not None
+    apps_rows = review_rows(state, ws.roster, config.cycle.year)
+    review = [{**r, "rv_innovation": 20, "rv_feasibility": 20, "rv_leading": 20,
+               "rv_outcome": 20, "rv_decision": "立项"} for r in apps_rows]
+    job = plan_templates(config, ws.roster, ws.outbox, kinds=["review"],
+                         applications=apps_rows)[0]
+    job.spec.tables[0]  # the review table is sized for 200 rows; larger runs use several
+    (ws.inbox / "评审").mkdir()
+    for k in range(0, len(review), 200):
+        part = plan_templates(config, ws.roster, ws.outbox, kinds=["review"],
+                              applications=apps_rows[k:k + 200], copies=1)[0]
+        from dataclasses import replace
+
+        part = replace(part, copy=k // 200 + 1)
+        (ws.inbox / "评审" / f"review{k // 200}.xlsx").write_bytes(render_job(
+            part, config, rows={"reviews": review[k:k + 200]},
+            saved_at=dt.datetime(2012, 1, 10, 9) + dt.timedelta(minutes=k // 200)))
+    merge(ws)
+    state = load_state(ws)
+    assert state is not None
+    refs = approved_projects(state)
+    ledger_jobs = plan_templates(config, ws.roster, ws.outbox, kinds=["ledger"], projects=refs)
+    work = []
+    for i, (job, ref) in enumerate(zip(ledger_jobs, refs, strict=True)):
+        project = state.by_number()[ref.project_no]
+        start, end = project.values["start_date"], project.values["end_date"]
+        tasks = content.ledger_rows(rng, start, end, TASKS)
+        day = dt.date(2012, 3, 25)
+        rows = {"tasks": content.progress(tasks, day, rng),
+                "team": content.team_rows(rng, project.values)}
+        work.append((job, config, {"report_date": day}, rows,
+                     dt.datetime(2012, 3, 25, 9) + dt.timedelta(seconds=i),
+                     str(ws.inbox / "台帐" / f"l{i:05d}.xlsx")))
+    (ws.inbox / "台帐").mkdir()
+    with ProcessPoolExecutor() as pool:
+        list(pool.map(_render, work, chunksize=64))
+    shutil.rmtree(ws.data)
+    ws.register_path.unlink()
+    return root
+
+
+def timed(label: str, argv: list[str], floor: float | None = None) -> dict[str, float]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    cpu = usage.ru_utime + usage.ru_stime
+    children = __import__("resource").getrusage(__import__("resource").RUSAGE_CHILDREN)
+    peak = max(usage.ru_maxrss, children.ru_maxrss) / 1024
+    ratio = f"{wall / floor:5.2f}× floor" if floor else ""
+    code = os.waitstatus_to_exitcode(status)
+    print(f"{label:18s} wall {wall:7.2f} s  cpu {cpu:7.2f} s  peak {peak:6.0f} MiB  "
+          f"exit {code}  {ratio}", flush=True)
+    return {"wall": wall, "cpu": cpu, "peak": peak}
+
+
+def resubmit(inbox: Path, fraction: float, seed: int) -> int:
+    """Re-save ``fraction`` of the ledgers with one more task done (a new version)."""
+    import zipfile
+
+    ledgers = sorted((inbox / "台帐").glob("*.xlsx"))
+    chosen = random.Random(seed).sample(ledgers, max(1, int(len(ledgers) * fraction * 2)))
+    for path in chosen:
+        with zipfile.ZipFile(path) as zf:
+            parts = {i.filename: zf.read(i) for i in zf.infolist()}
+        core = parts["docProps/core.xml"].decode()
+        parts["docProps/core.xml"] = core.replace("2012-03-25T", "2012-03-28T").encode()
+        with zipfile.ZipFile(inbox / "台帐" / f"re-{path.name}", "w",
+                             zipfile.ZIP_DEFLATED) as zf:
+            for name, data in parts.items():
+                zf.writestr(name, data)
+    return len(chosen)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    base = args.workdir or Path(tempfile.mkdtemp(prefix="xlsxflow-bench-"))
+    root = base / "ws"
+    py = sys.executable
+    try:
+        t0 = time.perf_counter()
+        build(root, args.files, args.seed)
+        count = sum(1 for _ in (root / "inbox").rglob("*.xlsx"))
+        print(f"built {count} returns ({TASKS} tasks per ledger) in "
+              f"{time.perf_counter() - t0:.0f} s; {os.cpu_count()} cores; "
+              f"Python {sys.version.split()[0]}", flush=True)
+        floor = timed("floor (calamine)", [py, str(HERE / "floor.py"), str(root / "inbox")])
+        f = floor["wall"]
+        xf = [py, "-m", "xlsxflow"]
+        timed("--help", [*xf, "--help"])
+        timed("validate", [*xf, "validate", str(root / "inbox"), "--json"], f)
+        cold = timed("merge (cold)", [*xf, "merge", str(root), "-q"], f)
+        again = timed("merge (again)", [*xf, "merge", str(root), "-q"], f)
+        n = resubmit(root / "inbox", 0.01, args.seed)
+        one = timed(f"merge (+{n} resub)", [*xf, "merge", str(root), "-q"], f)
+        timed("report quarterly", [*xf, "report", str(root), "quarterly", "--as-of",
+                                   "2012-03-31"], f)
+        print(f"merge again / cold = {again['wall'] / cold['wall']:.1%}; "
+              f"1 % resubmitted / cold = {one['wall'] / cold['wall']:.1%}")
+    finally:
+        if not args.keep and not args.workdir:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
