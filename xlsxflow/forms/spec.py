@@ -6,6 +6,7 @@ Models only describe; they do no file I/O. ``catalog`` loads and cross-checks th
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -160,34 +161,38 @@ class FormSpec(_Strict):
     sheets: tuple[SheetSpec, ...]
     sections: tuple[SectionSpec, ...]
 
-    @property
+    # Specs are immutable and looked up for every cell of every return: derive once.
+    @cached_property
     def fields(self) -> tuple[FieldSpec, ...]:
         """Single-cell fields in layout order."""
         return tuple(f for s in self.sections for f in s.fields)
 
-    @property
+    @cached_property
     def tables(self) -> tuple[TableSpec, ...]:
         return tuple(s.table for s in self.sections if s.table is not None)
 
-    @property
+    @cached_property
     def rules(self) -> tuple[RuleSpec, ...]:
         return tuple(r for s in self.sections for r in s.rules)
 
+    @cached_property
+    def _by_id(self) -> dict[str, FieldSpec]:
+        index = {f.id: f for f in self.fields}
+        index.update({c.id: c for t in self.tables for c in t.columns})
+        return index
+
+    @cached_property
+    def _table_by_column(self) -> dict[str, TableSpec]:
+        return {c.id: t for t in self.tables for c in t.columns}
+
     def field(self, field_id: str) -> FieldSpec:
-        for f in self.fields:
-            if f.id == field_id:
-                return f
-        for t in self.tables:
-            for c in t.columns:
-                if c.id == field_id:
-                    return c
-        raise KeyError(field_id)
+        try:
+            return self._by_id[field_id]
+        except KeyError:
+            raise KeyError(field_id) from None
 
     def table_of(self, column_id: str) -> TableSpec | None:
-        for t in self.tables:
-            if any(c.id == column_id for c in t.columns):
-                return t
-        return None
+        return self._table_by_column.get(column_id)
 
     def sheet(self, sheet_id: str) -> SheetSpec:
         for s in self.sheets:

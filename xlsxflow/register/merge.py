@@ -13,6 +13,7 @@ Order of work, chosen so that a crash at any point loses nothing:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -133,7 +134,9 @@ def _merge_locked(
     with Store(ws.data / "register.sqlite") as store:
         before = store.submissions()
         edits = Edits()
-        if ws.register_path.exists():
+        on_disk = sha256_of(ws.register_path) if ws.register_path.exists() else None
+        edited = on_disk is not None and on_disk != store.meta("register_sha")
+        if edited:  # the clerk saved register.xlsx since we wrote it: read the edits
             shown = derive(before, ws.config)
             figures = figures_for(shown, ws.config, store.meetings())
             edits = read_edits(ws.register_path, shown, ws.roster, store.dept_notes(), figures)
@@ -159,6 +162,7 @@ def _merge_locked(
                 continue
             sha, size = fresh[path]
             new_subs.append((path, _submission(result, sha, size, archived[path])))
+        generation = store.generation
         stamp = now().isoformat(timespec="seconds")
         with store.transaction():
             for _path, sub in new_subs:
@@ -175,6 +179,13 @@ def _merge_locked(
                 "merge",
                 {"new": [s.sha256 for _, s in new_subs], "dept_edits": edits.changed},
             )
+        if (
+            not edited
+            and on_disk is not None
+            and store.generation == generation
+            and store.meta("register_inputs") == register_inputs(ws, generation)
+        ):
+            return  # nothing new and register.xlsx is what we last wrote: nothing to do
         state = derive(store.submissions(), ws.config)
     report.notes = state.notes
     for path, sub in new_subs:
@@ -189,6 +200,16 @@ def _merge_locked(
             report.new[kind] += 1
             instances.add(sub.instance)
     write_register(ws, state, report)
+
+
+def register_inputs(ws: Workspace, generation: int) -> str:
+    """What register.xlsx is made of besides the store: config, roster, our version."""
+    from xlsxflow import __version__
+
+    digest = hashlib.sha256(f"{__version__}|{generation}|".encode())
+    for path in (ws.config_path, ws.roster_path):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def figures_for(state: RegisterState, config: Config, meetings: list[Any]) -> Figures:
@@ -216,20 +237,24 @@ def write_register(
             state = derive(store.submissions(), config)
         notes = store.dept_notes()
         meetings = store.meetings()
+        inputs = register_inputs(ws, store.generation)
     created = dt.datetime.combine(config.cycle.notice_date, dt.time())
     sheets = register_sheets(
         state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
     )
     data = render_register(sheets, created, f"{config.cycle.county}基层党建项目总台账")
     target = ws.register_path
-    if target.exists() and target.read_bytes() == data:
-        return False
-    if target.exists():
-        _backup(target, ws.data / "backups")
-    write_atomic(target, data)
-    if report is not None:
-        report.register_written = True
-    return True
+    written = not (target.exists() and target.read_bytes() == data)
+    if written:
+        if target.exists():
+            _backup(target, ws.data / "backups")
+        write_atomic(target, data)
+        if report is not None:
+            report.register_written = True
+    with Store(ws.data / "register.sqlite") as store, store.transaction():
+        store.set_meta("register_sha", hashlib.sha256(data).hexdigest())
+        store.set_meta("register_inputs", inputs)
+    return written
 
 
 def _remove_stale_temporaries(ws: Workspace) -> None:

@@ -116,6 +116,21 @@ class Store:
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every change of the facts, so a writer can tell it is up to date."""
+        return int(self.meta("generation") or 0)
+
+    def _bump(self) -> None:
+        self.set_meta("generation", str(self.generation + 1))
+
     def known_hashes(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT sha256 FROM submissions")}
 
@@ -143,7 +158,9 @@ class Store:
         return cur.rowcount == 1
 
     def add_name(self, sha: str, name: str) -> None:
-        self.db.execute("INSERT OR IGNORE INTO names VALUES (?, ?)", (sha, name))
+        cur = self.db.execute("INSERT OR IGNORE INTO names VALUES (?, ?)", (sha, name))
+        if cur.rowcount == 1:
+            self._bump()
 
     def submissions(self) -> list[Submission]:
         """Every submission; ``name`` is the smallest name its content came under, so the
@@ -180,6 +197,7 @@ class Store:
         }
 
     def set_dept_note(self, project: str, column: str, value: str) -> None:
+        self._bump()
         if value:
             self.db.execute(
                 "INSERT OR REPLACE INTO dept_notes VALUES (?,?,?)", (project, column, value)
@@ -193,6 +211,7 @@ class Store:
         self, as_of: str, rows: list[tuple[str, str | None, str | None, str | None, bool, str]]
     ) -> None:
         """Replace the snapshot of the meeting held on ``as_of``."""
+        self._bump()
         self.db.execute("DELETE FROM meetings WHERE as_of = ?", (as_of,))
         self.db.executemany(
             "INSERT INTO meetings VALUES (?,?,?,?,?,?,?)",
