@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
@@ -25,24 +24,23 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
     以最后保存的版本为准，历次版本都保留在“提交记录”中。有被退回的表格时退出码为 1。
     """
     from xlsxflow.forms import catalog
-    from xlsxflow.intake import read_return
+    from xlsxflow.parallel import read_many
     from xlsxflow.register.merge import merge
     from xlsxflow.workspace import Workspace
 
     ws = Workspace.open(workspace)
 
-    def parse(paths: list[Path], ctx) -> Iterable:  # type: ignore[no-untyped-def]
+    def parse(paths: list[Path], ctx):  # type: ignore[no-untyped-def]
+        results = read_many(paths, ctx)
         if as_json or quiet or not paths:
-            return [read_return(p, ctx) for p in paths]
-
-        def run() -> Iterator:  # type: ignore[type-arg]
-            with click.progressbar(
-                paths, label="读取", file=click.get_text_stream("stderr"), show_pos=True
-            ) as bar:
-                for p in bar:
-                    yield read_return(p, ctx)
-
-        return run()
+            yield from results
+            return
+        with click.progressbar(
+            length=len(paths), label="读取", file=click.get_text_stream("stderr"), show_pos=True
+        ) as bar:
+            for result in results:
+                bar.update(1)
+                yield result
 
     report = merge(ws, parse=parse)
     if as_json:

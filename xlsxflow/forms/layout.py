@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 from xlsxflow.forms.spec import FieldSpec, FormSpec, SectionSpec, SheetSpec, TableSpec
 
@@ -132,7 +132,7 @@ class FormLayout:
                 )
         return dict(sorted(names.items()))
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """Hash of what a reader relies on: form kind, version, sheet names, defined names."""
         payload = {
