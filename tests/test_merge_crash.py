@@ -285,6 +285,8 @@ def test_sigkill_at_random_moments_on_the_same_workspace(tmp_path, returns, refe
         put_all(batch, ws.inbox)
         expected = reference.registers[b]
         batch_kills = attempts = 0
+        snapshot = tmp_path / f"before-batch-{b}"
+        shutil.copytree(ws.root, snapshot)
         while batch_kills < KILLS_PER_BATCH and attempts < MAX_ATTEMPTS_PER_BATCH:
             attempts += 1
             before_register = ws.register_path.read_bytes() if ws.register_path.exists() else None
@@ -299,7 +301,11 @@ def test_sigkill_at_random_moments_on_the_same_workspace(tmp_path, returns, refe
                 batch_kills += 1
                 outcomes[outcome] += 1
             else:
+                # The batch got merged; put the workspace back so that the next attempt
+                # has the same work to be interrupted in.
                 outcomes["finished first"] += 1
+                shutil.rmtree(ws.root)
+                shutil.copytree(snapshot, ws.root)
         kills += batch_kills
         run_merge(ws)  # then one uninterrupted run completes the batch
         assert ws.register_path.read_bytes() == expected, f"batch {b}"

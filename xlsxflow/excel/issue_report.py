@@ -6,8 +6,7 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 
-import xlsxwriter
-
+from xlsxflow.excel.inert import new_workbook
 from xlsxflow.problems import FileResult
 from xlsxflow.roster import Roster
 
@@ -34,15 +33,7 @@ def render_issue_report(
     field_labels: dict[str, dict[str, str]],
 ) -> bytes:
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(
-        buffer,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
-    )
+    book = new_workbook(buffer)
     book.set_properties({"title": "报表校验问题清单", "author": "xlsxflow", "created": FIXED_TIME})
     head = book.add_format(
         {

@@ -7,8 +7,7 @@ import io
 from collections.abc import Sequence
 from decimal import Decimal
 
-import xlsxwriter
-
+from xlsxflow.excel.inert import new_workbook
 from xlsxflow.register.sheets import Cell, Sheet
 
 MAX_WIDTH = 50
@@ -26,16 +25,7 @@ def _width(value: Cell) -> int:
 
 def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -> bytes:
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(
-        buffer,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-            "constant_memory": True,
-        },
-    )
+    book = new_workbook(buffer, constant_memory=True)
     book.set_properties({"title": title, "author": "xlsxflow", "created": created})
     head = book.add_format(
         {

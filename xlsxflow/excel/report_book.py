@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
+
+from xlsxflow.excel.inert import new_workbook
 
 Value = str | int | float | Decimal | dt.date | None
 FONT = "宋体"
@@ -67,15 +68,7 @@ def _width(value: Any) -> int:
 class ReportBook:
     def __init__(self, title: str, created: dt.datetime, company: str) -> None:
         self.buffer = io.BytesIO()
-        self.book = xlsxwriter.Workbook(
-            self.buffer,
-            {
-                "in_memory": True,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-            },
-        )
+        self.book = new_workbook(self.buffer)
         self.book.set_properties(
             {"title": title, "author": "xlsxflow", "company": company, "created": created}
         )

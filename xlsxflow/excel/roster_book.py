@@ -29,19 +29,11 @@ YES, NO = "是", "否"
 
 
 def write_roster(path: Path, roster: Roster) -> None:
-    import xlsxwriter
+    from xlsxflow.excel.inert import new_workbook
 
     kinds = catalog().choice("committee_kind")
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(
-        buffer,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
-    )
+    book = new_workbook(buffer)
     book.set_properties({"title": "基层党委名册", "created": FIXED_TIME, "author": "xlsxflow"})
     header = book.add_format(
         {

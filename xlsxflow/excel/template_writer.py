@@ -16,6 +16,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from xlsxflow.excel.inert import new_workbook
 from xlsxflow.forms import catalog
 from xlsxflow.forms.hints import DATE_EXAMPLE, accepts, input_message
 from xlsxflow.forms.layout import FormLayout, SheetPlan, Span, cell_ref, col_letter
@@ -132,15 +133,7 @@ class _Writer:
         self.spec = form_layout.spec
         self.content = content
         self.buffer = io.BytesIO()
-        self.book = xlsxwriter.Workbook(
-            self.buffer,
-            {
-                "in_memory": True,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-            },
-        )
+        self.book = new_workbook(self.buffer)
         self.fmt = _Formats(self.book)
         self.choices = catalog().choices
         self.list_refs: dict[str, str] = {}
