@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import random
 import shutil
@@ -70,21 +71,26 @@ def build(root: Path, files: int, seed: int) -> Path:
     state = load_state(ws)
     assert state is not None
     apps_rows = review_rows(state, ws.roster, config.cycle.year)
-    review = [{**r, "rv_innovation": 20, "rv_feasibility": 20, "rv_leading": 20,
-               "rv_outcome": 20, "rv_decision": "立项"} for r in apps_rows]
-    job = plan_templates(config, ws.roster, ws.outbox, kinds=["review"],
-                         applications=apps_rows)[0]
-    job.spec.tables[0]  # the review table is sized for 200 rows; larger runs use several
-    (ws.inbox / "评审").mkdir()
-    for k in range(0, len(review), 200):
-        part = plan_templates(config, ws.roster, ws.outbox, kinds=["review"],
-                              applications=apps_rows[k:k + 200], copies=1)[0]
-        from dataclasses import replace
-
-        part = replace(part, copy=k // 200 + 1)
-        (ws.inbox / "评审" / f"review{k // 200}.xlsx").write_bytes(render_job(
-            part, config, rows={"reviews": review[k:k + 200]},
-            saved_at=dt.datetime(2012, 1, 10, 9) + dt.timedelta(minutes=k // 200)))
+    scores = {
+        "rv_innovation": 20,
+        "rv_feasibility": 20,
+        "rv_leading": 20,
+        "rv_outcome": 20,
+        "rv_decision": "立项",
+    }
+    (ws.inbox / "评审").mkdir()  # a review sheet holds 200 rows: templates issues copies
+    jobs = plan_templates(config, ws.roster, ws.outbox, kinds=["review"], applications=apps_rows)
+    for k, job in enumerate(jobs):
+        assert job.rows is not None
+        rows = [{**r, **scores} for r in job.rows["reviews"]]
+        (ws.inbox / "评审" / f"review{k}.xlsx").write_bytes(
+            render_job(
+                job,
+                config,
+                rows={"reviews": rows},
+                saved_at=dt.datetime(2012, 1, 10, 9) + dt.timedelta(minutes=k),
+            )
+        )
     merge(ws)
     state = load_state(ws)
     assert state is not None
@@ -96,11 +102,20 @@ def build(root: Path, files: int, seed: int) -> Path:
         start, end = project.values["start_date"], project.values["end_date"]
         tasks = content.ledger_rows(rng, start, end, TASKS)
         day = dt.date(2012, 3, 25)
-        rows = {"tasks": content.progress(tasks, day, rng),
-                "team": content.team_rows(rng, project.values)}
-        work.append((job, config, {"report_date": day}, rows,
-                     dt.datetime(2012, 3, 25, 9) + dt.timedelta(seconds=i),
-                     str(ws.inbox / "台帐" / f"l{i:05d}.xlsx")))
+        rows = {
+            "tasks": content.progress(tasks, day, rng),
+            "team": content.team_rows(rng, project.values),
+        }
+        work.append(
+            (
+                job,
+                config,
+                {"report_date": day},
+                rows,
+                dt.datetime(2012, 3, 25, 9) + dt.timedelta(seconds=i),
+                str(ws.inbox / "台帐" / f"l{i:05d}.xlsx"),
+            )
+        )
     (ws.inbox / "台帐").mkdir()
     with ProcessPoolExecutor() as pool:
         list(pool.map(_render, work, chunksize=64))
@@ -110,18 +125,18 @@ def build(root: Path, files: int, seed: int) -> Path:
 
 
 def timed(label: str, argv: list[str], floor: float | None = None) -> dict[str, float]:
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    cpu = usage.ru_utime + usage.ru_stime
-    children = __import__("resource").getrusage(__import__("resource").RUSAGE_CHILDREN)
-    peak = max(usage.ru_maxrss, children.ru_maxrss) / 1024
-    ratio = f"{wall / floor:5.2f}× floor" if floor else ""
-    code = os.waitstatus_to_exitcode(status)
-    print(f"{label:18s} wall {wall:7.2f} s  cpu {cpu:7.2f} s  peak {peak:6.0f} MiB  "
-          f"exit {code}  {ratio}", flush=True)
-    return {"wall": wall, "cpu": cpu, "peak": peak}
+    """Run ``argv`` as a whole process through ``measure.py`` and print its figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "m.json"
+        subprocess.run([sys.executable, str(HERE / "measure.py"), str(out), *argv], check=True)
+        m = json.loads(out.read_text(encoding="utf-8"))
+    ratio = f"{m['wall'] / floor:5.2f}× floor" if floor else ""
+    print(
+        f"{label:18s} wall {m['wall']:7.2f} s  cpu {m['cpu']:7.2f} s  peak "
+        f"{m['peak_mib']:6.0f} MiB  exit {m['exit']}  {ratio}",
+        flush=True,
+    )
+    return m
 
 
 def resubmit(inbox: Path, fraction: float, seed: int) -> int:
@@ -135,8 +150,7 @@ def resubmit(inbox: Path, fraction: float, seed: int) -> int:
             parts = {i.filename: zf.read(i) for i in zf.infolist()}
         core = parts["docProps/core.xml"].decode()
         parts["docProps/core.xml"] = core.replace("2012-03-25T", "2012-03-28T").encode()
-        with zipfile.ZipFile(inbox / "台帐" / f"re-{path.name}", "w",
-                             zipfile.ZIP_DEFLATED) as zf:
+        with zipfile.ZipFile(inbox / "台帐" / f"re-{path.name}", "w", zipfile.ZIP_DEFLATED) as zf:
             for name, data in parts.items():
                 zf.writestr(name, data)
     return len(chosen)
@@ -156,9 +170,12 @@ def main() -> None:
         t0 = time.perf_counter()
         build(root, args.files, args.seed)
         count = sum(1 for _ in (root / "inbox").rglob("*.xlsx"))
-        print(f"built {count} returns ({TASKS} tasks per ledger) in "
-              f"{time.perf_counter() - t0:.0f} s; {os.cpu_count()} cores; "
-              f"Python {sys.version.split()[0]}", flush=True)
+        print(
+            f"built {count} returns ({TASKS} tasks per ledger) in "
+            f"{time.perf_counter() - t0:.0f} s; {os.cpu_count()} cores; "
+            f"Python {sys.version.split()[0]}",
+            flush=True,
+        )
         floor = timed("floor (calamine)", [py, str(HERE / "floor.py"), str(root / "inbox")])
         f = floor["wall"]
         xf = [py, "-m", "xlsxflow"]
@@ -168,10 +185,13 @@ def main() -> None:
         again = timed("merge (again)", [*xf, "merge", str(root), "-q"], f)
         n = resubmit(root / "inbox", 0.01, args.seed)
         one = timed(f"merge (+{n} resub)", [*xf, "merge", str(root), "-q"], f)
-        timed("report quarterly", [*xf, "report", str(root), "quarterly", "--as-of",
-                                   "2012-03-31"], f)
-        print(f"merge again / cold = {again['wall'] / cold['wall']:.1%}; "
-              f"1 % resubmitted / cold = {one['wall'] / cold['wall']:.1%}")
+        timed(
+            "report quarterly", [*xf, "report", str(root), "quarterly", "--as-of", "2012-03-31"], f
+        )
+        print(
+            f"merge again / cold = {again['wall'] / cold['wall']:.1%}; "
+            f"1 % resubmitted / cold = {one['wall'] / cold['wall']:.1%}"
+        )
     finally:
         if not args.keep and not args.workdir:
             shutil.rmtree(base, ignore_errors=True)

@@ -121,12 +121,19 @@ def plan_templates(
                     TemplateJob(spec, committee, project, 1, folder / safe_filename(parts, ".xlsx"))
                 )
         else:
+            # One sheet holds ``rows`` applications; more applications, more copies.
             folder = _committee_folder(outbox, None, department)
-            name = safe_filename([f"{config.cycle.year}年度{spec.name}"], ".xlsx")
-            table = spec.tables[0].id
-            jobs.append(
-                TemplateJob(spec, None, None, 1, folder / name, {table: list(applications)})
-            )
+            table = spec.tables[0]
+            chunks = [
+                list(applications[i : i + table.rows])
+                for i in range(0, len(applications), table.rows)
+            ] or [[]]
+            for copy, chunk in enumerate(chunks, start=1):
+                parts = [f"{config.cycle.year}年度{spec.name}"]
+                if len(chunks) > 1:
+                    parts.append(f"第{copy}份")
+                name = safe_filename(parts, ".xlsx")
+                jobs.append(TemplateJob(spec, None, None, copy, folder / name, {table.id: chunk}))
     return jobs
 
 

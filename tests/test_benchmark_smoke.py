@@ -1,0 +1,27 @@
+"""The benchmark runs end to end at a small size (figures are not asserted)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
+
+
+def test_benchmark_runs_every_step_successfully(tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(BENCH), "--files", "40", "--workdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+        check=True,
+    ).stdout
+    steps = re.findall(r"^(.+?)\s+wall .* exit (\d+)", out, flags=re.MULTILINE)
+    labels = [label.strip() for label, _ in steps]
+    assert labels[:5] == ["floor (calamine)", "--help", "validate", "merge (cold)", "merge (again)"]
+    assert labels[-1] == "report quarterly"
+    assert all(code == "0" for _, code in steps), out
+    assert "1 % resubmitted / cold" in out
