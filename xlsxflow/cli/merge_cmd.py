@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -36,7 +37,7 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
             yield from results
             return
         with click.progressbar(
-            length=len(paths), label="读取", file=click.get_text_stream("stderr"), show_pos=True
+            length=len(paths), label="读取", file=sys.stderr, show_pos=True
         ) as bar:
             for result in results:
                 bar.update(1)

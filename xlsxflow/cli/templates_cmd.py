@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -75,9 +76,7 @@ def command(
         copies=copies,
         applications=applications,
     )
-    with click.progressbar(
-        jobs, label="生成表格", file=click.get_text_stream("stderr"), show_pos=True
-    ) as bar:
+    with click.progressbar(jobs, label="生成表格", file=sys.stderr, show_pos=True) as bar:
         written = write_templates(bar, ws.config)
     folders = sorted({p.parent for p in written})
     click.echo(f"已生成 {len(written)} 个表格，位于 {ws.outbox}（{len(folders)} 个文件夹）。")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +13,7 @@ from xlsxflow.cli.common import reports_errors
 
 
 def _track(files: list[Path]) -> Iterator[Path]:
-    with click.progressbar(
-        files, label="校验", file=click.get_text_stream("stderr"), show_pos=True
-    ) as bar:
+    with click.progressbar(files, label="校验", file=sys.stderr, show_pos=True) as bar:
         yield from bar
 
 
