@@ -23,8 +23,14 @@ from xlsxflow.cli.common import reports_errors, workspace_argument
     default=None,
     help="示例名册中的党委数量（默认为示例县的 30 个）。",
 )
+@click.option(
+    "--carry-over",
+    "carry",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="上一年度的工作区：把其中的总台账（项目及历次报送）带入新年度。",
+)
 @reports_errors
-def command(workspace: Path, year: int | None, committees: int | None) -> None:
+def command(workspace: Path, year: int | None, committees: int | None, carry: Path | None) -> None:
     """在 WORKSPACE 文件夹创建一个年度周期的工作区。
 
     写入配置文件 xlsxflow.toml（每项都有中文注释）、名册 roster.xlsx（默认是一个
@@ -33,10 +39,19 @@ def command(workspace: Path, year: int | None, committees: int | None) -> None:
     """
     from xlsxflow.config import BASE_YEAR, Config
     from xlsxflow.sample_county import sample_roster
-    from xlsxflow.workspace import init_workspace
+    from xlsxflow.workspace import Workspace, init_workspace
 
     config = Config.for_year(year or BASE_YEAR)
-    ws = init_workspace(workspace, config, sample_roster(committees))
+    old = Workspace.open(carry) if carry else None
+    roster = old.roster if old else sample_roster(committees)
+    ws = init_workspace(workspace, config, roster)
+    if old is not None:
+        from xlsxflow.register.carry import carry_over
+        from xlsxflow.register.merge import write_register
+
+        count = carry_over(ws, old)
+        write_register(ws)
+        click.echo(f"已从 {old.root} 带入 {count} 份报送记录和名册。")
     click.echo(f"已创建工作区：{ws.root}")
     click.echo(f"  配置文件：{ws.config_path.name}（{config.cycle.year} 年度）")
     click.echo(

@@ -1,0 +1,42 @@
+"""Carry the register over into a new cycle's workspace.
+
+"原则上每年集中开展一次": each year gets its own workspace, but projects and their history
+go on (an institutional project cites last year's demonstration project; a project
+still running reports at the new cycle's meetings). Carrying over copies every stored
+submission, with its archived file and the names it came under, into the new store;
+returns are not re-validated against the new cycle's calendar.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from xlsxflow.errors import UsageError
+from xlsxflow.register.store import Store
+from xlsxflow.workspace import Workspace
+
+
+def carry_over(new: Workspace, old: Workspace) -> int:
+    """Copy ``old``'s register into ``new``; returns the number of submissions added."""
+    source = old.data / "register.sqlite"
+    if not source.exists():
+        raise UsageError("register.empty", path=old.root)
+    added = 0
+    with Store(source) as before, Store(new.data / "register.sqlite") as after:
+        subs = before.submissions()
+        names = before.db.execute("SELECT sha256, name FROM names").fetchall()
+        notes = before.dept_notes()
+        for sub in subs:
+            src = old.data / "archive" / sub.archived
+            dst = new.data / "archive" / sub.archived
+            if src.exists() and not dst.exists():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dst)
+        with after.transaction():
+            for sub in subs:
+                added += after.add(sub)
+            for sha, name in names:
+                after.add_name(sha, name)
+            for (project, column), value in notes.items():
+                after.set_dept_note(project, column, value)
+    return added
