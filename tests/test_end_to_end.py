@@ -557,7 +557,7 @@ def test_run_writes_the_quarterly_summary(cycle: Cycle) -> None:
     assert cycle.quarterly is not None
     assert cycle.quarterly.name == f"2011年度第1次调度会汇总（{AS_OF.isoformat()}）.xlsx"
     book = openpyxl.load_workbook(cycle.quarterly)
-    assert book.sheetnames == QUARTERLY_SHEETS
+    assert book.sheetnames == [*QUARTERLY_SHEETS, "图表数据"]
 
 
 @pytest.fixture(scope="module")

@@ -159,10 +159,12 @@ def figures(ws: Worksheet) -> dict[str, Any]:
     return found
 
 
-def chart_data(ws: Worksheet) -> dict[str, list[tuple[Any, ...]]]:
-    """The data behind the overview's charts, kept to the right of the printed area: a
-    title row (chart title, series names), one row per category, a blank row."""
-    col = 21  # column U
+def chart_data(overview: Worksheet) -> dict[str, list[tuple[Any, ...]]]:
+    """The data behind the overview's charts, on the hidden last sheet 图表数据: a title
+    row (chart title, series names), one row per category, a blank row."""
+    ws = overview.parent["图表数据"]
+    assert ws.sheet_state == "hidden"
+    col = 1
     blocks: dict[str, list[tuple[Any, ...]]] = {}
     row = 1
     while ws.cell(row, col).value:
@@ -234,8 +236,8 @@ def test_reports_change_nothing_in_the_register(
 def test_sheets_in_order_with_chinese_names(
     quarterly: openpyxl.Workbook, annual: openpyxl.Workbook, approval: openpyxl.Workbook
 ) -> None:
-    assert quarterly.sheetnames == QUARTERLY_SHEETS
-    assert annual.sheetnames == ANNUAL_SHEETS
+    assert quarterly.sheetnames == [*QUARTERLY_SHEETS, "图表数据"]
+    assert annual.sheetnames == [*ANNUAL_SHEETS, "图表数据"]
     assert approval.sheetnames == ["立项批复名单"]
     for book in (quarterly, annual):
         assert book.active.title == "概览"  # a leader opens the overview first
@@ -286,7 +288,7 @@ def test_same_bytes_from_another_process(ws: Workspace, reports: dict[str, Path]
 
 
 def all_sheets(*books: openpyxl.Workbook) -> list[Worksheet]:
-    return [sheet for book in books for sheet in book.worksheets]
+    return [s for book in books for s in book.worksheets if s.sheet_state == "visible"]
 
 
 def test_every_sheet_prints_on_a4_fit_to_width_with_page_numbers(
@@ -667,6 +669,8 @@ def test_reports_before_any_project_runs(early: Workspace) -> None:
     for path in paths:
         book = openpyxl.load_workbook(path)
         for sheet in book.worksheets:
+            if sheet.title == "图表数据":
+                continue  # the hidden numbers behind the charts
             if sheet.title == "概览":
                 # every chart still has its data, shown as "（无）" where there is none
                 refs = chart_refs(path)
@@ -740,8 +744,9 @@ def test_report_prints_to_pdf(
     from realclient import pdf_pages, pdf_text
 
     pdf = pdfs[kind]
-    sheets = len(openpyxl.load_workbook(reports[kind], read_only=True).sheetnames)
-    assert pdf_pages(pdf) >= sheets  # every sheet printed, each on at least one page
+    book = openpyxl.load_workbook(reports[kind])
+    sheets = sum(1 for s in book.worksheets if s.sheet_state == "visible")
+    assert pdf_pages(pdf) >= sheets  # every visible sheet printed, each on a page at least
     text = re.sub(r"\s+", "", pdf_text(pdf))
     assert ws.config.cycle.county in text
     for title in TITLES[kind]:

@@ -22,6 +22,7 @@ from xlsxflow.excel.inert import new_workbook
 Value = str | int | float | Decimal | dt.date | None
 FONT = "宋体"
 FOOTER = "&C第 &P 页，共 &N 页"
+CHART_DATA = "图表数据"
 
 
 @dataclass
@@ -68,7 +69,8 @@ def _width(value: Any) -> int:
 class ReportBook:
     def __init__(self, title: str, created: dt.datetime, company: str) -> None:
         self.buffer = io.BytesIO()
-        self.book = new_workbook(self.buffer)
+        self.book = new_workbook(self.buffer, constant_memory=True)
+        self.chart_rows: list[list[str | float]] = []
         self.book.set_properties(
             {"title": title, "author": "xlsxflow", "company": company, "created": created}
         )
@@ -204,40 +206,41 @@ class ReportBook:
         ws.set_row(0, 34)
         ws.merge_range(1, 0, 1, cols - 1, "", self.f_sub)
         ws.write_string(1, 0, o.subtitle, self.f_sub)
-        for i, (label, value) in enumerate(o.figures):
-            r, c = 3 + (i // 4) * 2, (i % 4) * 2
-            ws.merge_range(r, c, r, c + 1, "", self.f_figure_label)
-            ws.write_string(r, c, label, self.f_figure_label)
-            ws.merge_range(r + 1, c, r + 1, c + 1, "", self.f_figure)
-            if isinstance(value, str):
-                ws.write_string(r + 1, c, value, self.f_figure)
-            else:
-                ws.write_number(r + 1, c, float(value or 0), self.f_figure)
+        # Constant-memory writing goes row by row: labels of a line of figures, then values.
+        for line in range(0, len(o.figures), 4):
+            r = 3 + (line // 4) * 2
+            group = list(o.figures[line : line + 4])
+            for k, (label, _value) in enumerate(group):
+                ws.merge_range(r, k * 2, r, k * 2 + 1, "", self.f_figure_label)
+                ws.write_string(r, k * 2, label, self.f_figure_label)
             ws.set_row(r + 1, 34)
+            for k, (_label, value) in enumerate(group):
+                ws.merge_range(r + 1, k * 2, r + 1, k * 2 + 1, "", self.f_figure)
+                if isinstance(value, str):
+                    ws.write_string(r + 1, k * 2, value, self.f_figure)
+                else:
+                    ws.write_number(r + 1, k * 2, float(value or 0), self.f_figure)
         top = 4 + ((len(o.figures) + 3) // 4) * 2
-        data_col = 20  # chart data lives far right, outside the print area
-        data_row = 0
+        data_col = 0
+        data_row = len(self.chart_rows)
         row, slot = top, 0
         for chart in o.charts:
-            if not chart.categories:  # an empty range would be written backwards (U30:U29)
+            if not chart.categories:  # an empty range would be written backwards (A30:A29)
                 chart = replace(
                     chart, categories=["（无）"], series=[(n, [0]) for n, _ in chart.series]
                 )
-            ws.write_string(data_row, data_col, chart.title)
+            self.chart_rows.append([chart.title, *(name for name, _ in chart.series)])
             for k, cat in enumerate(chart.categories):
-                ws.write_string(data_row + 1 + k, data_col, cat)
-            for s, (name, values) in enumerate(chart.series):
-                ws.write_string(data_row, data_col + 1 + s, name)
-                for k, v in enumerate(values):
-                    ws.write_number(data_row + 1 + k, data_col + 1 + s, float(v))
+                self.chart_rows.append([cat, *(float(v[k]) for _, v in chart.series)])
+            self.chart_rows.append([])
             ch = self.book.add_chart({"type": chart.kind})
             n = len(chart.categories)
             for s in range(len(chart.series)):
                 series: dict[str, Any] = {
-                    "name": [o.sheet, data_row, data_col + 1 + s],
-                    "categories": [o.sheet, data_row + 1, data_col, data_row + n, data_col],
+                    "name": [CHART_DATA, data_row, data_col + 1 + s],
+                    "categories": [CHART_DATA, data_row + 1, data_col, data_row + n, data_col],
                     "values": [
-                        o.sheet,
+                        CHART_DATA,
                         data_row + 1,
                         data_col + 1 + s,
                         data_row + n,
@@ -274,11 +277,20 @@ class ReportBook:
                 if slot % 2:
                     row += 15
                 slot += 1
-            data_row += n + 2
+            data_row = len(self.chart_rows)
         last_row = row + (15 if slot % 2 else 0)
         self._print(ws, True, last_row, cols - 1, None)
         ws.activate()
 
     def close(self) -> bytes:
+        if self.chart_rows:  # a hidden last sheet holds the numbers behind the charts
+            data = self.book.add_worksheet(CHART_DATA)
+            for r, row in enumerate(self.chart_rows):
+                for c, value in enumerate(row):
+                    if isinstance(value, str):
+                        data.write_string(r, c, value)
+                    else:
+                        data.write_number(r, c, value)
+            data.hide()
         self.book.close()
         return self.buffer.getvalue()
