@@ -19,10 +19,22 @@ from xlsxflow.validation import ValidationContext
 
 SERIAL_BELOW = 64  # starting workers costs more than reading this many files
 CHUNK = 32
+ALL = frozenset({"raw", "values"})
 
 
-def _read_chunk(paths: Sequence[Path], ctx: ValidationContext) -> list[FileResult]:
-    return [read_return(p, ctx) for p in paths]
+def _read_one(path: Path, ctx: ValidationContext, keep: frozenset[str]) -> FileResult:
+    result = read_return(path, ctx)
+    if "raw" not in keep:  # only feedback copies need what was typed, cell by cell
+        result.raw, result.raw_rows = {}, {}
+    if "values" not in keep:  # only the register needs the clean values
+        result.values, result.rows, result.locations = {}, {}, {}
+    return result
+
+
+def _read_chunk(
+    paths: Sequence[Path], ctx: ValidationContext, keep: frozenset[str]
+) -> list[FileResult]:
+    return [_read_one(p, ctx, keep) for p in paths]
 
 
 def workers_for(count: int, workers: int | None = None) -> int:
@@ -34,15 +46,22 @@ def workers_for(count: int, workers: int | None = None) -> int:
 
 
 def read_many(
-    paths: Sequence[Path], ctx: ValidationContext, workers: int | None = None
+    paths: Sequence[Path],
+    ctx: ValidationContext,
+    workers: int | None = None,
+    keep: frozenset[str] = ALL,
 ) -> Iterator[FileResult]:
-    """``read_return`` for every path, in input order, on up to ``workers`` processes."""
+    """``read_return`` for every path, in input order, on up to ``workers`` processes.
+
+    ``keep`` names the heavy parts of each result the caller needs ("raw" for feedback
+    copies, "values" for the register); the rest is dropped in the worker, so that
+    memory and the traffic between processes stay small for large runs."""
     n = workers_for(len(paths), workers)
     if n == 1:
         for path in paths:
-            yield read_return(path, ctx)
+            yield _read_one(path, ctx, keep)
         return
     chunks = [list(paths[i : i + CHUNK]) for i in range(0, len(paths), CHUNK)]
     with ProcessPoolExecutor(max_workers=n) as pool:
-        for results in pool.map(_read_chunk, chunks, [ctx] * len(chunks)):
+        for results in pool.map(_read_chunk, chunks, [ctx] * len(chunks), [keep] * len(chunks)):
             yield from results

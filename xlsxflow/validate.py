@@ -111,6 +111,7 @@ def validate_paths(
     paths: Sequence[Path],
     workspace: Path | None = None,
     track: Callable[[list[Path]], Iterable[Path]] = iter,
+    keep: frozenset[str] = frozenset({"raw", "values"}),
 ) -> ValidationRun:
     """Validate every file under ``paths``; ``track`` may wrap the file list in a
     progress bar."""
@@ -120,7 +121,7 @@ def validate_paths(
     files = discover(paths)
     done = iter(track(files))
     results = []
-    for result in read_many(files, ctx):
+    for result in read_many(files, ctx, keep=keep):
         results.append(result)
         next(done, None)  # advance the progress bar as results arrive
     for _ in done:

@@ -56,7 +56,12 @@ def command(
     """
     from xlsxflow.validate import validate_paths
 
-    run = validate_paths(list(paths), workspace, track=iter if as_json or quiet else _track)
+    keep = frozenset({"raw"} if feedback else set()) | frozenset(
+        {"values"} if with_values else set()
+    )
+    run = validate_paths(
+        list(paths), workspace, track=iter if as_json or quiet else _track, keep=keep
+    )
     if report is not None or feedback is not None:
         from xlsxflow.validate import write_outputs
 

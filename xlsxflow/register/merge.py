@@ -110,7 +110,7 @@ Parser = Callable[[list[Path], ValidationContext], Iterable[FileResult]]
 def _parse_parallel(paths: list[Path], ctx: ValidationContext) -> Iterable[FileResult]:
     from xlsxflow.parallel import read_many
 
-    return read_many(paths, ctx)
+    return read_many(paths, ctx, keep=frozenset({"values"}))
 
 
 def merge(
