@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -56,7 +57,9 @@ def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -
     for sheet in sheets:
         ws = book.add_worksheet(sheet.name)
         widths = [max(_width(h), 6) for h in sheet.headers]
-        for row in sheet.rows[:500]:
+        rows = iter(sheet.rows)
+        sample = list(itertools.islice(rows, 500))  # widths from the first rows; the
+        for row in sample:  # rest streams through constant-memory writing
             for i, value in enumerate(row):
                 widths[i] = max(widths[i], _width(value))
         wide = {i for i, h in enumerate(sheet.headers) if h in sheet.wide}
@@ -67,7 +70,8 @@ def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -
         for col, header in enumerate(sheet.headers):
             fmt = dept_head if header in sheet.dept_columns else head
             ws.write_string(0, col, header, fmt)
-        for r, row in enumerate(sheet.rows, start=1):
+        r = 0
+        for r, row in enumerate(itertools.chain(sample, rows), start=1):
             for c, value in enumerate(row):
                 if value is None or value == "":
                     continue
@@ -82,7 +86,7 @@ def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -
                 else:
                     ws.write_string(r, c, str(value), text)
         ws.freeze_panes(1, 0)
-        ws.autofilter(0, 0, max(len(sheet.rows), 1), len(sheet.headers) - 1)
+        ws.autofilter(0, 0, max(r, 1), len(sheet.headers) - 1)
         ws.set_landscape()
         ws.set_paper(9)
         ws.fit_to_pages(1, 0)

@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,7 @@ def _submission(result: FileResult, sha: str, size: int, archived: str) -> Submi
         saved_at=result.saved_at,
         valid=result.valid,
         problems=[p.as_json() for p in result.problems],
-        payload=encode_payload(result.values, result.rows, result.locations),
+        stored_payload=encode_payload(result.values, result.rows, result.locations),
     )
 
 
@@ -154,19 +154,21 @@ def _merge_locked(
                 fresh[path] = (sha, path.stat().st_size)
         report.files = len(fresh) + sum(report.unchanged.values())
         archived = {p: archive_file(p, sha, ws.data / "archive") for p, (sha, _) in fresh.items()}
+        # Results go into the store as they come (one transaction for the whole merge):
+        # only a small record of each new file stays in memory.
         new_subs: list[tuple[Path, Submission]] = []
-        for result in parse(list(fresh), ctx):
-            path = Path(result.path)
-            if result.skipped:
-                report.skipped.append((result.path, result.skip_reason))
-                continue
-            sha, size = fresh[path]
-            new_subs.append((path, _submission(result, sha, size, archived[path])))
         generation = store.generation
         stamp = now().isoformat(timespec="seconds")
         with store.transaction():
-            for _path, sub in new_subs:
+            for result in parse(list(fresh), ctx):
+                path = Path(result.path)
+                if result.skipped:
+                    report.skipped.append((result.path, result.skip_reason))
+                    continue
+                sha, size = fresh[path]
+                sub = _submission(result, sha, size, archived[path])
                 store.add(sub)
+                new_subs.append((path, replace(sub, stored_payload=None)))
             stored = known.keys() | {sub.sha256 for _, sub in new_subs}
             for sha, name in seen:
                 if sha in stored:

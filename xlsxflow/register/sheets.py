@@ -7,6 +7,7 @@ the register speaks the same words as the forms. The Excel writer only draws the
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -37,7 +38,7 @@ Cell = str | int | Decimal | dt.date | None
 class Sheet:
     name: str
     headers: list[str]
-    rows: list[list[Cell]]
+    rows: Iterable[Sequence[Cell]]
     dept_columns: tuple[str, ...] = ()
     wide: tuple[str, ...] = ()  # columns holding long text
 
@@ -173,22 +174,25 @@ def _table_sheet(
         "来源文件",
         "来源位置",
     ]
-    rows: list[list[Cell]] = []
-    for p in state.projects:
-        sub = getattr(p, form)
-        if sub is None:
-            continue
-        name_ = str(p.values.get("project_name") or "")
-        committee = _committee_name(roster, p.committee, p.committee)
-        for r in p.rows(form, table):
-            cells: list[Cell] = [p.number, name_, committee]
-            for c in columns:
-                value = r.get(c.id)
-                cells.append(_choice(c.choices, value) if c.choices else value)
-            cells += [sub.sha256[:12], r.get("_at", "")]
-            rows.append(cells)
+
+    def rows() -> Iterator[list[Cell]]:
+        # A generator: one project's rows at a time (a province has 100,000s of tasks).
+        for p in state.projects:
+            sub = getattr(p, form)
+            if sub is None:
+                continue
+            name_ = str(p.values.get("project_name") or "")
+            committee = _committee_name(roster, p.committee, p.committee)
+            for r in p.rows(form, table):
+                cells: list[Cell] = [p.number, name_, committee]
+                for c in columns:
+                    value = r.get(c.id)
+                    cells.append(_choice(c.choices, value) if c.choices else value)
+                cells += [sub.sha256[:12], r.get("_at", "")]
+                yield cells
+
     wide = tuple(c.label for c in columns if c.type == "text" and not c.max_length)
-    return Sheet(name, headers, rows, wide=wide)
+    return Sheet(name, headers, rows(), wide=wide)
 
 
 def submissions_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
@@ -314,16 +318,17 @@ def missing_sheet(
                 )
     active = [p for p in state.projects if p.number and p.state not in ("rejected",)]
     previous = cycle.notice_date
+    ledger_days: dict[str, list[str]] = {}
+    for s in state.submissions:
+        if s.form == "ledger" and s.valid and s.project:
+            ledger_days.setdefault(s.project, []).append(s.saved_at[:10])
     for meeting in cycle.dispatch_meetings:
         for p in active:
             if p.state in ("concluded", "accepted", "not_accepted"):
                 continue
             returned = any(
-                s.form == "ledger"
-                and s.project == p.number
-                and s.valid
-                and previous.isoformat() < s.saved_at[:10] <= meeting.isoformat()
-                for s in state.submissions
+                previous.isoformat() < day <= meeting.isoformat()
+                for day in ledger_days.get(p.number or "", ())
             )
             if not returned:
                 rows.append(

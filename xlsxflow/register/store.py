@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,31 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 
+class PayloadReader:
+    """Reads one submission's values on demand, through its own read-only connection, so
+    that the register never needs every return's values in memory at once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+
+    def __call__(self, sha: str) -> dict[str, Any]:
+        if self._db is None:
+            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        row = self._db.execute(
+            "SELECT payload FROM submissions WHERE sha256 = ?", (sha,)
+        ).fetchone()
+        return json.loads(row[0])
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __del__(self) -> None:
+        self.close()
+
+
 @dataclass(frozen=True)
 class Submission:
     sha256: str
@@ -76,7 +101,16 @@ class Submission:
     saved_at: str
     valid: bool
     problems: list[dict[str, str]]
-    payload: dict[str, Any]
+    stored_payload: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    loader: Callable[[str], dict[str, Any]] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The clean values of the return (loaded from the store when not held)."""
+        if self.stored_payload is not None:
+            return self.stored_payload
+        assert self.loader is not None
+        return self.loader(self.sha256)
 
     @property
     def order_key(self) -> tuple[str, str]:
@@ -163,32 +197,15 @@ class Store:
             self._bump()
 
     def submissions(self) -> list[Submission]:
-        """Every submission; ``name`` is the smallest name its content came under, so the
-        register does not depend on which copy arrived first."""
+        """Every submission, values loaded on demand; ``name`` is the smallest name its
+        content came under, so the register does not depend on which copy came first."""
         rows = self.db.execute(
             "SELECT sha256, size, COALESCE((SELECT MIN(name) FROM names n"
-            " WHERE n.sha256 = s.sha256), name), archived, format, form, instance, committee, project,"
-            " cycle, saved_at, valid, problems, payload FROM submissions s ORDER BY sha256"
+            " WHERE n.sha256 = s.sha256), name), archived, format, form, instance, committee,"
+            " project, cycle, saved_at, valid, problems FROM submissions s ORDER BY sha256"
         ).fetchall()
-        return [
-            Submission(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                r[8],
-                r[9],
-                r[10],
-                bool(r[11]),
-                json.loads(r[12]),
-                json.loads(r[13]),
-            )
-            for r in rows
-        ]
+        reader = PayloadReader(self.path)
+        return [Submission(*r[:11], bool(r[11]), json.loads(r[12]), loader=reader) for r in rows]
 
     def dept_notes(self) -> dict[tuple[str, str], str]:
         return {
