@@ -162,13 +162,24 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use the returns already built in --workdir (register removed)",
+    )
     args = parser.parse_args()
     base = args.workdir or Path(tempfile.mkdtemp(prefix="xlsxflow-bench-"))
     root = base / "ws"
     py = sys.executable
     try:
         t0 = time.perf_counter()
-        build(root, args.files, args.seed)
+        if args.reuse:
+            shutil.rmtree(root / "data", ignore_errors=True)
+            (root / "register.xlsx").unlink(missing_ok=True)
+            for extra in (root / "inbox" / "台帐").glob("re-*.xlsx"):
+                extra.unlink()
+        else:
+            build(root, args.files, args.seed)
         count = sum(1 for _ in (root / "inbox").rglob("*.xlsx"))
         print(
             f"built {count} returns ({TASKS} tasks per ledger) in "

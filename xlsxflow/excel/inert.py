@@ -15,7 +15,11 @@ INERT = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_num
 
 
 def new_workbook(buffer: io.BytesIO, *, constant_memory: bool = False) -> xlsxwriter.Workbook:
-    """An in-memory workbook that never makes a formula, link or number of a string."""
+    """A workbook that never makes a formula, link or number of a string.
+
+    With ``constant_memory`` rows are flushed as they are written, to temporary files:
+    keeping those parts in memory (xlsxwriter's ``in_memory``) would hold every row of a
+    large register until the zip is written."""
     return xlsxwriter.Workbook(
-        buffer, {"in_memory": True, "constant_memory": constant_memory, **INERT}
+        buffer, {"in_memory": not constant_memory, "constant_memory": constant_memory, **INERT}
     )
