@@ -130,7 +130,7 @@ def run(
             step(
                 label,
                 failed == 0,
-                f"发送 {done} 封，跳过 {len(outcomes) - done - failed} 封"
-                f"（此前已发送），失败 {failed} 封",
+                f"{'生成草稿' if dry_run else '发送'} {done} 封，跳过 "
+                f"{len(outcomes) - done - failed} 封（此前已发送），失败 {failed} 封",
             )
     return report

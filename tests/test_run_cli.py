@@ -1,0 +1,78 @@
+"""``xlsxflow run``: the one command before a dispatch meeting."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from xlsxflow.cli import cli
+from xlsxflow.demo.cycle import play
+from xlsxflow.fsutil import exclusive_lock
+from xlsxflow.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory):
+    return play(tmp_path_factory.mktemp("run") / "ws", committees=6, seed=7).ws
+
+
+def fresh_copy(played: Workspace, tmp_path) -> Workspace:
+    """The played inbox, as if nothing had been merged yet."""
+    root = tmp_path / "ws"
+    shutil.copytree(played.root, root)
+    shutil.rmtree(root / "data")
+    (root / "register.xlsx").unlink()
+    shutil.rmtree(root / "reports")
+    (root / "reports").mkdir()
+    return Workspace.open(root)
+
+
+def test_run_does_every_step_and_writes_the_summary(played, tmp_path):
+    ws = fresh_copy(played, tmp_path)
+    result = CliRunner().invoke(
+        cli, ["run", str(ws.root), "--as-of", "2012-06-30", "--send", "--dry-run", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [s["step"] for s in data["steps"]] == [
+        "校验",
+        "退回修改",
+        "合并",
+        "进度计算",
+        "汇总表",
+        "退回邮件",
+        "汇总邮件",
+    ]
+    assert data["ok"] and all(s["ok"] for s in data["steps"])
+    assert (ws.reports / "2011年度第2次调度会汇总（2012-06-30）.xlsx").exists()
+    assert ws.register_path.exists()
+    drafts = sorted((ws.root / "mail" / "drafts").glob("*.eml"))
+    assert any("summary" in p.name for p in drafts)
+    steps = {s["step"]: s["summary"] for s in data["steps"]}
+    assert steps["汇总邮件"].startswith("生成草稿 3 封")  # three leaders in the sample roster
+    # a second run finds nothing new to validate or merge
+    again = CliRunner().invoke(cli, ["run", str(ws.root), "--as-of", "2012-06-30", "--json"])
+    steps = {s["step"]: s["summary"] for s in json.loads(again.output)["steps"]}
+    assert steps["校验"].startswith("新收到 0 份")
+    assert steps["合并"].startswith("新增 0，更新 0")
+
+
+def test_a_failing_step_stops_what_depends_on_it(played, tmp_path):
+    ws = fresh_copy(played, tmp_path)
+    with exclusive_lock(ws.data / "merge.lock"):  # another merge is running
+        result = CliRunner().invoke(cli, ["run", str(ws.root), "--as-of", "2012-06-30"])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[-1].startswith("✘ 合并：") and "后续步骤未执行" in lines[-1]
+    assert not any(line.startswith("✔ 汇总表") for line in lines)
+    assert list(ws.reports.iterdir()) == []
+
+
+def test_quiet_prints_only_failures(played, tmp_path):
+    ws = fresh_copy(played, tmp_path)
+    result = CliRunner().invoke(cli, ["run", str(ws.root), "--as-of", "2012-03-31", "-q"])
+    assert result.exit_code == 0
+    assert result.output == ""
