@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -32,7 +33,7 @@ class Table:
     sheet: str
     title: str
     headers: Sequence[str]
-    rows: Sequence[Sequence[Value]]
+    rows: Iterable[Sequence[Value]]
     subtitle: str = ""
     wide: Sequence[str] = ()
     red_when: tuple[str, float] | None = None  # (column header, threshold): red if value >
@@ -157,7 +158,9 @@ class ReportBook:
         ws = self.book.add_worksheet(t.sheet)
         n = len(t.headers)
         widths = [max(_width(h), 6) for h in t.headers]
-        for row in t.rows[:300]:
+        rows = iter(t.rows)
+        sample = list(itertools.islice(rows, 300))  # widths from the first rows; the
+        for row in sample:  # rest streams through constant-memory writing
             for i, v in enumerate(row):
                 widths[i] = max(widths[i], _width(v))
         wide = {i for i, h in enumerate(t.headers) if h in t.wide}
@@ -174,17 +177,18 @@ class ReportBook:
         for c, h in enumerate(t.headers):
             ws.write_string(2, c, h, self.f_head)
         ws.set_row(2, 30)
-        for r, row in enumerate(t.rows, start=3):
+        last = 2
+        for last, row in enumerate(itertools.chain(sample, rows), start=3):
             for c, v in enumerate(row):
-                self._write(ws, r, c, v, c in wide)
-        last = 2 + len(t.rows)
-        if not t.rows:
+                self._write(ws, last, c, v, c in wide)
+        empty = last == 2
+        if empty:
             ws.merge_range(3, 0, 3, n - 1, "", self.f_text)
             ws.write_string(3, 0, t.empty_text, self.f_text)
             last = 3
         ws.freeze_panes(3, 0)
         ws.autofilter(2, 0, max(last, 3), n - 1)
-        if t.red_when and t.rows:
+        if t.red_when and not empty:
             col = list(t.headers).index(t.red_when[0])
             ws.conditional_format(
                 3,

@@ -10,8 +10,9 @@ from pathlib import Path
 from xlsxflow.compliance import STATUS_TEXT, VERDICT_TEXT, round_half_up
 from xlsxflow.excel.report_book import ChartSpec, Overview, ReportBook, Table
 from xlsxflow.forms import catalog
+from xlsxflow.register.figures import ScheduleReport, compute_schedule
 from xlsxflow.register.meetings import schedule_report
-from xlsxflow.register.state import STATE_TEXT
+from xlsxflow.register.state import STATE_TEXT, RegisterState
 from xlsxflow.reports.common import context, save
 from xlsxflow.workspace import Workspace
 
@@ -27,17 +28,18 @@ def meeting_label(ws: Workspace, as_of: dt.date) -> str:
     return "调度"
 
 
-def _history(ws: Workspace, as_of: dt.date) -> list[tuple[str, Decimal]]:
-    """County compliance at each meeting up to ``as_of`` (for the change chart)."""
+def _history(
+    ws: Workspace, state: RegisterState, current: ScheduleReport
+) -> list[tuple[str, Decimal]]:
+    """County compliance at each meeting up to this one (for the change chart), from the
+    same derived register; only the county figure of earlier meetings is kept."""
     points = []
     for meeting in ws.config.cycle.dispatch_meetings:
-        if meeting > as_of:
+        if meeting >= current.as_of:
             break
-        report, _ = schedule_report(ws, meeting)
-        points.append((meeting.isoformat(), report.county.compliance))
-    if not points or points[-1][0] != as_of.isoformat():
-        report, _ = schedule_report(ws, as_of)
-        points.append((as_of.isoformat(), report.county.compliance))
+        earlier = compute_schedule(state, ws.config, ws.roster, meeting, previous={})
+        points.append((meeting.isoformat(), earlier.county.compliance))
+    points.append((current.as_of.isoformat(), current.county.compliance))
     return points
 
 
@@ -51,7 +53,7 @@ def write_quarterly(ws: Workspace, as_of: dt.date) -> Path:
     book = ReportBook(title, ctx.created, ws.config.cycle.department)
     numbers = state.by_number()
     running = [p for p in report.projects if p.has_ledger]
-    history = _history(ws, as_of)
+    history = _history(ws, state, report)
     change = (history[-1][1] - history[-2][1]) if len(history) > 1 else None
     verdicts = Counter(p.verdict(cfg) for p in running)
     figures = [
