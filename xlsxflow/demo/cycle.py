@@ -29,6 +29,12 @@ APPLICATION_KINDS = ("application_innovation", "application_demonstration")
 Say = Callable[[str], None]
 
 
+def _render(work: tuple[Any, ...]) -> None:
+    """Worker: render one filled form to its file (top-level and picklable: spawn-safe)."""
+    job, config, values, rows, saved, path = work
+    Path(path).write_bytes(render_job(job, config, values, rows, saved_at=saved))
+
+
 @dataclass
 class Demo:
     ws: Workspace
@@ -38,13 +44,34 @@ class Demo:
     files: int = 0
     mistakes: int = 0
     steps: list[str] = field(default_factory=list)
+    queue: list[tuple[Any, ...]] = field(default_factory=list)
 
-    def write(self, folder: str, name: str, data: bytes) -> Path:
+    def write(
+        self,
+        folder: str,
+        name: str,
+        job: TemplateJob,
+        values: Any = None,
+        rows: Any = None,
+        saved_at: dt.datetime | None = None,
+    ) -> Path:
+        """Queue a filled form; ``flush`` renders the queue on all cores."""
         path = self.ws.inbox / folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        self.queue.append((job, self.ws.config, values, rows, saved_at, str(path)))
         self.files += 1
         return path
+
+    def flush(self) -> None:
+        work, self.queue = self.queue, []
+        if len(work) < 64:
+            for item in work:
+                _render(item)
+            return
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor() as pool:
+            list(pool.map(_render, work, chunksize=32))
 
 
 def _at(day: dt.date, rng: random.Random) -> dt.datetime:
@@ -104,7 +131,7 @@ def _applications(demo: Demo) -> None:
             saved = _at(values["signoff_date"], rng)
             broken = _mistake(demo, values, rows)
             name = safe_filename([job.committee.name, job.spec.name], ".xlsx")
-            demo.write("01-申报", name, render_job(job, config, values, rows, saved_at=saved))
+            demo.write("01-申报", name, job, values, rows, saved_at=saved)
             if broken:  # corrected and sent again three days later, under another name
                 good, good_rows = content.application_values(
                     random.Random(f"{demo.seed}-{code}-{job.spec.kind}"),
@@ -121,7 +148,10 @@ def _applications(demo: Demo) -> None:
                 demo.write(
                     "01-申报",
                     "修改后-" + name,
-                    render_job(job, config, good, good_rows, saved_at=saved + dt.timedelta(days=3)),
+                    job,
+                    good,
+                    good_rows,
+                    saved_at=saved + dt.timedelta(days=3),
                 )
     (ws.inbox / "01-申报" / "~$临时文件.xlsx").write_bytes(b"\0" * 165)
 
@@ -144,13 +174,18 @@ def _review(demo: Demo) -> None:
                 "rv_decision": "立项" if approve else "不立项",
             }
         )
-    job = plan_templates(config, ws.roster, ws.outbox, kinds=["review"], applications=apps)[0]
+    decided = {r["rv_instance"]: r for r in rows}
     day = config.cycle.application_deadline + dt.timedelta(days=10)
-    demo.write(
-        "02-评审",
-        "项目评审表（评估小组）.xlsx",
-        render_job(job, config, rows={"reviews": rows}, saved_at=_at(day, rng)),
-    )
+    jobs = plan_templates(config, ws.roster, ws.outbox, kinds=["review"], applications=apps)
+    for job in jobs:  # one sheet per 200 applications
+        assert job.rows is not None
+        demo.write(
+            "02-评审",
+            job.path.name.replace("项目评审表", "项目评审表（评估小组）"),
+            job,
+            rows={"reviews": [decided[r["rv_instance"]] for r in job.rows["reviews"]]},
+            saved_at=_at(day, rng),
+        )
 
 
 def _project_jobs(demo: Demo, kind: str) -> list[tuple[TemplateJob, ProjectRef]]:
@@ -164,9 +199,14 @@ def _project_jobs(demo: Demo, kind: str) -> list[tuple[TemplateJob, ProjectRef]]
 
 
 def _ledgers(demo: Demo, plans: dict[str, dict[str, Any]], meeting: dt.date) -> None:
-    rng, config = demo.rng, demo.ws.config
+    rng = demo.rng
+    state = load_state(demo.ws)
+    assert state is not None
+    numbers = state.by_number()
     for job, ref in _project_jobs(demo, "ledger"):
-        plan = plans.setdefault(ref.project_no, _plan(demo, ref))
+        if ref.project_no not in plans:
+            plans[ref.project_no] = _plan(demo, numbers[ref.project_no].values)
+        plan = plans[ref.project_no]
         if plan["start"] > meeting or plan.get("closed"):
             continue
         if rng.random() < 0.07:
@@ -190,21 +230,22 @@ def _ledgers(demo: Demo, plans: dict[str, dict[str, Any]], meeting: dt.date) -> 
         demo.write(
             f"03-台帐-{meeting.isoformat()}",
             name,
-            render_job(job, config, values, rows, saved_at=_at(day, rng)),
+            job,
+            values,
+            rows,
+            saved_at=_at(day, rng),
         )
 
 
-def _plan(demo: Demo, ref: ProjectRef) -> dict[str, Any]:
-    state = load_state(demo.ws)
-    assert state is not None
-    project = state.by_number()[ref.project_no]
-    start, end = project.values["start_date"], project.values["end_date"]
-    rng = random.Random(f"{demo.seed}-{ref.project_no}")
-    budget = float(project.values.get("budget_special") or 10000)
+def _plan(demo: Demo, values: dict[str, Any]) -> dict[str, Any]:
+    """How a project's tasks will go: deadlines over its period, each task's fate."""
+    start, end = values["start_date"], values["end_date"]
+    rng = random.Random(f"{demo.seed}-{values.get('project_name')}-{start}")
+    budget = float(values.get("budget_special") or 10000)
     plan: dict[str, Any] = {
         "start": start,
         "end": end,
-        "values": project.values,
+        "values": values,
         "budget": budget,
         "tasks": content.ledger_rows(rng, start, end, rng.randint(6, 14)),
     }
@@ -225,7 +266,10 @@ def _closures(demo: Demo, plans: dict[str, dict[str, Any]]) -> None:
         demo.write(
             "04-结题",
             safe_filename([ref.project_no, "结题报告"], ".xlsx"),
-            render_job(job, config, values, rows, saved_at=_at(day, rng)),
+            job,
+            values,
+            rows,
+            saved_at=_at(day, rng),
         )
 
 
@@ -242,7 +286,9 @@ def _acceptances(demo: Demo) -> None:
         demo.write(
             "05-验收",
             safe_filename([ref.project_no, "验收评分表"], ".xlsx"),
-            render_job(job, config, content.acceptance_values(rng, day), saved_at=_at(day, rng)),
+            job,
+            content.acceptance_values(rng, day),
+            saved_at=_at(day, rng),
         )
 
 
@@ -266,12 +312,14 @@ def play(
         say(text)
 
     _applications(demo)
+    demo.flush()
     report = merge(ws)
     step(
         f"申报：收到 {demo.files} 份文件，合并后新增 {sum(report.new.values())} 个项目，"
         f"退回 {len(report.rejections)} 份"
     )
     _review(demo)
+    demo.flush()
     merge(ws)
     state = load_state(ws)
     assert state is not None
@@ -281,8 +329,11 @@ def play(
     for meeting in ws.config.cycle.dispatch_meetings:
         if meeting > ws.config.cycle.implementation_end and not concluded:
             _closures(demo, plans)
+            demo.flush()
+            merge(ws)  # closure reports come in before the next ledgers
             concluded = True
         _ledgers(demo, plans, meeting)
+        demo.flush()
         merge(ws)
         data = run_schedule(ws, meeting)
         c = data["county"]
@@ -291,6 +342,7 @@ def play(
             f"{c['rectify']} 个，经验交流推广 {c['commend']} 个"
         )
     _acceptances(demo)
+    demo.flush()
     merge(ws)
     step(f"验收：共 {demo.files} 份文件，其中约 {demo.mistakes} 份有填写错误")
     return demo
