@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from xlsxflow.config import Config
@@ -17,7 +18,7 @@ class ValidationContext:
     roster: Roster | None = None
     workspace: Path | None = None
 
-    @property
+    @cached_property
     def windows(self) -> dict[Bounds, Window]:
         return windows(self.config)
 

@@ -88,39 +88,46 @@ def convert(
     """
     if found is None:
         return None, []
-    label = label or f.label
-    where = {"sheet": found.sheet, "cell": found.cell, "field": f.id}
-    if found.error:
-        return None, [Problem.of("value.cell_error", label=label, error=found.error, **where)]
-    if found.formula and found.value is None:
-        return None, [Problem.of("value.formula_no_value", label=label, **where)]
     raw = found.value
+    if not found.error and not found.formula and is_blank(raw):
+        return None, []  # most cells of a return: nothing to say, nothing to build
+    label = label or f.label
+
+    def where() -> dict[str, str]:  # built only when there is a problem to place
+        return {"sheet": found.sheet, "cell": found.cell, "field": f.id}
+
+    if found.error:
+        return None, [Problem.of("value.cell_error", label=label, error=found.error, **where())]
+    if found.formula and found.value is None:
+        return None, [Problem.of("value.formula_no_value", label=label, **where())]
     if is_blank(raw):
         return None, []
     problems: list[Problem] = []
     if found.formula:
-        problems.append(Problem.of("value.formula", label=label, value=raw, **where))
+        problems.append(Problem.of("value.formula", label=label, value=raw, **where()))
     try:
         value, note = _parse(f, raw, date1904)
     except Unreadable as err:
         code = "value.choice" if f.type == "choice" else "value.type"
         problems.append(
-            Problem.of(code, label=label, reason=str(err), accepts=_accepts(f, ctx), **where)
+            Problem.of(code, label=label, reason=str(err), accepts=_accepts(f, ctx), **where())
         )
         return None, problems
     if note:
-        problems.append(Problem.of("value.interpreted", label=label, note=note, **where))
+        problems.append(Problem.of("value.interpreted", label=label, note=note, **where()))
     reason = _range_problem(f, value)
     if reason == "too_long":
         problems.append(
             Problem.of(
-                "value.too_long", label=label, length=len(value), max_length=f.max_length, **where
+                "value.too_long", label=label, length=len(value), max_length=f.max_length, **where()
             )
         )
         return None, problems
     if reason:
         problems.append(
-            Problem.of("value.out_of_range", label=label, value=_num(value), reason=reason, **where)
+            Problem.of(
+                "value.out_of_range", label=label, value=_num(value), reason=reason, **where()
+            )
         )
         return None, problems
     if f.type == "date" and f.bounds:
@@ -134,7 +141,7 @@ def convert(
                     low=window.low.isoformat(),
                     high=window.high.isoformat(),
                     why=window.why,
-                    **where,
+                    **where(),
                 )
             )
     return value, problems
