@@ -389,6 +389,27 @@ def test_missing_password_variable_is_a_chinese_usage_error(
     assert server.received == [] and server.auth_attempts == []
 
 
+def test_a_password_with_chinese_characters_is_a_chinese_usage_error(
+    smtp: Servers, ws: Path, certificate: Certificate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trust(monkeypatch, certificate)
+    monkeypatch.setenv(PASSWORD_ENV, "密码123")
+    server = smtp.start(security="starttls", certificate=certificate, users={SENDER: PASSWORD})
+    set_mail(ws, security="starttls", username=SENDER, password_env=PASSWORD_ENV)
+    result = send(ws, server, "templates")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == "错误：" + message("mail.password_encoding", env=PASSWORD_ENV)
+    assert server.received == []
+
+
+def test_only_with_an_unknown_recipient_is_a_usage_error(smtp: Servers, ws: Path) -> None:
+    server = smtp.start()
+    result = send(ws, server, "templates", "--only", "T99")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == "错误：" + message("send.unknown_recipient", who="T99")
+    assert server.received == []
+
+
 # -- failures ------------------------------------------------------------------------------
 
 

@@ -143,6 +143,18 @@ CATALOGUE = _catalogue(
         "没有找到环境变量 {env}（SMTP 登录密码）。请先设置该环境变量（Windows：set {env}=密码），密码不要写进配置文件。",
     ),
     ErrorType(
+        "mail.password_encoding",
+        "error",
+        "邮箱密码无法使用",
+        "环境变量 {env} 中的密码含有中文或其他非英文字符，邮件服务器登录只接受英文字母、数字和符号。请使用邮箱的“客户端授权码”。",
+    ),
+    ErrorType(
+        "send.unknown_recipient",
+        "error",
+        "没有这个收件人",
+        "“{who}”不在名册中（党委按编号，领导按姓名）。请核对 roster.xlsx 后重试。",
+    ),
+    ErrorType(
         "mail.template",
         "error",
         "邮件模板有误",
@@ -305,6 +317,12 @@ CATALOGUE = _catalogue(
     ),
     ErrorType("value.out_of_range", "error", "超出范围", "“{label}”为 {value}，{reason}。"),
     ErrorType("value.choice", "error", "不在可选范围内", "“{label}”填写有误：{reason}。"),
+    ErrorType(
+        "value.truncated",
+        "warning",
+        "内容超长",
+        "“{label}”超过了 Excel 单元格 32,767 个字的上限，只读取了前 32,767 个字。请精简后重新报送。",
+    ),
     ErrorType("value.interpreted", "warning", "已自动识别", "“{label}”：{note}。如有误请改正。"),
     ErrorType(
         "value.formula",

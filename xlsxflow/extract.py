@@ -26,6 +26,7 @@ class Found:
     col: int
     formula: bool = False
     error: str | None = None
+    truncated: bool = False
 
     @property
     def cell(self) -> str:
@@ -57,7 +58,7 @@ def _read(book: RawBook, sheet: str, row: int, col: int) -> Found:
     cell = book.cells(sheet).get((row, col))
     if cell is None:
         return Found(None, sheet, row, col)
-    return Found(cell.value, sheet, row, col, cell.formula, cell.error)
+    return Found(cell.value, sheet, row, col, cell.formula, cell.error, cell.truncated)
 
 
 def extract(book: RawBook, identity: Identity) -> Extracted:

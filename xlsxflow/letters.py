@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from xlsxflow.errors import UsageError
 from xlsxflow.filenames import safe_component
 from xlsxflow.mail import Letter, fill, load_templates
 from xlsxflow.roster import Committee
@@ -113,6 +114,10 @@ def summary(ws: Workspace, only: Sequence[str]) -> list[Letter]:
 
 
 def compose(ws: Workspace, kind: str, only: Sequence[str], today: dt.date) -> list[Letter]:
+    known = set(ws.roster.codes()) if kind != "summary" else {le.name for le in ws.roster.leaders}
+    for who in only:
+        if who not in known:
+            raise UsageError("send.unknown_recipient", who=who)
     if kind == "templates":
         return _per_committee(ws, kind, ws.outbox, only)
     if kind == "feedback":

@@ -274,7 +274,10 @@ class Mailer:
                 password = os.environ.get(cfg.password_env)
                 if password is None:
                     raise UsageError("mail.no_password", env=cfg.password_env)
-                smtp.login(cfg.username, password)
+                try:
+                    smtp.login(cfg.username, password)
+                except UnicodeEncodeError:  # smtplib sends the password as ASCII
+                    raise UsageError("mail.password_encoding", env=cfg.password_env) from None
         except BaseException:
             smtp.close()
             raise

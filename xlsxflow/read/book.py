@@ -16,6 +16,7 @@ class RawCell:
     value: CellValue
     formula: bool = False
     error: str | None = None  # "#DIV/0!" and friends
+    truncated: bool = False  # longer than Excel's 32,767 characters: the rest was dropped
 
 
 @dataclass(frozen=True)

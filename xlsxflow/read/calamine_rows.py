@@ -19,7 +19,7 @@ def cells_from_rows(
             if value == "" or value is None:
                 continue
             if isinstance(value, str):
-                cell = RawCell(value[:max_chars])
+                cell = RawCell(value[:max_chars], truncated=len(value) > max_chars)
             elif isinstance(value, bool):
                 cell = RawCell(value)
             elif isinstance(value, int | float):

@@ -113,7 +113,9 @@ def _value(cell, datemode: int, max_chars: int) -> RawCell | None:  # type: igno
     if ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
         return None
     if ctype == xlrd.XL_CELL_TEXT:
-        return RawCell(cell.value[:max_chars]) if cell.value != "" else None
+        if cell.value == "":
+            return None
+        return RawCell(cell.value[:max_chars], truncated=len(cell.value) > max_chars)
     if ctype == xlrd.XL_CELL_NUMBER:
         return RawCell(float(cell.value))
     if ctype == xlrd.XL_CELL_DATE:

@@ -285,7 +285,7 @@ class _XlsxReader:
             except ValueError:
                 raise ReadError("file.corrupt", f"数值 {raw[:20]!r} 无效") from None
         if isinstance(value, str) and len(value) > max_chars:
-            value = value[:max_chars]
+            return RawCell(value[:max_chars], formula=formula, truncated=True)
         return RawCell(value, formula=formula)
 
 

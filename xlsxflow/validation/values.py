@@ -103,6 +103,8 @@ def convert(
     if is_blank(raw):
         return None, []
     problems: list[Problem] = []
+    if found.truncated and not f.max_length:  # with a limit, value.too_long says it
+        problems.append(Problem.of("value.truncated", label=label, **where()))
     if found.formula:
         problems.append(Problem.of("value.formula", label=label, value=raw, **where()))
     try:
