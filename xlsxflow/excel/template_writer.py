@@ -80,7 +80,6 @@ class _Formats:
         self.header = fmt(cell, bold=True, align="center", font_size=10, bg_color="#EDEDED")
         self.signature = fmt(cell, align="right", valign="top", font_size=12)
         self.note = fmt(base)
-        self.note_bold = fmt(base, bold=True)
         self.meta = fmt(font_name=BODY_FONT, num_format="@")
         inputs = {**cell, "font_name": INPUT_FONT, "font_size": 12}
         number_formats = {

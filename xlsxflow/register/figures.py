@@ -25,8 +25,6 @@ from xlsxflow.roster import Roster
 from xlsxflow.scoring import CommitteeTotal, Evaluation, EvaluationInput, committee_totals
 from xlsxflow.scoring import evaluate_all as _evaluate_all
 
-RUNNING = ("approved", "launched", "in_progress", "rectifying")
-
 
 def ledger_as_of(state: RegisterState, project: Project, as_of: dt.date) -> Submission | None:
     """The latest accepted ledger of ``project`` saved on or before ``as_of``."""

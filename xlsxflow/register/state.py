@@ -34,7 +34,6 @@ STATE_TEXT = {
     "evaluated": "已评估",
     "promoted": "已推广",
 }
-STAGE = {"review": 1, "ledger": 2, "closure": 3, "acceptance": 4}
 
 
 @dataclass
