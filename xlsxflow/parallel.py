@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.context import BaseContext
 from pathlib import Path
 
 from xlsxflow.intake import read_return
@@ -50,6 +51,7 @@ def read_many(
     ctx: ValidationContext,
     workers: int | None = None,
     keep: frozenset[str] = ALL,
+    mp_context: BaseContext | None = None,
 ) -> Iterator[FileResult]:
     """``read_return`` for every path, in input order, on up to ``workers`` processes.
 
@@ -62,6 +64,6 @@ def read_many(
             yield _read_one(path, ctx, keep)
         return
     chunks = [list(paths[i : i + CHUNK]) for i in range(0, len(paths), CHUNK)]
-    with ProcessPoolExecutor(max_workers=n) as pool:
+    with ProcessPoolExecutor(max_workers=n, mp_context=mp_context) as pool:
         for results in pool.map(_read_chunk, chunks, [ctx] * len(chunks), [keep] * len(chunks)):
             yield from results
