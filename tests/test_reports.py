@@ -224,7 +224,7 @@ def test_reports_are_named_by_cycle_and_meeting(ws: Workspace, reports: dict[str
         "approval": APPROVAL,
     }
     assert all(p.parent == ws.reports for p in reports.values())
-    assert sorted(p.name for p in ws.reports.iterdir()) == sorted([QUARTERLY, ANNUAL, APPROVAL])
+    assert {QUARTERLY, ANNUAL, APPROVAL} <= {p.name for p in ws.reports.iterdir()}
 
 
 def test_reports_change_nothing_in_the_register(

@@ -33,4 +33,8 @@ def command(workspace: Path, committees: int | None, seed: int, quiet: bool) -> 
     click.echo(f"示例工作区：{ws.root}")
     click.echo(f"  报回的表格：{ws.inbox}（{demo.files} 份）")
     click.echo(f"  总台账：{ws.register_path}")
-    click.echo(f"  可继续运行：xlsxflow validate {ws.inbox} --feedback {ws.feedback}")
+    click.echo(f"  汇总表：{ws.reports}（调度会汇总、年度评估、立项批复名单）")
+    click.echo(f"  退回修改：{ws.feedback}（有问题的表格的标注副本）")
+    click.echo(
+        f"  可继续运行：xlsxflow run {ws.root} --as-of {ws.config.cycle.dispatch_meetings[1]}"
+    )

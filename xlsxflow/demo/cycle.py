@@ -345,4 +345,27 @@ def play(
     demo.flush()
     merge(ws)
     step(f"验收：共 {demo.files} 份文件，其中约 {demo.mistakes} 份有填写错误")
+    _department_outputs(demo)
     return demo
+
+
+def _department_outputs(demo: Demo) -> None:
+    """What the department has at the end of the year: feedback copies, the evaluation
+    and the summary workbooks."""
+    from xlsxflow.feedback import write_feedback
+    from xlsxflow.register.meetings import run_score
+    from xlsxflow.reports.annual import write_annual
+    from xlsxflow.reports.approval import write_approval
+    from xlsxflow.reports.quarterly import write_quarterly
+    from xlsxflow.validate import validate_paths
+
+    ws = demo.ws
+    run = validate_paths([ws.inbox], ws.root)
+    copies = write_feedback(run.results, ws.feedback, ws.config, ws.roster)
+    demo.say(f"退回修改：{len(copies)} 份标注副本，位于 {ws.feedback}")
+    scores = run_score(ws)["projects"]
+    excellent = sum(1 for p in scores if p["grade"] == "优秀")
+    demo.say(f"评估：{len(scores)} 个项目，优秀 {excellent} 个")
+    reports = [write_quarterly(ws, m) for m in ws.config.cycle.dispatch_meetings]
+    reports += [write_annual(ws), write_approval(ws)]
+    demo.say(f"汇总表：{len(reports)} 份，位于 {ws.reports}")
