@@ -18,7 +18,9 @@ class FileBusyError(OSError):
     """The target is open in another program (Excel locks the files it has open on Windows)."""
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
+    """``sync_dir=False`` leaves the folder's own flush to the caller (``fsync_dirs``),
+    which pays it once for a batch of files instead of once per file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
@@ -35,7 +37,14 @@ def write_atomic(path: Path, data: bytes) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    _fsync_dir(path.parent)
+    if sync_dir:
+        _fsync_dir(path.parent)
+
+
+def fsync_dirs(folders: set[Path]) -> None:
+    """Make the names of files written with ``sync_dir=False`` durable."""
+    for folder in sorted(folders):
+        _fsync_dir(folder)
 
 
 def _umask() -> int:

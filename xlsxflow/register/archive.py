@@ -25,12 +25,13 @@ def archive_name(sha: str, suffix: str) -> str:
 
 
 def archive_file(source: Path, sha: str, folder: Path) -> str:
-    """Copy ``source`` into the archive (once); return its archive name."""
+    """Copy ``source`` into the archive (once); return its archive name. The caller
+    flushes the archive's folders (``fsync_dirs``) before relying on the copies."""
     name = archive_name(sha, source.suffix)
     target = folder / name
     if not target.exists():
         data = source.read_bytes()
         if hashlib.sha256(data).hexdigest() != sha:
             raise OSError(f"{source} changed while it was being archived")
-        write_atomic(target, data)
+        write_atomic(target, data, sync_dir=False)
     return name

@@ -22,7 +22,13 @@ from typing import Any
 
 from xlsxflow.config import Config
 from xlsxflow.errors import UsageError
-from xlsxflow.fsutil import LockedError, ensure_writable, exclusive_lock, write_atomic
+from xlsxflow.fsutil import (
+    LockedError,
+    ensure_writable,
+    exclusive_lock,
+    fsync_dirs,
+    write_atomic,
+)
 from xlsxflow.problems import FileResult
 from xlsxflow.register.archive import archive_file, sha256_of
 from xlsxflow.register.codec import encode_payload
@@ -154,6 +160,7 @@ def _merge_locked(
                 fresh[path] = (sha, path.stat().st_size)
         report.files = len(fresh) + sum(report.unchanged.values())
         archived = {p: archive_file(p, sha, ws.data / "archive") for p, (sha, _) in fresh.items()}
+        fsync_dirs({(ws.data / "archive" / name).parent for name in archived.values()})
         # Results go into the store as they come (one transaction for the whole merge):
         # only a small record of each new file stays in memory.
         new_subs: list[tuple[Path, Submission]] = []
