@@ -17,13 +17,12 @@ from xlsxflow.errors import UsageError
 from xlsxflow.filenames import MAX_COMPONENT
 from xlsxflow.forms import catalog
 from xlsxflow.forms.layout import layout
-from xlsxflow.forms.spec import FORM_KINDS, FieldSpec, FormSpec
+from xlsxflow.forms.spec import FORM_KINDS, META_KEYS, FieldSpec, FormSpec
 from xlsxflow.projects import ProjectRef
 from xlsxflow.roster import Committee, Roster
 from xlsxflow.sample_county import sample_roster
 from xlsxflow.templates import (
     APPLICATION_KINDS,
-    META_KEYS,
     date_bounds,
     instance_id,
     plan_templates,

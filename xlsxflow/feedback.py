@@ -15,10 +15,11 @@ from xlsxflow.config import Config
 from xlsxflow.filenames import safe_component, safe_filename
 from xlsxflow.forms import catalog
 from xlsxflow.forms.layout import layout
+from xlsxflow.forms.spec import META_KEYS
 from xlsxflow.fsutil import write_atomic
 from xlsxflow.problems import FileResult
 from xlsxflow.roster import Roster
-from xlsxflow.templates import META_KEYS, form_content
+from xlsxflow.templates import form_content
 
 SEVERITY_TEXT = {"error": "错误", "warning": "提示"}
 

@@ -11,20 +11,11 @@ from dataclasses import dataclass
 
 from xlsxflow.forms import catalog
 from xlsxflow.forms.layout import layout
-from xlsxflow.forms.spec import FormSpec
+from xlsxflow.forms.spec import META_KEYS, FormSpec
 from xlsxflow.problems import Problem
 from xlsxflow.read.book import RawBook
 
 META_SHEET = "xf_meta"
-KEYS = (
-    "xf_form",
-    "xf_form_version",
-    "xf_cycle",
-    "xf_committee",
-    "xf_project",
-    "xf_instance",
-    "xf_fingerprint",
-)
 
 
 @dataclass
@@ -51,7 +42,7 @@ def _meta_from_sheet(book: RawBook) -> dict[str, str]:
 
 def _meta_from_properties(book: RawBook) -> dict[str, str]:
     # xlsxwriter cannot store an empty property, so templates write "-" for "none".
-    return {k: ("" if v == "-" else v) for k, v in book.properties.items() if k in KEYS}
+    return {k: ("" if v == "-" else v) for k, v in book.properties.items() if k in META_KEYS}
 
 
 def read_metadata(book: RawBook) -> tuple[dict[str, str], list[Problem]]:
@@ -61,7 +52,7 @@ def read_metadata(book: RawBook) -> tuple[dict[str, str], list[Problem]]:
     sheet = _meta_from_sheet(book)
     problems = [
         Problem.of("form.metadata_conflict", key=k, first=sheet[k], second=props[k])
-        for k in KEYS
+        for k in META_KEYS
         if k in sheet and k in props and sheet[k] != props[k]
     ]
     return {**props, **sheet}, problems

@@ -26,15 +26,6 @@ from xlsxflow.roster import Committee, Roster
 if TYPE_CHECKING:
     from xlsxflow.excel.template_writer import CellValue, TemplateContent
 
-META_KEYS = (
-    "xf_form",
-    "xf_form_version",
-    "xf_cycle",
-    "xf_committee",
-    "xf_project",
-    "xf_instance",
-    "xf_fingerprint",
-)
 APPLICATION_KINDS = (
     "application_innovation",
     "application_demonstration",

@@ -9,19 +9,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from xlsxflow.excel.inert import new_workbook
-from xlsxflow.register.sheets import Cell, Sheet
+from xlsxflow.excel.widths import display_width
+from xlsxflow.register.sheets import Sheet
 
 MAX_WIDTH = 50
 WIDE_WIDTH = 40
-
-
-def _width(value: Cell) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, dt.date):
-        return 10
-    text = str(value)
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
 
 def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -> bytes:
@@ -56,12 +48,12 @@ def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -
     number = book.add_format({"font_name": "宋体", "valign": "top", "num_format": "#,##0.##"})
     for sheet in sheets:
         ws = book.add_worksheet(sheet.name)
-        widths = [max(_width(h), 6) for h in sheet.headers]
+        widths = [max(display_width(h), 6) for h in sheet.headers]
         rows = iter(sheet.rows)
         sample = list(itertools.islice(rows, 500))  # widths from the first rows; the
         for row in sample:  # rest streams through constant-memory writing
             for i, value in enumerate(row):
-                widths[i] = max(widths[i], _width(value))
+                widths[i] = max(widths[i], display_width(value))
         wide = {i for i, h in enumerate(sheet.headers) if h in sheet.wide}
         for i, w in enumerate(widths):
             width = min(w + 2, WIDE_WIDTH if i in wide else MAX_WIDTH)

@@ -19,6 +19,7 @@ from typing import Any
 from xlsxwriter.worksheet import Worksheet
 
 from xlsxflow.excel.inert import new_workbook
+from xlsxflow.excel.widths import display_width
 
 Value = str | int | float | Decimal | dt.date | None
 FONT = "宋体"
@@ -57,14 +58,6 @@ class Overview:
     subtitle: str
     figures: Sequence[tuple[str, Value]]
     charts: Sequence[ChartSpec] = field(default_factory=list)
-
-
-def _width(value: Any) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, dt.date):
-        return 10
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in str(value))
 
 
 class ReportBook:
@@ -157,12 +150,12 @@ class ReportBook:
     def table(self, t: Table) -> None:
         ws = self.book.add_worksheet(t.sheet)
         n = len(t.headers)
-        widths = [max(_width(h), 6) for h in t.headers]
+        widths = [max(display_width(h), 6) for h in t.headers]
         rows = iter(t.rows)
         sample = list(itertools.islice(rows, 300))  # widths from the first rows; the
         for row in sample:  # rest streams through constant-memory writing
             for i, v in enumerate(row):
-                widths[i] = max(widths[i], _width(v))
+                widths[i] = max(widths[i], display_width(v))
         wide = {i for i, h in enumerate(t.headers) if h in t.wide}
         total = 0
         for i, w in enumerate(widths):

@@ -29,6 +29,17 @@ RuleCheck = Literal[
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _CELL_LIKE = re.compile(r"^([a-z]{1,3}[0-9]+|r[0-9]*c[0-9]*|r|c)$")
 
+# The metadata every generated workbook carries (hidden sheet xf_meta and custom
+# document properties): a stable interface, documented in docs/form-specs.md.
+META_KEYS = (
+    "xf_form",
+    "xf_form_version",
+    "xf_cycle",
+    "xf_committee",
+    "xf_project",
+    "xf_instance",
+    "xf_fingerprint",
+)
 FORM_KINDS = (
     "application_innovation",
     "application_demonstration",
