@@ -11,6 +11,7 @@ import email
 import email.policy
 import hashlib
 import re
+from collections.abc import Callable
 from email.header import decode_header, make_header
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from smtpkit import (
     PERMANENT,
     Certificate,
     Recorder,
+    Server,
     Servers,
     attachments,
     body_text,
@@ -28,7 +30,7 @@ from smtpkit import (
 
 from xlsxflow.config import MailConfig
 from xlsxflow.errors import UsageError
-from xlsxflow.mail import Letter, SendLog, build_message, deliver
+from xlsxflow.mail import Letter, Outcome, SendLog, build_message, deliver
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 
@@ -78,6 +80,28 @@ def root(tmp_path: Path) -> Path:
 def config(**fields: object) -> MailConfig:
     base: dict[str, object] = {"security": "none", "sender": SENDER, "host": ""}
     return MailConfig.model_validate({**base, **fields})
+
+
+def send_via(
+    server: Server,
+    root: Path,
+    letters: list[Letter],
+    *,
+    cfg: MailConfig | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> list[Outcome]:
+    """Deliver ``letters`` through the test server (no dry run, no resend)."""
+    extra = {"sleep": sleep} if sleep is not None else {}
+    return deliver(
+        letters,
+        cfg or config(),
+        root,
+        dry_run=False,
+        resend=False,
+        host=server.host,
+        port=server.port,
+        **extra,
+    )
 
 
 def letter(code: str = "t01", name: str = "莲溪镇党委", files: list[Path] | None = None) -> Letter:
@@ -175,15 +199,7 @@ def test_injection_attempts_never_reach_the_server(smtp: Servers, root: Path) ->
     good = letter("t02", "青岚镇党委")
     evil = letter(name="莲溪镇党委\r\nBcc: evil@example.com")
     with pytest.raises(ValueError):
-        deliver(
-            [good, evil],
-            config(),
-            root,
-            dry_run=False,
-            resend=False,
-            host=server.host,
-            port=server.port,
-        )
+        send_via(server, root, [good, evil])
     received = server.received
     assert [r.rcpt_tos for r in received] == [("t02@ncx.gov.cn",)]
     for r in received:
@@ -286,16 +302,7 @@ def test_dry_run_needs_no_server_but_sending_does(root: Path) -> None:
 def test_temporary_451_twice_then_accepted_is_delivered_once(smtp: Servers, root: Path) -> None:
     server = smtp.start(Recorder(fail_data=2))
     sleeps = Sleeps()
-    outcomes = deliver(
-        [letter()],
-        config(),
-        root,
-        dry_run=False,
-        resend=False,
-        host=server.host,
-        port=server.port,
-        sleep=sleeps,
-    )
+    outcomes = send_via(server, root, [letter()], sleep=sleeps)
     assert [o.status for o in outcomes] == ["sent"]
     assert server.handler.data_attempts == 3
     assert len(server.received) == 1
@@ -305,16 +312,7 @@ def test_temporary_451_twice_then_accepted_is_delivered_once(smtp: Servers, root
 def test_temporary_refusal_of_the_recipient_is_retried(smtp: Servers, root: Path) -> None:
     server = smtp.start(Recorder(fail_rcpt=1))
     sleeps = Sleeps()
-    outcomes = deliver(
-        [letter()],
-        config(),
-        root,
-        dry_run=False,
-        resend=False,
-        host=server.host,
-        port=server.port,
-        sleep=sleeps,
-    )
+    outcomes = send_via(server, root, [letter()], sleep=sleeps)
     assert [o.status for o in outcomes] == ["sent"]
     assert [r.rcpt_tos for r in server.received] == [("t01@ncx.gov.cn",)]
     assert sleeps == [2.0]
@@ -325,16 +323,7 @@ def test_a_server_that_keeps_answering_451_gives_up_after_four_attempts(
 ) -> None:
     server = smtp.start(Recorder(fail_data=100))
     sleeps = Sleeps()
-    outcomes = deliver(
-        [letter()],
-        config(),
-        root,
-        dry_run=False,
-        resend=False,
-        host=server.host,
-        port=server.port,
-        sleep=sleeps,
-    )
+    outcomes = send_via(server, root, [letter()], sleep=sleeps)
     assert [o.status for o in outcomes] == ["failed"]
     assert "451" in outcomes[0].detail
     assert server.handler.data_attempts == 4
@@ -346,16 +335,7 @@ def test_a_permanent_550_fails_that_letter_only_without_retrying(smtp: Servers, 
     server = smtp.start(Recorder(reject={"t02@ncx.gov.cn": PERMANENT}))
     sleeps = Sleeps()
     letters = [letter("t01"), letter("t02", "青岚镇党委"), letter("t03", "柳塘镇党委")]
-    outcomes = deliver(
-        letters,
-        config(),
-        root,
-        dry_run=False,
-        resend=False,
-        host=server.host,
-        port=server.port,
-        sleep=sleeps,
-    )
+    outcomes = send_via(server, root, letters, sleep=sleeps)
     assert [o.status for o in outcomes] == ["sent", "failed", "sent"]
     assert "550" in outcomes[1].detail
     assert sleeps == []
@@ -390,15 +370,7 @@ def test_starttls_and_login_with_the_password_from_the_environment(
         mechanisms=(mechanism,),
     )
     cfg = config(security="starttls", username=USER, password_env=PASSWORD_ENV)
-    outcomes = deliver(
-        [letter(), letter("t02", "青岚镇党委")],
-        cfg,
-        root,
-        dry_run=False,
-        resend=False,
-        host=server.host,
-        port=server.port,
-    )
+    outcomes = send_via(server, root, [letter(), letter("t02", "青岚镇党委")], cfg=cfg)
     assert [o.status for o in outcomes] == ["sent", "sent"]
     assert [(r.tls, r.login) for r in server.received] == [(True, USER), (True, USER)]
     attempts = server.auth_attempts
@@ -427,7 +399,7 @@ def test_plain_login_without_tls_when_security_is_none(
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     server = smtp.start(users={USER: PASSWORD})
     cfg = config(username=USER, password_env=PASSWORD_ENV)
-    deliver([letter()], cfg, root, dry_run=False, resend=False, host=server.host, port=server.port)
+    send_via(server, root, [letter()], cfg=cfg)
     assert [(r.tls, r.login) for r in server.received] == [(False, USER)]
 
 
@@ -439,16 +411,7 @@ def test_an_untrusted_certificate_is_refused_before_any_password_is_sent(
     server = smtp.start(security="starttls", certificate=certificate, users={USER: PASSWORD})
     cfg = config(security="starttls", username=USER, password_env=PASSWORD_ENV)
     sleeps = Sleeps()
-    outcomes = deliver(
-        [letter()],
-        cfg,
-        root,
-        dry_run=False,
-        resend=False,
-        host=server.host,
-        port=server.port,
-        sleep=sleeps,
-    )
+    outcomes = send_via(server, root, [letter()], cfg=cfg, sleep=sleeps)
     assert [o.status for o in outcomes] == ["failed"]
     assert "CERTIFICATE_VERIFY_FAILED" in outcomes[0].detail
     assert sleeps == [], "a certificate problem is not temporary"
@@ -479,14 +442,11 @@ def test_a_wrong_password_is_tried_once_not_once_per_letter(
     server = smtp.start(users={USER: PASSWORD})
     cfg = config(username=USER, password_env=PASSWORD_ENV)
     sleeps = Sleeps()
-    outcomes = deliver(
-        [letter("t01"), letter("t02", "青岚镇党委"), letter("t03", "柳塘镇党委")],
-        cfg,
+    outcomes = send_via(
+        server,
         root,
-        dry_run=False,
-        resend=False,
-        host=server.host,
-        port=server.port,
+        [letter("t01"), letter("t02", "青岚镇党委"), letter("t03", "柳塘镇党委")],
+        cfg=cfg,
         sleep=sleeps,
     )
     assert [o.status for o in outcomes] == ["failed"] * 3
