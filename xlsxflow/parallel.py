@@ -32,10 +32,19 @@ def _read_one(path: Path, ctx: ValidationContext, keep: frozenset[str]) -> FileR
     return result
 
 
-def _read_chunk(
-    paths: Sequence[Path], ctx: ValidationContext, keep: frozenset[str]
-) -> list[FileResult]:
-    return [_read_one(p, ctx, keep) for p in paths]
+_WORKER_CTX: ValidationContext | None = None
+
+
+def _init_worker(ctx: ValidationContext) -> None:
+    """Receive the context once per worker: with a province's roster it is ~700 KB, and
+    sending it with every chunk cost more than reading the files."""
+    global _WORKER_CTX
+    _WORKER_CTX = ctx
+
+
+def _read_chunk(paths: Sequence[Path], keep: frozenset[str]) -> list[FileResult]:
+    assert _WORKER_CTX is not None
+    return [_read_one(p, _WORKER_CTX, keep) for p in paths]
 
 
 def workers_for(count: int, workers: int | None = None) -> int:
@@ -64,6 +73,8 @@ def read_many(
             yield _read_one(path, ctx, keep)
         return
     chunks = [list(paths[i : i + CHUNK]) for i in range(0, len(paths), CHUNK)]
-    with ProcessPoolExecutor(max_workers=n, mp_context=mp_context) as pool:
-        for results in pool.map(_read_chunk, chunks, [ctx] * len(chunks), [keep] * len(chunks)):
+    with ProcessPoolExecutor(
+        max_workers=n, mp_context=mp_context, initializer=_init_worker, initargs=(ctx,)
+    ) as pool:
+        for results in pool.map(_read_chunk, chunks, [keep] * len(chunks)):
             yield from results
