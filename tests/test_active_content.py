@@ -42,7 +42,9 @@ PLUS = "+1+1"
 MINUS = "-2+3"
 AT = "@SUM(A1:A2)"
 EQUALS = "=1+1"
-EVIL = (HYPERLINK, CMD, PLUS, MINUS, AT, EQUALS)
+# xlsxwriter copies text shaped like its own rich-string XML unescaped into the sheet
+RICH = "<r></r></is><f>1+1</f><is><r></r>"
+EVIL = (HYPERLINK, CMD, PLUS, MINUS, AT, EQUALS, RICH)
 # What would give a formula away wherever it is written (formulas, defined names, links)
 MARKERS = ("HYPERLINK", "evil.example", "cmd|", "calc", "1+1", "2+3", "SUM(A1")
 MEETING = dt.date(2012, 3, 31)
@@ -76,8 +78,9 @@ def evil(i: int, field: str = "") -> str:
 
 
 def hostile_roster() -> Roster:
-    """Six committees; the first two named like formulas, contacts and phones too."""
-    base = list(sample_roster(6).committees)
+    """One committee per hostile string; the first three named like formulas, contacts
+    and phones too."""
+    base = list(sample_roster(len(EVIL)).committees)
 
     def spoil(c: Committee, **changes: str) -> Committee:
         return Committee(**{**c.model_dump(), **changes})
@@ -155,6 +158,7 @@ def invalid_application(ws: Workspace) -> bytes:
     values.update(
         project_name=AT,
         start_date=EQUALS,
+        end_date=RICH,
         direction=HYPERLINK,
         budget_special=PLUS,
         budget_party_fee=MINUS,
@@ -459,7 +463,8 @@ def test_the_checks_catch_active_content(tmp_path: Path) -> None:
     path = tmp_path / "careless.xlsx"
     book = xlsxwriter.Workbook(path)
     sheet = book.add_worksheet()
-    for row, text in enumerate([*EVIL, "http://evil.example/x"]):
+    # (RICH is left out: copied raw into the shared strings it makes the part unreadable)
+    for row, text in enumerate([*EVIL[:-1], "http://evil.example/x"]):
         sheet.write(row, 0, text)
     book.close()
     found = active_parts(path)
@@ -526,7 +531,7 @@ def test_backups_are_text_only_too(cycle: Cycle) -> None:
 def test_roster_keeps_the_clerks_text(cycle: Cycle) -> None:
     path = cycle.ws.roster_path
     verbatim = shown(path).verbatim()
-    assert verbatim == set(EVIL)
+    assert verbatim == set(EVIL) - {RICH}  # the roster holds the other six
     roster = Workspace.open(cycle.ws.root).roster
     assert roster.committee("T01").name == HYPERLINK
     assert roster.committee("T01").contact == CMD
