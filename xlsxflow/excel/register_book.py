@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import itertools
 from collections.abc import Sequence
-from decimal import Decimal
 
+from xlsxflow.excel.bulk_rows import RowWriter, SheetBody, splice
 from xlsxflow.excel.inert import new_workbook
 from xlsxflow.excel.widths import display_width
 from xlsxflow.register.sheets import Sheet
@@ -46,43 +47,46 @@ def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -
     wrap = book.add_format({"font_name": "宋体", "valign": "top", "text_wrap": True})
     date = book.add_format({"font_name": "宋体", "valign": "top", "num_format": "yyyy-mm-dd"})
     number = book.add_format({"font_name": "宋体", "valign": "top", "num_format": "#,##0.##"})
-    for sheet in sheets:
-        ws = book.add_worksheet(sheet.name)
-        widths = [max(display_width(h), 6) for h in sheet.headers]
-        rows = iter(sheet.rows)
-        sample = list(itertools.islice(rows, 500))  # widths from the first rows; the
-        for row in sample:  # rest streams through constant-memory writing
-            for i, value in enumerate(row):
-                widths[i] = max(widths[i], display_width(value))
-        wide = {i for i, h in enumerate(sheet.headers) if h in sheet.wide}
-        for i, w in enumerate(widths):
-            width = min(w + 2, WIDE_WIDTH if i in wide else MAX_WIDTH)
-            ws.set_column(i, i, width, wrap if i in wide else text)
-        ws.set_row(0, 30)
-        for col, header in enumerate(sheet.headers):
-            fmt = dept_head if header in sheet.dept_columns else head
-            ws.write_string(0, col, header, fmt)
-        r = 0
-        for r, row in enumerate(itertools.chain(sample, rows), start=1):
-            for c, value in enumerate(row):
-                if value is None or value == "":
-                    continue
-                if isinstance(value, str):
-                    ws.write_string(r, c, value, wrap if c in wide else text)
-                elif isinstance(value, dt.date):
-                    ws.write_datetime(r, c, dt.datetime.combine(value, dt.time()), date)
-                elif isinstance(value, bool):
-                    ws.write_string(r, c, "是" if value else "否", text)
-                elif isinstance(value, int | Decimal):
-                    ws.write_number(r, c, float(value), number)
-                else:
-                    ws.write_string(r, c, str(value), text)
-        ws.freeze_panes(1, 0)
-        ws.autofilter(0, 0, max(r, 1), len(sheet.headers) - 1)
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(0)
-        ws.set_footer("&C第 &P 页，共 &N 页")
-    book.close()
-    return buffer.getvalue()
+    # The data rows are serialised by bulk_rows, which needs each format's style index
+    # before xlsxwriter would hand them out (on first use): fix them now, in this order.
+    styles = [fmt._get_xf_index() for fmt in (head, dept_head, text, wrap, date, number)]
+    bodies: dict[str, SheetBody] = {}
+    last_columns: dict[str, int] = {}
+    with contextlib.ExitStack() as stack:
+        for index, sheet in enumerate(sheets, start=1):
+            ws = book.add_worksheet(sheet.name)
+            widths = [max(display_width(h), 6) for h in sheet.headers]
+            rows = iter(sheet.rows)
+            sample = list(itertools.islice(rows, 500))  # widths from the first rows; the
+            for row in sample:  # rest streams through to a temporary file
+                for i, value in enumerate(row):
+                    widths[i] = max(widths[i], display_width(value))
+            wide = {i for i, h in enumerate(sheet.headers) if h in sheet.wide}
+            for i, w in enumerate(widths):
+                width = min(w + 2, WIDE_WIDTH if i in wide else MAX_WIDTH)
+                ws.set_column(i, i, width, wrap if i in wide else text)
+            ws.set_row(0, 30)
+            for col, header in enumerate(sheet.headers):
+                fmt = dept_head if header in sheet.dept_columns else head
+                ws.write_string(0, col, header, fmt)
+            writer = RowWriter(
+                len(sheet.headers),
+                text=styles[2],
+                wrap=styles[3],
+                date=styles[4],
+                number=styles[5],
+                wide=wide,
+            )
+            part = f"xl/worksheets/sheet{index}.xml"
+            body = bodies[part] = stack.enter_context(SheetBody(writer, first_row=1))
+            last_columns[part] = len(sheet.headers) - 1
+            body.extend(itertools.chain(sample, rows))
+            ws.freeze_panes(1, 0)
+            ws.autofilter(0, 0, max(body.next_row - 1, 1), len(sheet.headers) - 1)
+            ws.set_landscape()
+            ws.set_paper(9)
+            ws.fit_to_pages(1, 0)
+            ws.repeat_rows(0)
+            ws.set_footer("&C第 &P 页，共 &N 页")
+        book.close()
+        return splice(buffer.getvalue(), bodies, last_columns)

@@ -1,0 +1,197 @@
+"""Write the rows of very large sheets faster than xlsxwriter's cell-by-cell calls.
+
+The register's 任务台账 has one row per task: 400,000 rows × 14 cells for a province's
+10,000 ledgers. xlsxwriter spends 3–4 µs on each cell (argument checks, a tuple per cell,
+attribute lists, regex escapes), which made writing the register most of a merge. Here the
+data rows of such a sheet are serialised in one pass into exactly the XML xlsxwriter's
+constant-memory mode writes for them (``tests/test_bulk_rows.py`` compares the two byte
+for byte), at about a quarter of the cost, and spliced into the sheet part of the
+workbook xlsxwriter wrote around them: xlsxwriter still writes everything else —
+the header row, styles, column widths, filters, print setup, properties.
+
+One deliberate difference: xlsxwriter copies a string shaped like ``<r>…</r>`` into the
+XML unescaped (see ``excel.inert``); here every string is escaped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from functools import lru_cache
+from typing import IO, Any
+
+from xlsxwriter.utility import xl_col_to_name
+
+MAX_CHARS = 32_767  # Excel's limit per cell, in UTF-16 units
+FLUSH_ROWS = 2_000
+ZIP64_ABOVE = 2**31 - 2**27  # a sheet part this large needs zip64 sizes
+# Anything that needs xlsxwriter's slower handling: XML escapes, control characters,
+# literal _xHHHH_ sequences, non-characters, leading or trailing white space.
+_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
+_ESCAPED_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
+_CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
+_EPOCH = dt.date(1899, 12, 31).toordinal()
+
+
+@lru_cache(maxsize=4096)
+def excel_date(day: dt.date) -> str:
+    """The serial number of ``day`` as xlsxwriter writes it (1900 date system, with
+    Excel's phantom 1900-02-29 for days after it)."""
+    serial = day.toordinal() - _EPOCH
+    return str(serial + 1 if serial > 59 else serial)
+
+
+def _truncate(text: str) -> str:
+    """Cut to Excel's limit in UTF-16 units without splitting a character."""
+    if len(text) <= MAX_CHARS // 2:
+        return text
+    length = 0
+    for index, char in enumerate(text):
+        length += 2 if ord(char) > 0xFFFF else 1
+        if length > MAX_CHARS:
+            return text[:index]
+    return text
+
+
+def _string_body(text: str) -> str:
+    """``<t>…</t>`` for ``text``, escaped as xlsxwriter escapes inline strings."""
+    if not _SPECIAL.search(text):
+        return f"<t>{text}</t>"
+    text = _ESCAPED_ESCAPE.sub(r"_x005F\1", text)
+    text = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", text)
+    text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    space = ' xml:space="preserve"' if re.search(r"^\s|\s$", text) else ""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<t{space}>{text}</t>"
+
+
+class RowWriter:
+    """Serialises register rows (text, dates, numbers, yes/no) to ``<row>`` elements.
+
+    ``text``/``wrap``/``date``/``number`` are the xf indices of the cell formats; columns
+    in ``wide`` take ``wrap``. Values map to cells as in the rest of the register: empty
+    strings and None are left out, booleans are 是/否, ints and Decimals are numbers."""
+
+    def __init__(
+        self, columns: int, *, text: int, wrap: int, date: int, number: int, wide: set[int]
+    ) -> None:
+        self.letters = [xl_col_to_name(c) for c in range(columns)]
+        self.plain_style = text
+        self.text_style = [wrap if c in wide else text for c in range(columns)]
+        self.date_style = date
+        self.number_style = number
+
+    def row(self, index: int, values: Sequence[Any]) -> str:
+        """The ``<row>`` for zero-based row ``index``."""
+        n = index + 1
+        cells = []
+        for c, value in enumerate(values):
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                body = _string_body(_truncate(value))
+                cells.append(
+                    f'<c r="{self.letters[c]}{n}" s="{self.text_style[c]}" t="inlineStr">'
+                    f"<is>{body}</is></c>"
+                )
+            elif isinstance(value, dt.date):
+                day = value.date() if isinstance(value, dt.datetime) else value
+                cells.append(
+                    f'<c r="{self.letters[c]}{n}" s="{self.date_style}">'
+                    f"<v>{excel_date(day)}</v></c>"
+                )
+            elif isinstance(value, bool):
+                cells.append(
+                    f'<c r="{self.letters[c]}{n}" s="{self.plain_style}" t="inlineStr">'
+                    f"<is><t>{'是' if value else '否'}</t></is></c>"
+                )
+            elif isinstance(value, int | Decimal):
+                cells.append(
+                    f'<c r="{self.letters[c]}{n}" s="{self.number_style}">'
+                    f"<v>{float(value):.16G}</v></c>"
+                )
+            else:
+                body = _string_body(_truncate(str(value)))
+                cells.append(
+                    f'<c r="{self.letters[c]}{n}" s="{self.plain_style}" t="inlineStr">'
+                    f"<is>{body}</is></c>"
+                )
+        if not cells:
+            return ""
+        return f'<row r="{n}">{"".join(cells)}</row>'
+
+
+class SheetBody:
+    """The data rows of one sheet, kept in a temporary file until the workbook is done."""
+
+    def __init__(self, writer: RowWriter, first_row: int) -> None:
+        self.writer = writer
+        self.next_row = first_row
+        self.last_row = first_row - 1  # last row that holds a cell
+        self.file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by __exit__)
+
+    def __enter__(self) -> SheetBody:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+    def extend(self, rows: Iterable[Sequence[Any]]) -> None:
+        chunk: list[str] = []
+        for values in rows:
+            xml = self.writer.row(self.next_row, values)
+            if xml:
+                chunk.append(xml)
+                self.last_row = self.next_row
+            self.next_row += 1
+            if len(chunk) >= FLUSH_ROWS:
+                self.file.write("".join(chunk).encode())
+                chunk.clear()
+        self.file.write("".join(chunk).encode())
+
+
+def splice(workbook: bytes, bodies: dict[str, SheetBody], last_columns: dict[str, int]) -> bytes:
+    """Copy the zip xlsxwriter wrote, putting each body's rows at the end of its sheet's
+    ``sheetData`` and widening the sheet's ``dimension`` to cover them.
+
+    ``bodies`` and ``last_columns`` are keyed by part name (``xl/worksheets/sheetN.xml``);
+    every other member is copied as it is, with its original (fixed) time stamp."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(workbook)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as dst,
+    ):
+        for info in src.infolist():
+            data = src.read(info)
+            body = bodies.get(info.filename)
+            if body is None or body.last_row < 0:
+                dst.writestr(info, data)
+                continue
+            xml = data.decode()
+            head, tail = xml.split("</sheetData>")
+            last = xl_col_to_name(last_columns[info.filename])
+            head = re.sub(
+                r'<dimension ref="[^"]*"/>',
+                f'<dimension ref="A1:{last}{body.last_row + 1}"/>',
+                head,
+                count=1,
+            )
+            if head.endswith("<sheetData/>"):
+                head = head[: -len("<sheetData/>")] + "<sheetData>"
+            target = zipfile.ZipInfo(info.filename, info.date_time)
+            target.compress_type = zipfile.ZIP_DEFLATED
+            target.external_attr = info.external_attr
+            target.create_system = info.create_system
+            big = body.file.seek(0, io.SEEK_END) > ZIP64_ABOVE
+            with dst.open(target, "w", force_zip64=big) as sink:
+                sink.write(head.encode())
+                body.file.seek(0)
+                shutil.copyfileobj(body.file, sink, 1 << 20)
+                sink.write(f"</sheetData>{tail}".encode())
+    return out.getvalue()
