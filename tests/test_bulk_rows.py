@@ -25,9 +25,9 @@ COLUMNS = 5
 WIDE = {2}
 CREATED = dt.datetime(2012, 1, 1)
 
-texts = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30
-).filter(lambda s: not looks_rich(s))
+texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30).filter(
+    lambda s: not looks_rich(s)
+)
 tricky = st.sampled_from(
     [" 前后有空格 ", "a&b<c>d\"e'", "_x0041_", "行一\n行二", "\t", "\x07响铃", "\ufffe", "𠀀汉字"]
 )
@@ -100,7 +100,10 @@ def test_rich_looking_text_is_escaped() -> None:
 
 
 def test_spliced_register_reads_back_whole(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    many = [[f"任务{i}", dt.date(2012, 1, 1) + dt.timedelta(i), i, Decimal("1.5"), i % 2 == 0] for i in range(3000)]
+    many = [
+        [f"任务{i}", dt.date(2012, 1, 1) + dt.timedelta(i), i, Decimal("1.5"), i % 2 == 0]
+        for i in range(3000)
+    ]
     sheets = [
         Sheet("甲", ["名称", "日期", "序号", "金额", "完成"], many, wide=("名称",)),
         Sheet("空", ["名称"], []),
