@@ -4,8 +4,10 @@ Order of work, chosen so that a crash at any point loses nothing:
 1. lock the workspace; make sure register.xlsx is not held open by Excel;
 2. read the clerk's edits of department-owned columns back from register.xlsx;
 3. hash every inbox file; files already in the store are skipped without parsing;
-4. archive each new file byte for byte under its hash, then parse and validate it;
-5. one SQLite transaction adds the new submissions and the department edits;
+4. parse and validate each new file while threads archive it byte for byte under its
+   hash;
+5. one SQLite transaction adds the new submissions and the department edits; it commits
+   only once every archived copy (and its folder) is on disk;
 6. the register is derived from all facts and written atomically (previous copy kept
    as a backup); if a crash hits between 5 and 6 the next merge writes it.
 """
@@ -16,6 +18,7 @@ import datetime as dt
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,7 +33,7 @@ from xlsxflow.fsutil import (
     write_atomic,
 )
 from xlsxflow.problems import FileResult
-from xlsxflow.register.archive import archive_file, sha256_of
+from xlsxflow.register.archive import archive_file, archive_name, sha256_of
 from xlsxflow.register.codec import encode_payload
 from xlsxflow.register.edits import Edits, read_edits
 from xlsxflow.register.sheets import Figures, register_sheets
@@ -41,6 +44,7 @@ from xlsxflow.validation import ValidationContext
 from xlsxflow.workspace import Workspace
 
 BACKUPS_KEPT = 5
+ARCHIVE_THREADS = 4
 
 
 @dataclass
@@ -159,14 +163,17 @@ def _merge_locked(
             elif sha not in {v[0] for v in fresh.values()}:
                 fresh[path] = (sha, path.stat().st_size)
         report.files = len(fresh) + sum(report.unchanged.values())
-        archived = {p: archive_file(p, sha, ws.data / "archive") for p, (sha, _) in fresh.items()}
-        fsync_dirs({(ws.data / "archive" / name).parent for name in archived.values()})
+        folder = ws.data / "archive"
+        archived = {p: archive_name(sha, p.suffix) for p, (sha, _) in fresh.items()}
         # Results go into the store as they come (one transaction for the whole merge):
         # only a small record of each new file stays in memory.
         new_subs: list[tuple[Path, Submission]] = []
         generation = store.generation
         stamp = now().isoformat(timespec="seconds")
-        with store.transaction():
+        # The copies are written on threads while the workers parse (mostly waiting on
+        # the disk); the transaction commits only once every copy is on disk.
+        with ThreadPoolExecutor(ARCHIVE_THREADS) as copier, store.transaction():
+            copies = [copier.submit(archive_file, p, sha, folder) for p, (sha, _) in fresh.items()]
             for result in parse(list(fresh), ctx):
                 path = Path(result.path)
                 if result.skipped:
@@ -183,6 +190,9 @@ def _merge_locked(
             for (project, column), value in sorted(edits.dept_notes.items()):
                 store.set_dept_note(project, column, value)
             report.dept_edits = len(edits.changed)
+            for copy in copies:
+                copy.result()  # re-raises what stopped a copy: nothing is committed then
+            fsync_dirs({(folder / name).parent for name in archived.values()})
             store.log(
                 stamp,
                 "merge",
