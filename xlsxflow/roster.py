@@ -78,10 +78,9 @@ class Roster(BaseModel):
     leaders: tuple[Leader, ...] = ()
 
     def committee(self, code: str) -> Committee:
-        for c in self.committees:
-            if c.code == code:
-                return c
-        raise KeyError(code)
+        """The committee with ``code`` (KeyError if none): a dict look-up, as the
+        register asks once per row."""
+        return self._by_code[code]
 
     def codes(self) -> list[str]:
         return [c.code for c in self.committees]
@@ -93,3 +92,10 @@ class Roster(BaseModel):
     @cached_property
     def _code_set(self) -> frozenset[str]:
         return frozenset(c.code for c in self.committees)
+
+    @cached_property
+    def _by_code(self) -> dict[str, Committee]:
+        found: dict[str, Committee] = {}
+        for c in self.committees:
+            found.setdefault(c.code, c)  # the first, as the scan it replaced
+        return found
