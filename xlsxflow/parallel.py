@@ -27,6 +27,10 @@ def _read_one(path: Path, ctx: ValidationContext, keep: frozenset[str]) -> FileR
     result = read_return(path, ctx)
     if "raw" not in keep:  # only feedback copies need what was typed, cell by cell
         result.raw, result.raw_rows = {}, {}
+    if "json" in keep:  # the register's form of the values, encoded here on all cores
+        from xlsxflow.register.codec import payload_json
+
+        result.payload_json = payload_json(result.values, result.rows, result.locations)
     if "values" not in keep:  # only the register needs the clean values
         result.values, result.rows, result.locations = {}, {}, {}
     return result
@@ -65,8 +69,9 @@ def read_many(
     """``read_return`` for every path, in input order, on up to ``workers`` processes.
 
     ``keep`` names the heavy parts of each result the caller needs ("raw" for feedback
-    copies, "values" for the register); the rest is dropped in the worker, so that
-    memory and the traffic between processes stay small for large runs."""
+    copies, "values" for the clean values, "json" for the values encoded for the store);
+    the rest is dropped in the worker, so that memory and the traffic between processes
+    stay small for large runs."""
     n = workers_for(len(paths), workers)
     if n == 1:
         for path in paths:

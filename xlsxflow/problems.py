@@ -60,6 +60,7 @@ class FileResult:
     locations: dict[str, str] = field(default_factory=dict)  # field id → "sheet!cell"
     raw: dict[str, Any] = field(default_factory=dict)  # field id → typed value, for feedback
     raw_rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    payload_json: str = ""  # values, rows and locations as the store keeps them, if asked
 
     @property
     def errors(self) -> list[Problem]:

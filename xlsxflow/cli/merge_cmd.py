@@ -32,7 +32,7 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
     ws = Workspace.open(workspace)
 
     def parse(paths: list[Path], ctx):  # type: ignore[no-untyped-def]
-        results = read_many(paths, ctx, keep=frozenset({"values"}))
+        results = read_many(paths, ctx, keep=frozenset({"json"}))
         if as_json or quiet or not paths:
             yield from results
             return

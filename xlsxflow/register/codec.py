@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -11,12 +12,13 @@ from xlsxflow.forms.spec import FieldSpec, FormSpec
 NUMERIC = ("money", "percent", "score")
 
 
-def encode(value: Any) -> Any:
+def _json_value(value: Any) -> str:
+    """``json.dumps`` hook for what JSON lacks; ``decode`` turns both back by field type."""
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
         return format(value, "f")
-    return value
+    raise TypeError(f"cannot store {type(value).__name__}")
 
 
 def decode(f: FieldSpec, value: Any) -> Any:
@@ -29,16 +31,17 @@ def decode(f: FieldSpec, value: Any) -> Any:
     return value
 
 
-def encode_payload(
+def payload_json(
     values: dict[str, Any], rows: dict[str, list[dict[str, Any]]], locations: dict[str, str]
-) -> dict[str, Any]:
-    return {
-        "values": {k: encode(v) for k, v in values.items()},
-        "rows": {
-            t: [{k: encode(v) for k, v in row.items()} for row in rs] for t, rs in rows.items()
-        },
-        "loc": locations,
-    }
+) -> str:
+    """A return's clean values as the store keeps them: canonical JSON (sorted keys), made
+    by the C encoder in one call — in the worker that read the return."""
+    return json.dumps(
+        {"values": values, "rows": rows, "loc": locations},
+        default=_json_value,
+        ensure_ascii=False,
+        sort_keys=True,
+    )
 
 
 def decode_values(spec: FormSpec, payload: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from xlsxflow.fsutil import (
 )
 from xlsxflow.problems import FileResult
 from xlsxflow.register.archive import archive_file, archive_name, sha256_of
-from xlsxflow.register.codec import encode_payload
+from xlsxflow.register.codec import payload_json
 from xlsxflow.register.edits import Edits, read_edits
 from xlsxflow.register.sheets import Figures, register_sheets
 from xlsxflow.register.state import RegisterState, derive
@@ -110,7 +110,8 @@ def _submission(result: FileResult, sha: str, size: int, archived: str) -> Submi
         saved_at=result.saved_at,
         valid=result.valid,
         problems=[p.as_json() for p in result.problems],
-        stored_payload=encode_payload(result.values, result.rows, result.locations),
+        payload_json=result.payload_json
+        or payload_json(result.values, result.rows, result.locations),
     )
 
 
@@ -120,7 +121,7 @@ Parser = Callable[[list[Path], ValidationContext], Iterable[FileResult]]
 def _parse_parallel(paths: list[Path], ctx: ValidationContext) -> Iterable[FileResult]:
     from xlsxflow.parallel import read_many
 
-    return read_many(paths, ctx, keep=frozenset({"values"}))
+    return read_many(paths, ctx, keep=frozenset({"json"}))
 
 
 def merge(
@@ -154,14 +155,16 @@ def _merge_locked(
         known = {s.sha256: s for s in before}
         instances = {s.instance for s in before if s.valid and s.instance}
         fresh: dict[Path, tuple[str, int]] = {}
+        fresh_shas: set[str] = set()
         seen: list[tuple[str, str]] = []
         for path in discover([ws.inbox]):
             sha = sha256_of(path)
             seen.append((sha, path.name))
             if sha in known:
                 report.unchanged[known[sha].form or "unknown"] += 1
-            elif sha not in {v[0] for v in fresh.values()}:
+            elif sha not in fresh_shas:
                 fresh[path] = (sha, path.stat().st_size)
+                fresh_shas.add(sha)
         report.files = len(fresh) + sum(report.unchanged.values())
         folder = ws.data / "archive"
         archived = {p: archive_name(sha, p.suffix) for p, (sha, _) in fresh.items()}
@@ -182,7 +185,7 @@ def _merge_locked(
                 sha, size = fresh[path]
                 sub = _submission(result, sha, size, archived[path])
                 store.add(sub)
-                new_subs.append((path, replace(sub, stored_payload=None)))
+                new_subs.append((path, replace(sub, payload_json=None)))
             stored = known.keys() | {sub.sha256 for _, sub in new_subs}
             for sha, name in seen:
                 if sha in stored:

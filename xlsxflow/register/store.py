@@ -101,14 +101,14 @@ class Submission:
     saved_at: str
     valid: bool
     problems: list[dict[str, str]]
-    stored_payload: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    payload_json: str | None = field(default=None, compare=False, repr=False)  # when new
     loader: Callable[[str], dict[str, Any]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def payload(self) -> dict[str, Any]:
         """The clean values of the return (loaded from the store when not held)."""
-        if self.stored_payload is not None:
-            return self.stored_payload
+        if self.payload_json is not None:
+            return json.loads(self.payload_json)
         assert self.loader is not None
         return self.loader(self.sha256)
 
@@ -183,7 +183,9 @@ class Store:
                 s.saved_at,
                 int(s.valid),
                 json.dumps(s.problems, ensure_ascii=False, sort_keys=True),
-                json.dumps(s.payload, ensure_ascii=False, sort_keys=True),
+                s.payload_json
+                if s.payload_json is not None
+                else json.dumps(s.payload, ensure_ascii=False, sort_keys=True),
             ),
         )
         return cur.rowcount == 1
