@@ -110,9 +110,10 @@ def _cell_text(value: Any) -> str:
 
 
 def _rows(book: Any, path: Path, sheet: str, columns: tuple[tuple[str, str, int], ...]):
-    if sheet not in book.sheetnames:
+    if sheet not in book.sheet_names:
         raise UsageError("roster.sheet_missing", path=path, sheet=sheet)
-    rows = book[sheet].iter_rows(values_only=True)
+    # from A1, so that row numbers in messages are the sheet's own
+    rows = iter(book.get_sheet_by_name(sheet).to_python(skip_empty_area=False))
     header = [_cell_text(v) for v in next(rows, ())]
     index: dict[str, int] = {}
     for key, label, _ in columns:
@@ -140,11 +141,19 @@ def _invalid(err: ValidationError, path: Path, sheet: str, row: int, columns) ->
 
 
 def read_roster(path: Path) -> Roster:
-    import openpyxl
+    """The clerk's roster, read with calamine: every command opens it, and openpyxl alone
+    took longer to import than the rest of a small merge."""
+    import python_calamine
 
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+    except (
+        OSError,
+        python_calamine.CalamineError,
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+    ) as err:
         raise UsageError("roster.unreadable", path=path, detail=str(err)) from None
     try:
         kinds = catalog().choice("committee_kind")
@@ -185,7 +194,7 @@ def read_roster(path: Path) -> Roster:
         if not committees:
             raise UsageError("roster.empty", path=path)
         leaders: list[Leader] = []
-        if LEADER_SHEET in book.sheetnames:
+        if LEADER_SHEET in book.sheet_names:
             for row, values in _rows(book, path, LEADER_SHEET, LEADER_COLUMNS):
                 values_any: dict[str, Any] = dict(values)
                 values_any["receives_summary"] = values["receives_summary"] != NO
