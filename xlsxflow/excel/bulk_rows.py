@@ -188,6 +188,9 @@ def splice(workbook: bytes, bodies: dict[str, SheetBody], last_columns: dict[str
             target.compress_type = zipfile.ZIP_DEFLATED
             target.external_attr = info.external_attr
             target.create_system = info.create_system
+            # Level 1: a third of the time of the default for 30 % more bytes on a sheet of
+            # 160 MB of XML (zipfile has no public knob per member opened for writing).
+            target._compresslevel = 1  # type: ignore[attr-defined]
             big = body.file.seek(0, io.SEEK_END) > ZIP64_ABOVE
             with dst.open(target, "w", force_zip64=big) as sink:
                 sink.write(head.encode())
