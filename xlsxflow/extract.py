@@ -111,7 +111,8 @@ def extract(book: RawBook, identity: Identity) -> Extracted:
         height = min(r.last_row - r.row + 1 for r in columns.values())
         first = next(iter(columns.values()))
         # Most issued rows are blank: look only at rows that hold any cell at all.
-        used = {r for ref in columns.values() for (r, _c) in book.cells(ref.sheet)}
+        sheets = {ref.sheet for ref in columns.values()}
+        used = {r for sheet in sheets for (r, _c) in book.cells(sheet)}
         rows = {
             i: {cid: _read(book, ref.sheet, ref.row + i, ref.col) for cid, ref in columns.items()}
             for i in range(height)

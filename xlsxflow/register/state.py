@@ -17,7 +17,7 @@ from typing import Any
 
 from xlsxflow.config import Config
 from xlsxflow.forms import catalog
-from xlsxflow.register.codec import decode_rows, decode_values
+from xlsxflow.register.codec import decode, decode_rows, decode_values
 from xlsxflow.register.store import Submission
 from xlsxflow.templates import APPLICATION_KINDS
 
@@ -293,15 +293,22 @@ def _misfit(form: str, project: Project | None) -> str:
     return ""
 
 
+def _work_started(ledger: Submission) -> bool:
+    """Whether any task shows progress or a completion date (two columns decoded, not
+    every task in full: a province's register asks this of 400,000 tasks)."""
+    progress = catalog().form("ledger").field("task_progress")
+    return any(
+        (decode(progress, t.get("task_progress")) or Decimal(0)) > 0 or t.get("task_done_date")
+        for t in ledger.payload.get("rows", {}).get("tasks", [])
+    )
+
+
 def _advance(project: Project, form: str, sub: Submission, transitions: list[Transition]) -> None:
     if form == "ledger":
         if project.state == "approved":
             project.state = "launched"
             transitions.append(Transition(project.key, "launched", sub.saved_at, sub.sha256))
-        tasks = decode_rows(catalog().form("ledger"), sub.payload, "tasks")
-        if project.state == "launched" and any(
-            (t.get("task_progress") or Decimal(0)) > 0 or t.get("task_done_date") for t in tasks
-        ):
+        if project.state == "launched" and _work_started(sub):
             project.state = "in_progress"
             transitions.append(Transition(project.key, "in_progress", sub.saved_at, sub.sha256))
     elif form == "closure":
