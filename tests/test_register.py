@@ -539,6 +539,19 @@ def test_every_file_is_archived_byte_for_byte_under_its_hash(merged, cycle):
     assert {s.archived for s in stored(ws)} == {f"{r.sha[:2]}/{r.sha}.xlsx" for r in cycle.returns}
 
 
+def test_a_torn_archive_copy_left_by_a_crash_is_made_again(tmp_path, cycle):
+    """Copies are flushed in one batch before the commit: a crash before it can leave a
+    copy that is not whole, which the next merge must not take as archived."""
+    ws = fresh(tmp_path)
+    r = cycle["T01_innovation"]
+    torn = ws.data / "archive" / r.sha[:2] / f"{r.sha}.xlsx"
+    torn.parent.mkdir(parents=True)
+    torn.write_bytes(r.data[: len(r.data) // 2])
+    receive(ws, r)
+    assert torn.read_bytes() == r.data
+    assert [s.archived for s in stored(ws)] == [f"{r.sha[:2]}/{r.sha}.xlsx"]
+
+
 def test_task_rows_trace_back_to_their_file_and_row(merged, cycle):
     ws, _report = merged
     rows = register_rows(ws, TASKS)

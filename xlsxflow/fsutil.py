@@ -18,9 +18,10 @@ class FileBusyError(OSError):
     """The target is open in another program (Excel locks the files it has open on Windows)."""
 
 
-def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
+def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True, sync: bool = True) -> None:
     """``sync_dir=False`` leaves the folder's own flush to the caller (``fsync_dirs``),
-    which pays it once for a batch of files instead of once per file."""
+    which pays it once for a batch of files instead of once per file; ``sync=False`` the
+    same for the file's bytes (``flush_files``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
@@ -29,7 +30,8 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
         try:
             os.replace(tmp, path)
         except PermissionError as err:
@@ -39,6 +41,18 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
             tmp.unlink()
     if sync_dir:
         _fsync_dir(path.parent)
+
+
+def flush_files(paths: list[Path]) -> None:
+    """Make the bytes of files written with ``sync=False`` durable. One ``sync()`` where
+    the OS has it: a flush per file cost more CPU than reading the file (10,000 archive
+    copies in a merge); elsewhere (Windows) each file is flushed."""
+    if hasattr(os, "sync"):
+        os.sync()
+        return
+    for path in paths:
+        with path.open("rb+") as fh:
+            os.fsync(fh.fileno())
 
 
 def fsync_dirs(folders: set[Path]) -> None:

@@ -9,7 +9,7 @@ the outcome never depends on which worker finished first.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -23,7 +23,14 @@ CHUNK = 32
 ALL = frozenset({"raw", "values"})
 
 
-def _read_one(path: Path, ctx: ValidationContext, keep: frozenset[str]) -> FileResult:
+Before = Callable[[Path], object]
+
+
+def _read_one(
+    path: Path, ctx: ValidationContext, keep: frozenset[str], before: Before | None
+) -> FileResult:
+    if before is not None:
+        before(path)
     result = read_return(path, ctx)
     if "raw" not in keep:  # only feedback copies need what was typed, cell by cell
         result.raw, result.raw_rows = {}, {}
@@ -36,19 +43,20 @@ def _read_one(path: Path, ctx: ValidationContext, keep: frozenset[str]) -> FileR
     return result
 
 
-_WORKER_CTX: ValidationContext | None = None
+_WORKER: tuple[ValidationContext, Before | None] | None = None
 
 
-def _init_worker(ctx: ValidationContext) -> None:
+def _init_worker(ctx: ValidationContext, before: Before | None) -> None:
     """Receive the context once per worker: with a province's roster it is ~700 KB, and
     sending it with every chunk cost more than reading the files."""
-    global _WORKER_CTX
-    _WORKER_CTX = ctx
+    global _WORKER
+    _WORKER = (ctx, before)
 
 
 def _read_chunk(paths: Sequence[Path], keep: frozenset[str]) -> list[FileResult]:
-    assert _WORKER_CTX is not None
-    return [_read_one(p, _WORKER_CTX, keep) for p in paths]
+    assert _WORKER is not None
+    ctx, before = _WORKER
+    return [_read_one(p, ctx, keep, before) for p in paths]
 
 
 def workers_for(count: int, workers: int | None = None) -> int:
@@ -65,21 +73,23 @@ def read_many(
     workers: int | None = None,
     keep: frozenset[str] = ALL,
     mp_context: BaseContext | None = None,
+    before: Before | None = None,
 ) -> Iterator[FileResult]:
     """``read_return`` for every path, in input order, on up to ``workers`` processes.
 
     ``keep`` names the heavy parts of each result the caller needs ("raw" for feedback
     copies, "values" for the clean values, "json" for the values encoded for the store);
     the rest is dropped in the worker, so that memory and the traffic between processes
-    stay small for large runs."""
+    stay small for large runs. ``before`` (picklable) runs on each path, in the worker,
+    just before it is read: merge archives the file there."""
     n = workers_for(len(paths), workers)
     if n == 1:
         for path in paths:
-            yield _read_one(path, ctx, keep)
+            yield _read_one(path, ctx, keep, before)
         return
     chunks = [list(paths[i : i + CHUNK]) for i in range(0, len(paths), CHUNK)]
     with ProcessPoolExecutor(
-        max_workers=n, mp_context=mp_context, initializer=_init_worker, initargs=(ctx,)
+        max_workers=n, mp_context=mp_context, initializer=_init_worker, initargs=(ctx, before)
     ) as pool:
         for results in pool.map(_read_chunk, chunks, [keep] * len(chunks)):
             yield from results

@@ -9,7 +9,7 @@ fails stops the steps that depend on it, and says why.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +36,15 @@ class RunReport:
     @property
     def ok(self) -> bool:
         return all(s.ok for s in self.steps)
+
+
+def _read_already(
+    results: dict[Path, FileResult], paths: list[Path], before: Callable[[Path], object]
+) -> Iterator[FileResult]:
+    """Merge's parser for files this run has validated already: archive, hand back."""
+    for path in paths:
+        before(path)
+        yield results[path]
 
 
 def run(
@@ -83,7 +92,7 @@ def run(
         f"位于 {ws.feedback}",
     )
     try:
-        merged = merge(ws, parse=lambda paths, _ctx: [results[p] for p in paths])
+        merged = merge(ws, parse=lambda paths, _ctx, before: _read_already(results, paths, before))
     except (XlsxflowError, FileBusyError) as err:
         step("合并", False, f"{err}；后续步骤未执行")
         return report

@@ -30,10 +30,10 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
 
     ws = Workspace.open(workspace)
 
-    def parse(paths: list[Path], ctx):  # type: ignore[no-untyped-def]
+    def parse(paths: list[Path], ctx, before):  # type: ignore[no-untyped-def]
         from xlsxflow.parallel import read_many  # (not imported when nothing is new)
 
-        results = read_many(paths, ctx, keep=frozenset({"json"}))
+        results = read_many(paths, ctx, keep=frozenset({"json"}), before=before)
         if as_json or quiet or not paths:
             yield from results
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from xlsxflow.fsutil import write_atomic
@@ -25,13 +26,28 @@ def archive_name(sha: str, suffix: str) -> str:
 
 
 def archive_file(source: Path, sha: str, folder: Path) -> str:
-    """Copy ``source`` into the archive (once); return its archive name. The caller
-    flushes the archive's folders (``fsync_dirs``) before relying on the copies."""
+    """Copy ``source`` into the archive (once); return its archive name. The copy is not
+    flushed here: the caller makes the batch durable (``flush_files``, ``fsync_dirs``)
+    before the store refers to it. A copy left by a merge that crashed before that is
+    checked against its hash and made again if it is not whole."""
     name = archive_name(sha, source.suffix)
     target = folder / name
-    if not target.exists():
+    if not target.exists() or sha256_of(target) != sha:
         data = source.read_bytes()
         if hashlib.sha256(data).hexdigest() != sha:
             raise OSError(f"{source} changed while it was being archived")
-        write_atomic(target, data, sync_dir=False)
+        write_atomic(target, data, sync_dir=False, sync=False)
     return name
+
+
+@dataclass(frozen=True)
+class Archiver:
+    """Archives each file of a merge just before it is read, in the process that reads it:
+    the copies and their flushes to disk then run on every core instead of contending
+    with the main process (picklable, sent once to each worker)."""
+
+    folder: Path
+    hashes: dict[str, str]  # str(path) → the SHA-256 the merge computed
+
+    def __call__(self, path: Path) -> None:
+        archive_file(path, self.hashes[str(path)], self.folder)

@@ -4,8 +4,8 @@ Order of work, chosen so that a crash at any point loses nothing:
 1. lock the workspace; make sure register.xlsx is not held open by Excel;
 2. read the clerk's edits of department-owned columns back from register.xlsx;
 3. hash every inbox file; files already in the store are skipped without parsing;
-4. parse and validate each new file while threads archive it byte for byte under its
-   hash;
+4. archive each new file byte for byte under its hash, then parse and validate it (both
+   in the worker process that reads it);
 5. one SQLite transaction adds the new submissions and the department edits; it commits
    only once every archived copy (and its folder) is on disk;
 6. the register is derived from all facts and written atomically (previous copy kept
@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -29,11 +28,12 @@ from xlsxflow.fsutil import (
     LockedError,
     ensure_writable,
     exclusive_lock,
+    flush_files,
     fsync_dirs,
     write_atomic,
 )
 from xlsxflow.problems import FileResult
-from xlsxflow.register.archive import archive_file, archive_name, sha256_of
+from xlsxflow.register.archive import Archiver, archive_name, sha256_of
 from xlsxflow.register.codec import payload_json
 from xlsxflow.register.edits import Edits, read_edits
 from xlsxflow.register.sheets import Figures, register_sheets
@@ -44,7 +44,6 @@ from xlsxflow.validation import ValidationContext
 from xlsxflow.workspace import Workspace
 
 BACKUPS_KEPT = 5
-ARCHIVE_THREADS = 4
 
 
 @dataclass
@@ -115,13 +114,17 @@ def _submission(result: FileResult, sha: str, size: int, archived: str) -> Submi
     )
 
 
-Parser = Callable[[list[Path], ValidationContext], Iterable[FileResult]]
+# A parser reads each path — calling ``before(path)`` first, in whatever process reads
+# it — and yields the results in the order of the paths.
+Parser = Callable[[list[Path], ValidationContext, Callable[[Path], object]], Iterable[FileResult]]
 
 
-def _parse_parallel(paths: list[Path], ctx: ValidationContext) -> Iterable[FileResult]:
+def _parse_parallel(
+    paths: list[Path], ctx: ValidationContext, before: Callable[[Path], object]
+) -> Iterable[FileResult]:
     from xlsxflow.parallel import read_many
 
-    return read_many(paths, ctx, keep=frozenset({"json"}))
+    return read_many(paths, ctx, keep=frozenset({"json"}), before=before)
 
 
 def merge(
@@ -173,11 +176,9 @@ def _merge_locked(
         new_subs: list[tuple[Path, Submission]] = []
         generation = store.generation
         stamp = now().isoformat(timespec="seconds")
-        # The copies are written on threads while the workers parse (mostly waiting on
-        # the disk); the transaction commits only once every copy is on disk.
-        with ThreadPoolExecutor(ARCHIVE_THREADS) as copier, store.transaction():
-            copies = [copier.submit(archive_file, p, sha, folder) for p, (sha, _) in fresh.items()]
-            for result in parse(list(fresh), ctx):
+        archiver = Archiver(folder, {str(p): sha for p, (sha, _) in fresh.items()})
+        with store.transaction():
+            for result in parse(list(fresh), ctx, archiver):
                 path = Path(result.path)
                 if result.skipped:
                     report.skipped.append((result.path, result.skip_reason))
@@ -193,8 +194,8 @@ def _merge_locked(
             for (project, column), value in sorted(edits.dept_notes.items()):
                 store.set_dept_note(project, column, value)
             report.dept_edits = len(edits.changed)
-            for copy in copies:
-                copy.result()  # re-raises what stopped a copy: nothing is committed then
+            # the archive copies and their folders reach the disk before the commit
+            flush_files([folder / name for name in archived.values()])
             fsync_dirs({(folder / name).parent for name in archived.values()})
             store.log(
                 stamp,
