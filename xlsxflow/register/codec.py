@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -48,10 +49,30 @@ def decode_values(spec: FormSpec, payload: dict[str, Any]) -> dict[str, Any]:
     return {k: decode(spec.field(k), v) for k, v in payload.get("values", {}).items()}
 
 
+def _converter(f: FieldSpec) -> Callable[[Any], Any] | None:
+    if f.type == "date":
+        return dt.date.fromisoformat
+    if f.type in NUMERIC:
+        return Decimal
+    return None  # stored as it is shown
+
+
 def decode_rows(spec: FormSpec, payload: dict[str, Any], table: str) -> list[dict[str, Any]]:
+    """Typed rows of ``table``; only dates and numbers need converting (a province's
+    register decodes 400,000 task rows, so the converters are looked up once per call).
+    Keys starting with ``_`` are row metadata and stay as they are."""
+    rows = payload.get("rows", {}).get(table, [])
+    if not rows:
+        return []
+    convert = {
+        c.id: fn for t in spec.tables if t.id == table for c in t.columns if (fn := _converter(c))
+    }
     out = []
-    for row in payload.get("rows", {}).get(table, []):
-        out.append(
-            {k: (v if k.startswith("_") else decode(spec.field(k), v)) for k, v in row.items()}
-        )
+    for row in rows:
+        typed = dict(row)
+        for k, fn in convert.items():
+            v = typed.get(k)
+            if v is not None:
+                typed[k] = fn(v)
+        out.append(typed)
     return out

@@ -57,6 +57,12 @@ def _choice(list_id: str, code: Any) -> str:
         return str(code)
 
 
+def _choices_shown(list_id: str) -> dict[str, str]:
+    """What ``_choice`` shows for each code of the list."""
+    choices = catalog().choice(list_id)
+    return {item.code: choices.display(item) for item in choices.items}
+
+
 def _committee_name(roster: Roster | None, code: str, fallback: str = "") -> str:
     if roster is not None and roster.has(code):
         return roster.committee(code).name
@@ -175,6 +181,10 @@ def _table_sheet(
         "来源位置",
     ]
 
+    # code → shown text per choice column, looked up once (not once per task)
+    shown = [_choices_shown(c.choices) if c.choices else None for c in columns]
+    ids = [c.id for c in columns]
+
     def rows() -> Iterator[list[Cell]]:
         # A generator: one project's rows at a time (a province has 100,000s of tasks).
         for p in state.projects:
@@ -183,12 +193,15 @@ def _table_sheet(
                 continue
             name_ = str(p.values.get("project_name") or "")
             committee = _committee_name(roster, p.committee, p.committee)
+            source = sub.sha256[:12]
             for r in p.rows(form, table):
                 cells: list[Cell] = [p.number, name_, committee]
-                for c in columns:
-                    value = r.get(c.id)
-                    cells.append(_choice(c.choices, value) if c.choices else value)
-                cells += [sub.sha256[:12], r.get("_at", "")]
+                for cid, texts in zip(ids, shown, strict=True):
+                    value = r.get(cid)
+                    if texts is not None:
+                        value = texts.get(str(value), str(value)) if value else ""
+                    cells.append(value)
+                cells += [source, r.get("_at", "")]
                 yield cells
 
     wide = tuple(c.label for c in columns if c.type == "text" and not c.max_length)
