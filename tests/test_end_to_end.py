@@ -733,3 +733,48 @@ def test_summary_prints_to_pdf_with_a_page_per_sheet_at_least(cycle: Cycle, tmp_
     assert firsts == sorted(firsts) and firsts[0] > 0
     for number in LEDGERS:
         assert number in text
+
+
+# -- 6. the register in the clerk's office suite ----------------------------------------------
+
+
+def _sheet_values(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every sheet's rows, trailing blanks dropped, numbers as Decimal (LibreOffice and
+    we may write 3 and 3.0 differently)."""
+    book = openpyxl.load_workbook(path, read_only=True)
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for sheet in book.worksheets:
+        rows = []
+        for row in sheet.iter_rows(values_only=True):
+            cells = [Decimal(str(v)) if isinstance(v, int | float) else v for v in row]
+            while cells and cells[-1] is None:
+                cells.pop()
+            rows.append(tuple(cells))
+        while rows and not rows[-1]:
+            rows.pop()
+        out[sheet.title] = rows
+    book.close()
+    return out
+
+
+def test_the_register_survives_a_round_trip_through_libreoffice(
+    cycle: Cycle, tmp_path: Path
+) -> None:
+    """The clerk opens register.xlsx in LibreOffice and saves it. Every sheet reads back as
+    we wrote it (its data rows are serialised outside xlsxwriter and spliced in), and the
+    next merge finds no edits and writes the very same register again."""
+    ws = cycle.ws
+    ours = ws.register_path.read_bytes()
+    saved = tmp_path / "register.xlsx"
+    (result,) = fill([job(ws.register_path, saved)], tmp_path)
+    assert result["ok"] and not result["interactions"], result
+    mine, theirs = _sheet_values(ws.register_path), _sheet_values(saved)
+    assert list(theirs) == list(mine)
+    for name in mine:
+        assert theirs[name] == mine[name], name
+    assert len(mine["任务台账"]) > 1  # the spliced sheet holds the cycle's tasks
+    shutil.copyfile(saved, ws.register_path)
+    merged = cli_run("merge", ws.root, "--json")
+    report = json.loads(merged.stdout)
+    assert report["department_edits_kept"] == 0 and report["committee_cell_edits"] == []
+    assert ws.register_path.read_bytes() == ours
