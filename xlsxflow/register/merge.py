@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xlsxflow.config import Config
 from xlsxflow.errors import UsageError
@@ -35,13 +35,15 @@ from xlsxflow.fsutil import (
 from xlsxflow.problems import FileResult
 from xlsxflow.register.archive import Archiver, archive_name, sha256_of
 from xlsxflow.register.codec import payload_json
-from xlsxflow.register.edits import Edits, read_edits
-from xlsxflow.register.sheets import Figures, register_sheets
-from xlsxflow.register.state import RegisterState, derive
+from xlsxflow.register.state import derive
 from xlsxflow.register.store import Store, Submission
 from xlsxflow.validate import discover
 from xlsxflow.validation import ValidationContext
 from xlsxflow.workspace import Workspace
+
+if TYPE_CHECKING:
+    from xlsxflow.register.sheets import Figures
+    from xlsxflow.register.state import RegisterState
 
 BACKUPS_KEPT = 5
 
@@ -147,14 +149,16 @@ def _merge_locked(
     ctx = ValidationContext(ws.config, ws.roster, ws.root)
     with Store(ws.data / "register.sqlite") as store:
         before = store.submissions()
-        edits = Edits()
+        edits = None  # (edits.py, with the reader behind it, is imported only when needed)
         on_disk = sha256_of(ws.register_path) if ws.register_path.exists() else None
         edited = on_disk is not None and on_disk != store.meta("register_sha")
         if edited:  # the clerk saved register.xlsx since we wrote it: read the edits
+            from xlsxflow.register.edits import read_edits
+
             shown = derive(before, ws.config)
             figures = figures_for(shown, ws.config, store.meetings())
             edits = read_edits(ws.register_path, shown, ws.roster, store.dept_notes(), figures)
-        report.committee_edits = edits.committee_cells
+        report.committee_edits = edits.committee_cells if edits else []
         known = {s.sha256: s for s in before}
         instances = {s.instance for s in before if s.valid and s.instance}
         fresh: dict[Path, tuple[str, int]] = {}
@@ -191,16 +195,17 @@ def _merge_locked(
             for sha, name in seen:
                 if sha in stored:
                     store.add_name(sha, name)
-            for (project, column), value in sorted(edits.dept_notes.items()):
+            for (project, column), value in sorted(edits.dept_notes.items() if edits else []):
                 store.set_dept_note(project, column, value)
-            report.dept_edits = len(edits.changed)
+            changed = edits.changed if edits else []
+            report.dept_edits = len(changed)
             # the archive copies and their folders reach the disk before the commit
             flush_files([folder / name for name in archived.values()])
             fsync_dirs({(folder / name).parent for name in archived.values()})
             store.log(
                 stamp,
                 "merge",
-                {"new": [s.sha256 for _, s in new_subs], "dept_edits": edits.changed},
+                {"new": [s.sha256 for _, s in new_subs], "dept_edits": changed},
             )
         if (
             not edited
@@ -239,6 +244,7 @@ def figures_for(state: RegisterState, config: Config, meetings: list[Any]) -> Fi
     """Latest recorded meeting per project and the evaluation of accepted projects."""
     from xlsxflow.compliance import VERDICT_TEXT
     from xlsxflow.register.figures import evaluate_all
+    from xlsxflow.register.sheets import Figures
 
     latest: dict[str, tuple[str, str, str]] = {}
     for as_of, project, compliance, verdict, *_ in meetings:
@@ -253,6 +259,7 @@ def write_register(
     """Derive (unless given) and write register.xlsx; False when it was already current.
     The caller holds the workspace lock."""
     from xlsxflow.excel.register_book import render_register
+    from xlsxflow.register.sheets import register_sheets
 
     config = ws.config
     with Store(ws.data / "register.sqlite") as store:
