@@ -140,7 +140,8 @@ def timed(label: str, argv: list[str], floor: float | None = None) -> dict[str, 
 
 
 def resubmit(inbox: Path, fraction: float, seed: int) -> int:
-    """Re-save ``fraction`` of the ledgers with one more task done (a new version)."""
+    """Re-send ``fraction`` of the returns as ledgers saved three days later: new files
+    (new hashes) and new versions of their projects, with the same cell values."""
     import zipfile
 
     ledgers = sorted((inbox / "台帐").glob("*.xlsx"))
