@@ -16,8 +16,8 @@ import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlsxflow.excel.bulk_rows import MAX_CHARS, RowWriter, excel_date
-from xlsxflow.excel.inert import INERT, looks_rich
+from xlsxflow.excel.bulk_rows import RowWriter, excel_date
+from xlsxflow.excel.inert import INERT, MAX_CELL_UNITS, looks_rich
 from xlsxflow.excel.register_book import render_register
 from xlsxflow.register.sheets import Sheet
 
@@ -90,7 +90,7 @@ def test_overlong_text_is_cut_at_excels_limit_without_splitting_a_character() ->
     writer = RowWriter(1, text=1, wrap=1, date=1, number=1, wide=set())
     xml = writer.row(1, ["𠀀" * 20_000])  # two UTF-16 units each
     (body,) = re.findall(r"<t>(.*)</t>", xml, re.DOTALL)
-    assert len(body) == MAX_CHARS // 2
+    assert len(body) == MAX_CELL_UNITS // 2
 
 
 def test_rich_looking_text_is_escaped() -> None:

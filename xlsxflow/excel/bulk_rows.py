@@ -28,7 +28,8 @@ from typing import IO, Any
 
 from xlsxwriter.utility import xl_col_to_name
 
-MAX_CHARS = 32_767  # Excel's limit per cell, in UTF-16 units
+from xlsxflow.excel.inert import MAX_CELL_UNITS, fit_cell
+
 FLUSH_ROWS = 2_000
 ZIP64_ABOVE = 2**31 - 2**27  # a sheet part this large needs zip64 sizes
 # Text needs xlsxwriter's slower handling if it has XML escapes, control characters,
@@ -48,23 +49,11 @@ def excel_date(day: dt.date) -> str:
     return str(serial + 1 if serial > 59 else serial)
 
 
-def _truncate(text: str) -> str:
-    """Cut to Excel's limit in UTF-16 units without splitting a character."""
-    if len(text) <= MAX_CHARS // 2:
-        return text
-    length = 0
-    for index, char in enumerate(text):
-        length += 2 if ord(char) > 0xFFFF else 1
-        if length > MAX_CHARS:
-            return text[:index]
-    return text
-
-
 def _plain(text: str) -> bool:
     """Text written as it is: not empty, not too long, nothing to escape (a few checks
     in C; a single regular expression for all of them took twice as long)."""
     return (
-        0 < len(text) <= MAX_CHARS // 2
+        0 < len(text) <= MAX_CELL_UNITS // 2
         and not _SPECIAL_CHARS.search(text)
         and "_x" not in text
         and not text[0].isspace()
@@ -74,8 +63,7 @@ def _plain(text: str) -> bool:
 
 def _string_body(text: str) -> str:
     """``<t>…</t>`` for ``text``, escaped as xlsxwriter escapes inline strings."""
-    if len(text) > MAX_CHARS // 2:
-        text = _truncate(text)
+    text = fit_cell(text)
     if not text:
         return "<t></t>"
     if _plain(text):

@@ -19,6 +19,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 INERT = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+MAX_CELL_UNITS = 32_767
 
 
 def looks_rich(text: str) -> bool:
@@ -26,13 +27,29 @@ def looks_rich(text: str) -> bool:
     return text.startswith("<r>") and text.endswith("</r>")
 
 
+def fit_cell(text: str) -> str:
+    """``text`` cut to Excel's 32,767 UTF-16 units without splitting a character (what
+    xlsxwriter would cut it to on writing)."""
+    if len(text) <= MAX_CELL_UNITS // 2:
+        return text
+    length = 0
+    for index, char in enumerate(text):
+        length += 2 if ord(char) > 0xFFFF else 1
+        if length > MAX_CELL_UNITS:
+            return text[:index]
+    return text
+
+
 class InertWorksheet(Worksheet):
     def _write_string(  # every write path (write, write_row, write_string) ends here
         self, row: int, col: int, string: str, cell_format: Format | None = None
     ) -> int:
+        string = fit_cell(string)  # cut first: a cut could make text look rich
         if looks_rich(string):
-            parts = [string[:1], string[1:2], string[2:]]  # "<", "r", ">…</r>": escaped
-            return self.write_rich_string(row, col, *parts, *([cell_format] if cell_format else []))
+            # "<", "r", ">…</r>" as plain fragments (escaped), in the cell's own font
+            font = [cell_format] if cell_format else []
+            parts = [*font, string[:1], *font, string[1:2], *font, string[2:]]
+            return self.write_rich_string(row, col, *parts, *font)
         return super()._write_string(row, col, string, cell_format)
 
 

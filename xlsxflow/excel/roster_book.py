@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,8 @@ from xlsxflow.config import translate_error
 from xlsxflow.errors import UsageError
 from xlsxflow.forms import catalog
 from xlsxflow.fsutil import write_atomic
+from xlsxflow.read.book import RawBook
+from xlsxflow.read.errors import ReadError
 from xlsxflow.roster import (
     COMMITTEE_COLUMNS,
     COMMITTEE_SHEET,
@@ -109,21 +110,30 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _rows(book: Any, path: Path, sheet: str, columns: tuple[tuple[str, str, int], ...]):
-    if sheet not in book.sheet_names:
+def _rows(book: RawBook, path: Path, sheet: str, columns: tuple[tuple[str, str, int], ...]):
+    if sheet not in book.sheets:
         raise UsageError("roster.sheet_missing", path=path, sheet=sheet)
-    # from A1, so that row numbers in messages are the sheet's own
-    rows = iter(book.get_sheet_by_name(sheet).to_python(skip_empty_area=False))
-    header = [_cell_text(v) for v in next(rows, ())]
+    try:
+        cells = book.cells(sheet)
+    except ReadError as err:
+        raise UsageError("roster.unreadable", path=path, detail=err.detail or err.code) from None
+    by_row: dict[int, dict[int, Any]] = {}
+    for (r, c), cell in cells.items():
+        by_row.setdefault(r, {})[c] = cell.value
+    first = by_row.get(0, {})
+    header = [_cell_text(first.get(c)) for c in range(max(first, default=-1) + 1)]
     index: dict[str, int] = {}
     for key, label, _ in columns:
         if label not in header:
             raise UsageError("roster.column_missing", path=path, sheet=sheet, column=label)
         index[key] = header.index(label)
-    for number, row in enumerate(rows, start=2):
-        values = {key: _cell_text(row[i]) if i < len(row) else "" for key, i in index.items()}
+    for r in sorted(by_row):
+        if r == 0:
+            continue
+        row = by_row[r]
+        values = {key: _cell_text(row.get(i)) for key, i in index.items()}
         if any(values.values()):
-            yield number, values
+            yield r + 1, values  # the row number the clerk sees
 
 
 def _invalid(err: ValidationError, path: Path, sheet: str, row: int, columns) -> UsageError:
@@ -141,20 +151,15 @@ def _invalid(err: ValidationError, path: Path, sheet: str, row: int, columns) ->
 
 
 def read_roster(path: Path) -> Roster:
-    """The clerk's roster, read with calamine: every command opens it, and openpyxl alone
-    took longer to import than the rest of a small merge."""
-    import python_calamine
+    """The clerk's roster, read by the same guarded reader as the returns (limits, far
+    cells, any format by content) — and without importing openpyxl, whose import alone
+    took longer than the rest of a small merge."""
+    from xlsxflow.read.open import classify, open_book
 
     try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
-    except (
-        OSError,
-        python_calamine.CalamineError,
-        zipfile.BadZipFile,
-        KeyError,
-        ValueError,
-    ) as err:
-        raise UsageError("roster.unreadable", path=path, detail=str(err)) from None
+        book = open_book(path, classify(path))
+    except ReadError as err:
+        raise UsageError("roster.unreadable", path=path, detail=err.detail or err.code) from None
     try:
         kinds = catalog().choice("committee_kind")
         by_text = {kinds.display(i): i.code for i in kinds.items} | {
@@ -194,7 +199,7 @@ def read_roster(path: Path) -> Roster:
         if not committees:
             raise UsageError("roster.empty", path=path)
         leaders: list[Leader] = []
-        if LEADER_SHEET in book.sheet_names:
+        if LEADER_SHEET in book.sheets:
             for row, values in _rows(book, path, LEADER_SHEET, LEADER_COLUMNS):
                 values_any: dict[str, Any] = dict(values)
                 values_any["receives_summary"] = values["receives_summary"] != NO
