@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import openpyxl
+import pytest
 import python_calamine
 import xlsxwriter
 from hypothesis import given, settings
@@ -131,3 +132,26 @@ def test_spliced_register_reads_back_whole(tmp_path) -> None:  # type: ignore[no
     assert len(cal.get_sheet_by_name("甲").to_python()) == 3001
     # a second rendering is byte-identical
     assert render_register(sheets, CREATED, "总台账") == path.read_bytes()
+
+
+@pytest.mark.parametrize(("count", "parts"), [(7, [3, 3, 1]), (6, [3, 3]), (2, [2])])
+def test_rows_beyond_a_sheets_capacity_go_on_to_continuation_sheets(
+    monkeypatch: pytest.MonkeyPatch, count: int, parts: list[int]
+) -> None:
+    """Excel holds 1,048,576 rows a sheet (here: 3 data rows); nothing is dropped."""
+    from xlsxflow.excel import register_book
+
+    monkeypatch.setattr(register_book, "ROWS_PER_SHEET", 3)
+    rows = [[f"任务{i}", i] for i in range(count)]
+    sheets = [Sheet("甲", ["名称", "序号"], rows), Sheet("乙", ["备注"], [["末"]])]
+    book = openpyxl.load_workbook(io.BytesIO(render_register(sheets, CREATED, "总台账")))
+    names = ["甲", *(f"甲（续{k}）" for k in range(1, len(parts))), "乙"]
+    assert book.sheetnames == names
+    seen = []
+    for name, size in zip(names, parts, strict=False):
+        values = [[c.value for c in r] for r in book[name].iter_rows()]
+        assert values[0] == ["名称", "序号"] and len(values) == size + 1
+        assert book[name].auto_filter.ref == f"A1:B{size + 1}"
+        seen += values[1:]
+    assert seen == rows
+    assert [[c.value for c in r] for r in book["乙"].iter_rows()] == [["备注"], ["末"]]

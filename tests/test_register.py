@@ -552,6 +552,36 @@ def test_a_torn_archive_copy_left_by_a_crash_is_made_again(tmp_path, cycle):
     assert [s.archived for s in stored(ws)] == [f"{r.sha[:2]}/{r.sha}.xlsx"]
 
 
+def archived_whole(ws: Workspace, returns: list) -> bool:
+    folder = ws.data / "archive"
+    return all((folder / r.sha[:2] / f"{r.sha}.xlsx").read_bytes() == r.data for r in returns)
+
+
+def test_worker_processes_archive_what_they_read(tmp_path, cycle, monkeypatch):
+    """Above a few dozen files each worker archives the files it reads: forced here."""
+    import xlsxflow.parallel as parallel
+
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 2)
+    ws = fresh(tmp_path)
+    returns = cycle.returns[:6]
+    report = receive(ws, *returns)
+    assert report.files == len(returns)
+    assert archived_whole(ws, returns)
+    assert len(stored(ws)) == len(returns)
+
+
+def test_a_parser_that_does_not_archive_still_gets_every_file_archived(tmp_path, cycle):
+    from xlsxflow.intake import read_return
+
+    ws = fresh(tmp_path)
+    returns = cycle.returns[:4]
+    put_all(returns, ws.inbox)
+    merge(ws, parse=lambda paths, ctx, _before: [read_return(p, ctx) for p in paths])
+    assert archived_whole(ws, returns)
+    assert len(stored(ws)) == len(returns)
+
+
 def test_task_rows_trace_back_to_their_file_and_row(merged, cycle):
     ws, _report = merged
     rows = register_rows(ws, TASKS)

@@ -166,11 +166,11 @@ def splice(workbook: bytes, bodies: dict[str, SheetBody], last_columns: dict[str
         for info in src.infolist():
             data = src.read(info)
             body = bodies.get(info.filename)
-            if body is None or body.last_row < 0:
+            if body is None:
                 dst.writestr(info, data)
                 continue
-            xml = data.decode()
-            head, tail = xml.split("</sheetData>")
+            # (the header row xlsxwriter wrote is always there: sheetData is never empty)
+            head, tail = data.decode().split("</sheetData>")
             last = xl_col_to_name(last_columns[info.filename])
             head = re.sub(
                 r'<dimension ref="[^"]*"/>',
@@ -178,8 +178,6 @@ def splice(workbook: bytes, bodies: dict[str, SheetBody], last_columns: dict[str
                 head,
                 count=1,
             )
-            if head.endswith("<sheetData/>"):
-                head = head[: -len("<sheetData/>")] + "<sheetData>"
             target = zipfile.ZipInfo(info.filename, info.date_time)
             target.compress_type = zipfile.ZIP_DEFLATED
             target.external_attr = info.external_attr

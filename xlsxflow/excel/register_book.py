@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import io
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from xlsxflow.excel.bulk_rows import RowWriter, SheetBody, splice
 from xlsxflow.excel.inert import new_workbook
@@ -14,6 +14,7 @@ from xlsxflow.excel.widths import display_width
 from xlsxflow.register.sheets import Sheet
 
 MAX_WIDTH = 50
+ROWS_PER_SHEET = 1_048_575  # Excel's 1,048,576 rows less the header
 WIDE_WIDTH = 40
 
 
@@ -53,8 +54,7 @@ def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -
     bodies: dict[str, SheetBody] = {}
     last_columns: dict[str, int] = {}
     with contextlib.ExitStack() as stack:
-        for index, sheet in enumerate(sheets, start=1):
-            ws = book.add_worksheet(sheet.name)
+        for sheet in sheets:
             widths = [max(display_width(h), 6) for h in sheet.headers]
             rows = iter(sheet.rows)
             sample = list(itertools.islice(rows, 500))  # widths from the first rows; the
@@ -62,13 +62,6 @@ def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -
                 for i, value in enumerate(row):
                     widths[i] = max(widths[i], display_width(value))
             wide = {i for i, h in enumerate(sheet.headers) if h in sheet.wide}
-            for i, w in enumerate(widths):
-                width = min(w + 2, WIDE_WIDTH if i in wide else MAX_WIDTH)
-                ws.set_column(i, i, width, wrap if i in wide else text)
-            ws.set_row(0, 30)
-            for col, header in enumerate(sheet.headers):
-                fmt = dept_head if header in sheet.dept_columns else head
-                ws.write_string(0, col, header, fmt)
             writer = RowWriter(
                 len(sheet.headers),
                 text=styles[2],
@@ -77,16 +70,32 @@ def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -
                 number=styles[5],
                 wide=wide,
             )
-            part = f"xl/worksheets/sheet{index}.xml"
-            body = bodies[part] = stack.enter_context(SheetBody(writer, first_row=1))
-            last_columns[part] = len(sheet.headers) - 1
-            body.extend(itertools.chain(sample, rows))
-            ws.freeze_panes(1, 0)
-            ws.autofilter(0, 0, max(body.next_row - 1, 1), len(sheet.headers) - 1)
-            ws.set_landscape()
-            ws.set_paper(9)
-            ws.fit_to_pages(1, 0)
-            ws.repeat_rows(0)
-            ws.set_footer("&C第 &P 页，共 &N 页")
+            remaining: Iterator[Sequence[object]] = itertools.chain(sample, rows)
+            # A sheet holds 1,048,576 rows: more (a province's tasks) go on to 续 sheets.
+            for part_no in itertools.count(1):
+                name = sheet.name if part_no == 1 else f"{sheet.name}（续{part_no - 1}）"
+                ws = book.add_worksheet(name)
+                for i, w in enumerate(widths):
+                    width = min(w + 2, WIDE_WIDTH if i in wide else MAX_WIDTH)
+                    ws.set_column(i, i, width, wrap if i in wide else text)
+                ws.set_row(0, 30)
+                for col, header in enumerate(sheet.headers):
+                    fmt = dept_head if header in sheet.dept_columns else head
+                    ws.write_string(0, col, header, fmt)
+                part = f"xl/worksheets/sheet{len(book.worksheets())}.xml"
+                body = bodies[part] = stack.enter_context(SheetBody(writer, first_row=1))
+                last_columns[part] = len(sheet.headers) - 1
+                body.extend(itertools.islice(remaining, ROWS_PER_SHEET))
+                ws.freeze_panes(1, 0)
+                ws.autofilter(0, 0, max(body.next_row - 1, 1), len(sheet.headers) - 1)
+                ws.set_landscape()
+                ws.set_paper(9)
+                ws.fit_to_pages(1, 0)
+                ws.repeat_rows(0)
+                ws.set_footer("&C第 &P 页，共 &N 页")
+                following = next(remaining, None)
+                if following is None:
+                    break
+                remaining = itertools.chain([following], remaining)
         book.close()
         return splice(buffer.getvalue(), bodies, last_columns)

@@ -199,9 +199,14 @@ def _merge_locked(
                 store.set_dept_note(project, column, value)
             changed = edits.changed if edits else []
             report.dept_edits = len(changed)
-            # the archive copies and their folders reach the disk before the commit
-            flush_files([folder / name for name in archived.values()])
-            fsync_dirs({(folder / name).parent for name in archived.values()})
+            # Every copy exists (made here if a parser did not call ``before``), and the
+            # copies and their folders reach the disk before the commit.
+            for path, name in archived.items():
+                if not (folder / name).exists():
+                    archiver(path)
+            if archived:
+                flush_files([folder / name for name in archived.values()])
+                fsync_dirs({(folder / name).parent for name in archived.values()})
             store.log(
                 stamp,
                 "merge",
