@@ -22,7 +22,7 @@ class FileBusyError(OSError):
 def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True, sync: bool = True) -> None:
     """``sync_dir=False`` leaves the folder's own flush to the caller (``fsync_dirs``),
     which pays it once for a batch of files instead of once per file; ``sync=False`` the
-    same for the file's bytes (``flush_files``)."""
+    same for the file's bytes (``flush_batch``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
@@ -44,20 +44,17 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True, sync: bool =
         _fsync_dir(path.parent)
 
 
-def flush_files(paths: list[Path]) -> None:
-    """Make the bytes of files written with ``sync=False`` durable. On Linux one
-    ``sync()``, which waits for the writes: a flush per file cost more CPU than reading
-    the file (10,000 archive copies in a merge). Elsewhere each file is flushed — on
-    Windows and macOS ``sync`` is missing or does not wait."""
-    if sys.platform == "linux":
+# Where ``sync()`` waits for the writes (Linux), a batch of files is written without a
+# flush each and made durable by one ``flush_batch``: a flush per file cost more CPU than
+# reading the file (10,000 archive copies in a merge). Elsewhere (Windows, macOS) each
+# file is flushed as it is written.
+BATCH_SYNC = sys.platform == "linux"
+
+
+def flush_batch() -> None:
+    """Make durable what was written with ``sync=not BATCH_SYNC``."""
+    if BATCH_SYNC:
         os.sync()
-        return
-    for path in paths:
-        try:
-            with path.open("rb+") as fh:
-                os.fsync(fh.fileno())
-        except PermissionError as err:  # held by another program (a virus scanner)
-            raise FileBusyError(err.errno, f"{path} 正被其他程序占用", str(path)) from err
 
 
 def fsync_dirs(folders: set[Path]) -> None:

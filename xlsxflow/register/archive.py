@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlsxflow.fsutil import write_atomic
+from xlsxflow.fsutil import BATCH_SYNC, write_atomic
 
 CHUNK = 1 << 20
 
@@ -26,9 +26,8 @@ def archive_name(sha: str, suffix: str) -> str:
 
 
 def archive_file(source: Path, sha: str, folder: Path) -> str:
-    """Copy ``source`` into the archive (once); return its archive name. The copy is not
-    flushed here: the caller makes the batch durable (``flush_files``, ``fsync_dirs``)
-    before the store refers to it. A copy left by a merge that crashed before that is
+    """Copy ``source`` into the archive (once); return its archive name. The caller makes
+    the batch durable (``flush_batch``, ``fsync_dirs``) before the store refers to it. A copy left by a merge that crashed before that is
     checked against its hash and made again if it is not whole."""
     name = archive_name(sha, source.suffix)
     target = folder / name
@@ -36,7 +35,7 @@ def archive_file(source: Path, sha: str, folder: Path) -> str:
         data = source.read_bytes()
         if hashlib.sha256(data).hexdigest() != sha:
             raise OSError(f"{source} changed while it was being archived")
-        write_atomic(target, data, sync_dir=False, sync=False)
+        write_atomic(target, data, sync_dir=False, sync=not BATCH_SYNC)
     return name
 
 

@@ -28,7 +28,7 @@ from xlsxflow.fsutil import (
     LockedError,
     ensure_writable,
     exclusive_lock,
-    flush_files,
+    flush_batch,
     fsync_dirs,
     write_atomic,
 )
@@ -205,7 +205,7 @@ def _merge_locked(
                 if not (folder / name).exists():
                     archiver(path)
             if archived:
-                flush_files([folder / name for name in archived.values()])
+                flush_batch()
                 fsync_dirs({(folder / name).parent for name in archived.values()})
             store.log(
                 stamp,
