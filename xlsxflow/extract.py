@@ -13,7 +13,7 @@ from xlsxflow.forms.layout import cell_ref, layout
 from xlsxflow.forms.spec import FieldSpec
 from xlsxflow.identify import Identity
 from xlsxflow.problems import Problem
-from xlsxflow.read.book import CellValue, NameRef, RawBook
+from xlsxflow.read.book import CellValue, NameRef, RawBook, RawCell
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +54,15 @@ class Extracted:
         return any(p.severity == "error" for p in self.problems)
 
 
-def _read(book: RawBook, sheet: str, row: int, col: int) -> Found:
-    cell = book.cells(sheet).get((row, col))
+def _found(cells: dict[tuple[int, int], RawCell], sheet: str, row: int, col: int) -> Found:
+    cell = cells.get((row, col))
     if cell is None:
         return Found(None, sheet, row, col)
     return Found(cell.value, sheet, row, col, cell.formula, cell.error, cell.truncated)
+
+
+def _read(book: RawBook, sheet: str, row: int, col: int) -> Found:
+    return _found(book.cells(sheet), sheet, row, col)
 
 
 def extract(book: RawBook, identity: Identity) -> Extracted:
@@ -113,8 +117,13 @@ def extract(book: RawBook, identity: Identity) -> Extracted:
         # Most issued rows are blank: look only at rows that hold any cell at all.
         sheets = {ref.sheet for ref in columns.values()}
         used = {r for sheet in sheets for (r, _c) in book.cells(sheet)}
+        # (the inner loop of reading a ledger: each column's cells looked up once)
+        places = [
+            (cid, book.cells(ref.sheet), ref.sheet, ref.row, ref.col)
+            for cid, ref in columns.items()
+        ]
         rows = {
-            i: {cid: _read(book, ref.sheet, ref.row + i, ref.col) for cid, ref in columns.items()}
+            i: {cid: _found(cells, sheet, row + i, col) for cid, cells, sheet, row, col in places}
             for i in range(height)
             if any(ref.row + i in used for ref in columns.values())
         }

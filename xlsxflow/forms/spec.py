@@ -6,6 +6,7 @@ Models only describe; they do no file I/O. ``catalog`` loads and cross-checks th
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from functools import cached_property
 from typing import Literal
 
@@ -123,6 +124,16 @@ class FieldSpec(_Strict):
     @property
     def full_width(self) -> bool:
         return self.span == "full" or self.type == "longtext"
+
+    @cached_property
+    def number_bounds(self) -> tuple[Decimal, Decimal | None]:
+        """Lowest and highest accepted value of a number field (0 and none unless the
+        spec says; percentages and scores stop at 100), as decimals: asked per cell."""
+        low = Decimal(str(self.min)) if self.min is not None else Decimal(0)
+        high = Decimal(str(self.max)) if self.max is not None else None
+        if high is None and self.type in ("percent", "score"):
+            high = Decimal(100)
+        return low, high
 
 
 class TableSpec(_Strict):

@@ -40,8 +40,7 @@ def check_table(
         row = Row(number, found=row_cells)
         for col in table.columns:
             found = row_cells.get(col.id)
-            label = f"{col.label}（第 {number} 行）"
-            value, found_problems = convert(col, found, ctx, date1904, label)
+            value, found_problems = convert(col, found, ctx, date1904, row=number)
             problems += found_problems
             if value is not None:
                 row.values[col.id] = value

@@ -63,10 +63,7 @@ def _range_problem(f: FieldSpec, value: Any) -> str | None:
     if f.type in ("text", "longtext") and f.max_length and len(value) > f.max_length:
         return "too_long"
     if f.type in ("integer", "money", "percent", "score"):
-        low = Decimal(str(f.min)) if f.min is not None else Decimal(0)
-        high = Decimal(str(f.max)) if f.max is not None else None
-        if f.type in ("percent", "score"):
-            high = Decimal(100) if high is None else high
+        low, high = f.number_bounds
         if value < low:
             return f"不能小于 {_num(low)}"
         if high is not None and value > high:
@@ -79,7 +76,7 @@ def convert(
     found: Found | None,
     ctx: ValidationContext,
     date1904: bool,
-    label: str | None = None,
+    row: int | None = None,
 ) -> tuple[Any, list[Problem]]:
     """The clean value (``None`` when blank or unusable) and what was wrong with it.
 
@@ -91,7 +88,8 @@ def convert(
     raw = found.value
     if not found.error and not found.formula and is_blank(raw):
         return None, []  # most cells of a return: nothing to say, nothing to build
-    label = label or f.label
+    # A cell of a table row is named with its row, e.g. 计划进度（第 3 行）
+    label = f"{f.label}（第 {row} 行）" if row is not None else f.label
 
     def where() -> dict[str, str]:  # built only when there is a problem to place
         return {"sheet": found.sheet, "cell": found.cell, "field": f.id}
