@@ -4,6 +4,7 @@ meeting, and the evaluation of accepted projects."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -28,16 +29,11 @@ from xlsxflow.scoring import evaluate_all as _evaluate_all
 
 def ledger_as_of(state: RegisterState, project: Project, as_of: dt.date) -> Submission | None:
     """The latest accepted ledger of ``project`` saved on or before ``as_of``."""
+    day = as_of.isoformat()
     candidates = [
-        s
-        for s in state.submissions
-        if s.form == "ledger"
-        and s.project == project.number
-        and s.valid
-        and state.statuses[s.sha256].accepted
-        and s.saved_at[:10] <= as_of.isoformat()
+        s for s in state.accepted_ledgers.get(project.number or "", []) if s.saved_at[:10] <= day
     ]
-    return max(candidates, key=lambda s: s.order_key, default=None)
+    return candidates[-1] if candidates else None
 
 
 def tasks_of(ledger: Submission) -> list[Task]:
@@ -114,11 +110,16 @@ def compute_schedule(
         concluded = project.closure is not None and project.closure.saved_at[:10] <= since
         if not concluded and (ledger is None or ledger.saved_at[:10] <= since):
             missing.append((project.committee, project.number))
-    committees = []
-    codes = sorted({r.committee for r in results})
-    for code in codes:
-        mine = [r for r in results if r.committee == code]
-        committees.append(aggregate(code, mine, cfg, [p for c, p in missing if c == code]))
+    by_committee: dict[str, list[ProjectSchedule]] = defaultdict(list)
+    for r in results:
+        by_committee[r.committee].append(r)
+    missing_of: dict[str, list[str]] = defaultdict(list)
+    for code, number in missing:
+        missing_of[code].append(number)
+    committees = [
+        aggregate(code, by_committee[code], cfg, missing_of.get(code, []))
+        for code in sorted(by_committee)
+    ]
     county = aggregate(config.cycle.county, results, cfg, [p for _, p in missing])
     return ScheduleReport(as_of, results, names, committees, county, missing)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from xlsxflow.config import Config
@@ -95,6 +96,16 @@ class RegisterState:
 
     def by_number(self) -> dict[str, Project]:
         return {p.number: p for p in self.projects if p.number}
+
+    @cached_property
+    def accepted_ledgers(self) -> dict[str, list[Submission]]:
+        """Each project's valid, accepted ledgers, oldest first (built once: a meeting's
+        figures ask it for every project)."""
+        found: dict[str, list[Submission]] = defaultdict(list)
+        for s in self.submissions:
+            if s.form == "ledger" and s.project and s.valid and self.statuses[s.sha256].accepted:
+                found[s.project].append(s)
+        return {k: sorted(v, key=lambda s: s.order_key) for k, v in found.items()}
 
 
 def _first_errors(sub: Submission, limit: int = 3) -> str:
