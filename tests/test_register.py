@@ -582,6 +582,49 @@ def test_a_parser_that_does_not_archive_still_gets_every_file_archived(tmp_path,
     assert len(stored(ws)) == len(returns)
 
 
+def test_a_rewrite_copies_unchanged_rows_and_gives_the_same_register(tmp_path, cycle, monkeypatch):
+    """Rows of projects whose ledger, names and place are unchanged are copied from the
+    previous register.xlsx; the result is byte for byte a register built from nothing."""
+    from xlsxflow.excel import bulk_rows
+
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns)
+    hits = []
+    real_get = bulk_rows.PartCache.get
+
+    def counting(self, key, start):  # type: ignore[no-untyped-def]
+        found = real_get(self, key, start)
+        hits.append(found is not None)
+        return found
+
+    monkeypatch.setattr(bulk_rows.PartCache, "get", counting)
+    first = cycle.returns[0]
+    (ws.inbox / f"copy-{first.name}").write_bytes(first.data)  # a new name: a rewrite
+    merge(ws)
+    assert hits and all(hits)  # every block of 任务台账 and 经费台账 came from the cache
+    reused = ws.register_path.read_bytes()
+    ws.register_path.unlink()
+    hits.clear()
+    merge(ws)  # no previous register.xlsx: every row built again
+    assert not hits
+    assert ws.register_path.read_bytes() == reused
+
+
+def test_rows_are_not_copied_from_a_register_the_clerk_saved(tmp_path, cycle, monkeypatch):
+    from xlsxflow.excel import bulk_rows
+
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns)
+    book = openpyxl.load_workbook(ws.register_path)
+    book.save(ws.register_path)  # as if saved in Excel: no longer our bytes
+    asked = []
+    monkeypatch.setattr(bulk_rows.BlockCache, "part", lambda *a: asked.append(a))
+    first = cycle.returns[0]
+    (ws.inbox / f"copy-{first.name}").write_bytes(first.data)
+    merge(ws)
+    assert asked == []
+
+
 def test_task_rows_trace_back_to_their_file_and_row(merged, cycle):
     ws, _report = merged
     rows = register_rows(ws, TASKS)

@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import IO, Any
 
 from xlsxwriter.utility import xl_col_to_name
 
 from xlsxflow.excel.inert import MAX_CELL_UNITS, fit_cell
+from xlsxflow.register.sheets import Block
 
 FLUSH_ROWS = 2_000
 ZIP64_ABOVE = 2**31 - 2**27  # a sheet part this large needs zip64 sizes
@@ -124,12 +127,18 @@ class RowWriter:
 
 
 class SheetBody:
-    """The data rows of one sheet, kept in a temporary file until the workbook is done."""
+    """The data rows of one sheet, kept in a temporary file until the workbook is done.
+
+    Rows added by ``extend_blocks`` are also indexed by block key (start row, rows,
+    last row with a cell, byte offset and length in the body) so that the next
+    rendering can copy unchanged blocks from this one (``BlockCache``)."""
 
     def __init__(self, writer: RowWriter, first_row: int) -> None:
         self.writer = writer
         self.next_row = first_row
         self.last_row = first_row - 1  # last row that holds a cell
+        self.size = 0
+        self.blocks: dict[str, list[int]] = {}
         self.file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by __exit__)
 
     def __enter__(self) -> SheetBody:
@@ -137,6 +146,10 @@ class SheetBody:
 
     def __exit__(self, *exc: object) -> None:
         self.file.close()
+
+    def _write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.size += len(data)
 
     def extend(self, rows: Iterable[Sequence[Any]]) -> None:
         chunk: list[str] = []
@@ -147,18 +160,94 @@ class SheetBody:
                 self.last_row = self.next_row
             self.next_row += 1
             if len(chunk) >= FLUSH_ROWS:
-                self.file.write("".join(chunk).encode())
+                self._write("".join(chunk).encode())
                 chunk.clear()
-        self.file.write("".join(chunk).encode())
+        self._write("".join(chunk).encode())
+
+    def extend_blocks(
+        self, blocks: Iterator[Block], limit: int, cache: PartCache | None
+    ) -> Iterator[Block] | None:
+        """Add whole blocks while they fit in rows up to ``limit``; the blocks left for
+        the next sheet, or None when all were added."""
+        for block in blocks:
+            start = self.next_row
+            old = cache.get(block.key, start) if cache else None
+            if old is not None:
+                count, last, data = old
+            else:
+                rows = block.rows()
+                count, last, parts = len(rows), -1, []
+                for i, values in enumerate(rows):
+                    xml = self.writer.row(start + i, values)
+                    if xml:
+                        parts.append(xml)
+                        last = start + i
+                data = "".join(parts).encode()
+            if start - 1 + count > limit and start > 1:  # on to the next sheet, whole
+                again = Block(block.key, (lambda r=rows: r) if old is None else block.rows)
+                return itertools.chain([again], blocks)
+            self.blocks[block.key] = [start, count, last, self.size, len(data)]
+            self._write(data)
+            self.next_row += count
+            if last >= 0:
+                self.last_row = last
+        return None
 
 
-def splice(workbook: bytes, bodies: dict[str, SheetBody], last_columns: dict[str, int]) -> bytes:
+class PartCache:
+    """The body of one sheet part of the previous register.xlsx, with its block index."""
+
+    def __init__(self, file: IO[bytes], offset: int, blocks: dict[str, list[int]]) -> None:
+        self.file, self.offset, self.blocks = file, offset, blocks
+
+    def get(self, key: str, start: int) -> tuple[int, int, bytes] | None:
+        """(rows, last row with a cell, XML) of the block if it sat at ``start`` too."""
+        entry = self.blocks.get(key)
+        if entry is None or entry[0] != start:
+            return None
+        _start, count, last, offset, length = entry
+        self.file.seek(self.offset + offset)
+        return count, last, self.file.read(length)
+
+
+class BlockCache:
+    """Blocks of the previous register.xlsx, for a rendering that may reuse them.
+
+    ``index`` is what the previous rendering returned: for each sheet part (by sheet
+    name and part number) its zip member, a fingerprint of everything else its row
+    XML depends on (formats, columns, version), the length of the XML before its rows
+    and its blocks. A part is inflated to a temporary file only when first asked for."""
+
+    def __init__(self, workbook: Path, index: dict[str, Any]) -> None:
+        self.workbook, self.index = workbook, index
+        self.files: list[IO[bytes]] = []
+
+    def part(self, name: str, fingerprint: str) -> PartCache | None:
+        entry = self.index.get(name)
+        if entry is None or entry["fingerprint"] != fingerprint:
+            return None
+        file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close)
+        self.files.append(file)
+        with zipfile.ZipFile(self.workbook) as zf, zf.open(entry["member"]) as member:
+            shutil.copyfileobj(member, file, 1 << 20)
+        return PartCache(file, entry["head"], entry["blocks"])
+
+    def close(self) -> None:
+        for file in self.files:
+            file.close()
+
+
+def splice(
+    workbook: bytes, bodies: dict[str, SheetBody], last_columns: dict[str, int]
+) -> tuple[bytes, dict[str, int]]:
     """Copy the zip xlsxwriter wrote, putting each body's rows at the end of its sheet's
     ``sheetData`` and widening the sheet's ``dimension`` to cover them.
 
     ``bodies`` and ``last_columns`` are keyed by part name (``xl/worksheets/sheetN.xml``);
-    every other member is copied as it is, with its original (fixed) time stamp."""
+    every other member is copied as it is, with its original (fixed) time stamp. Also
+    returns, per spliced part, the length in bytes of its XML before the rows."""
     out = io.BytesIO()
+    heads: dict[str, int] = {}
     with (
         zipfile.ZipFile(io.BytesIO(workbook)) as src,
         zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as dst,
@@ -187,8 +276,10 @@ def splice(workbook: bytes, bodies: dict[str, SheetBody], last_columns: dict[str
             target._compresslevel = 1  # type: ignore[attr-defined]
             big = body.file.seek(0, io.SEEK_END) > ZIP64_ABOVE
             with dst.open(target, "w", force_zip64=big) as sink:
-                sink.write(head.encode())
+                encoded = head.encode()
+                heads[info.filename] = len(encoded)
+                sink.write(encoded)
                 body.file.seek(0)
                 shutil.copyfileobj(body.file, sink, 1 << 20)
                 sink.write(f"</sheetData>{tail}".encode())
-    return out.getvalue()
+    return out.getvalue(), heads

@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import io
 import itertools
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-from xlsxflow.excel.bulk_rows import RowWriter, SheetBody, splice
+from xlsxflow import __version__
+from xlsxflow.excel.bulk_rows import BlockCache, RowWriter, SheetBody, splice
 from xlsxflow.excel.inert import new_workbook
 from xlsxflow.excel.widths import display_width
-from xlsxflow.register.sheets import Sheet
+from xlsxflow.register.sheets import Block, Sheet
 
 MAX_WIDTH = 50
 ROWS_PER_SHEET = 1_048_575  # Excel's 1,048,576 rows less the header
+SAMPLE_ROWS = 500
 WIDE_WIDTH = 40
 
 
 def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -> bytes:
+    return render_register_indexed(sheets, created, title)[0]
+
+
+def render_register_indexed(
+    sheets: Sequence[Sheet],
+    created: dt.datetime,
+    title: str,
+    cache: BlockCache | None = None,
+) -> tuple[bytes, dict[str, Any]]:
+    """The workbook, and the index of its row blocks for ``BlockCache`` next time.
+    Blocks copied from ``cache`` are byte for byte what would have been built."""
     buffer = io.BytesIO()
     book = new_workbook(buffer, constant_memory=True)
     book.set_properties({"title": title, "author": "xlsxflow", "created": created})
@@ -53,12 +68,14 @@ def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -
     styles = [fmt._get_xf_index() for fmt in (head, dept_head, text, wrap, date, number)]
     bodies: dict[str, SheetBody] = {}
     last_columns: dict[str, int] = {}
+    parts: dict[str, tuple[str, str]] = {}  # block sheets' parts: (sheet name, fingerprint)
     with contextlib.ExitStack() as stack:
         for sheet in sheets:
             widths = [max(display_width(h), 6) for h in sheet.headers]
             rows = iter(sheet.rows)
-            sample = list(itertools.islice(rows, 500))  # widths from the first rows; the
-            for row in sample:  # rest streams through to a temporary file
+            # widths from the first rows; the rest streams through to a temporary file
+            sample = list(itertools.islice(rows, SAMPLE_ROWS))
+            for row in sample:
                 for i, value in enumerate(row):
                     widths[i] = max(widths[i], display_width(value))
             wide = {i for i, h in enumerate(sheet.headers) if h in sheet.wide}
@@ -71,6 +88,10 @@ def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -
                 wide=wide,
             )
             remaining: Iterator[Sequence[object]] = itertools.chain(sample, rows)
+            pending = _sampled_blocks(sheet, widths)
+            fingerprint = hashlib.sha256(
+                repr((__version__, sheet.headers, styles, sorted(wide), sheet.signature)).encode()
+            ).hexdigest()
             # A sheet holds 1,048,576 rows: more (a province's tasks) go on to 续 sheets.
             for part_no in itertools.count(1):
                 name = sheet.name if part_no == 1 else f"{sheet.name}（续{part_no - 1}）"
@@ -85,7 +106,17 @@ def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -
                 part = f"xl/worksheets/sheet{len(book.worksheets())}.xml"
                 body = bodies[part] = stack.enter_context(SheetBody(writer, first_row=1))
                 last_columns[part] = len(sheet.headers) - 1
-                body.extend(itertools.islice(remaining, ROWS_PER_SHEET))
+                if pending is not None:
+                    reuse = cache.part(name, fingerprint) if cache else None
+                    pending = body.extend_blocks(pending, ROWS_PER_SHEET, reuse)
+                    parts[part] = (name, fingerprint)
+                    more = pending is not None
+                else:
+                    body.extend(itertools.islice(remaining, ROWS_PER_SHEET))
+                    following = next(remaining, None)
+                    more = following is not None
+                    if more:
+                        remaining = itertools.chain([following], remaining)
                 ws.freeze_panes(1, 0)
                 ws.autofilter(0, 0, max(body.next_row - 1, 1), len(sheet.headers) - 1)
                 ws.set_landscape()
@@ -93,9 +124,37 @@ def render_register(sheets: Sequence[Sheet], created: dt.datetime, title: str) -
                 ws.fit_to_pages(1, 0)
                 ws.repeat_rows(0)
                 ws.set_footer("&C第 &P 页，共 &N 页")
-                following = next(remaining, None)
-                if following is None:
+                if not more:
                     break
-                remaining = itertools.chain([following], remaining)
         book.close()
-        return splice(buffer.getvalue(), bodies, last_columns)
+        data, heads = splice(buffer.getvalue(), bodies, last_columns)
+        index = {
+            name: {
+                "member": part,
+                "fingerprint": fingerprint,
+                "head": heads[part],
+                "blocks": bodies[part].blocks,
+            }
+            for part, (name, fingerprint) in parts.items()
+        }
+        return data, index
+
+
+def _sampled_blocks(sheet: Sheet, widths: list[int]) -> Iterator[Block] | None:
+    """A block sheet's blocks, with the column widths taken from the rows of its first
+    blocks (the first 500 rows or more), as for a sheet of rows."""
+    if sheet.blocks is None:
+        return None
+    blocks = iter(sheet.blocks)
+    first: list[Block] = []
+    seen = 0
+    for block in blocks:
+        rows = block.rows()
+        first.append(Block(block.key, lambda rows=rows: rows))
+        for row in rows:
+            for i, value in enumerate(row):
+                widths[i] = max(widths[i], display_width(value))
+        seen += len(rows)
+        if seen >= SAMPLE_ROWS:
+            break
+    return itertools.chain(first, blocks)

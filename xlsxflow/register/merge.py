@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -263,22 +264,38 @@ def write_register(
 ) -> bool:
     """Derive (unless given) and write register.xlsx; False when it was already current.
     The caller holds the workspace lock."""
-    from xlsxflow.excel.register_book import render_register
+    from xlsxflow.excel.bulk_rows import BlockCache
+    from xlsxflow.excel.register_book import render_register_indexed
     from xlsxflow.register.sheets import register_sheets
 
     config = ws.config
+    target = ws.register_path
     with Store(ws.data / "register.sqlite") as store:
         if state is None:
             state = derive(store.submissions(), config)
         notes = store.dept_notes()
         meetings = store.meetings()
         inputs = register_inputs(ws, store.generation)
+        # Rows of register.xlsx as we last wrote it can be copied into the new one: only
+        # if it is still byte for byte that file (not saved by the clerk since).
+        index = store.meta("register_blocks")
+        reusable = (
+            index is not None
+            and target.exists()
+            and sha256_of(target) == store.meta("register_sha")
+        )
     created = dt.datetime.combine(config.cycle.notice_date, dt.time())
     sheets = register_sheets(
         state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
     )
-    data = render_register(sheets, created, f"{config.cycle.county}基层党建项目总台账")
-    target = ws.register_path
+    cache = BlockCache(target, json.loads(index)) if reusable and index else None
+    try:
+        data, blocks = render_register_indexed(
+            sheets, created, f"{config.cycle.county}基层党建项目总台账", cache
+        )
+    finally:
+        if cache is not None:
+            cache.close()
     written = not (target.exists() and target.read_bytes() == data)
     if written:
         if target.exists():
@@ -289,6 +306,7 @@ def write_register(
     with Store(ws.data / "register.sqlite") as store, store.transaction():
         store.set_meta("register_sha", hashlib.sha256(data).hexdigest())
         store.set_meta("register_inputs", inputs)
+        store.set_meta("register_blocks", json.dumps(blocks, sort_keys=True))
     return written
 
 

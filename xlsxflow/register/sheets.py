@@ -7,7 +7,9 @@ the register speaks the same words as the forms. The Excel writer only draws the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+import functools
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -34,13 +36,25 @@ DEPT_COLUMNS = ("督办人", "备注", "整改意见")
 Cell = str | int | Decimal | dt.date | None
 
 
+@dataclass(frozen=True)
+class Block:
+    """One project's rows of a sheet and a key naming everything they are made of:
+    a block whose key (and place) is unchanged since the last register.xlsx is copied
+    from it instead of being built again (a province's 任务台账 has 400,000 rows)."""
+
+    key: str
+    rows: Callable[[], list[Sequence[Cell]]]
+
+
 @dataclass
 class Sheet:
     name: str
     headers: list[str]
-    rows: Iterable[Sequence[Cell]]
+    rows: Iterable[Sequence[Cell]] = ()
     dept_columns: tuple[str, ...] = ()
     wide: tuple[str, ...] = ()  # columns holding long text
+    blocks: Iterable[Block] | None = None  # instead of ``rows``, where rows come per project
+    signature: str = ""  # what the blocks' rows depend on besides their keys
 
 
 def _label(kind: str, field_id: str) -> str:
@@ -185,7 +199,21 @@ def _table_sheet(
     shown = [_choices_shown(c.choices) if c.choices else None for c in columns]
     ids = [c.id for c in columns]
 
-    def rows() -> Iterator[list[Cell]]:
+    def project_rows(p: Project, name_: str, committee: str, sub: Any) -> list[Sequence[Cell]]:
+        out: list[Sequence[Cell]] = []
+        source = sub.sha256[:12]
+        for r in p.rows(form, table):
+            cells: list[Cell] = [p.number, name_, committee]
+            for cid, texts in zip(ids, shown, strict=True):
+                value = r.get(cid)
+                if texts is not None:
+                    value = texts.get(str(value), str(value)) if value else ""
+                cells.append(value)
+            cells += [source, r.get("_at", "")]
+            out.append(cells)
+        return out
+
+    def blocks() -> Iterator[Block]:
         # A generator: one project's rows at a time (a province has 100,000s of tasks).
         for p in state.projects:
             sub = getattr(p, form)
@@ -193,19 +221,14 @@ def _table_sheet(
                 continue
             name_ = str(p.values.get("project_name") or "")
             committee = _committee_name(roster, p.committee, p.committee)
-            source = sub.sha256[:12]
-            for r in p.rows(form, table):
-                cells: list[Cell] = [p.number, name_, committee]
-                for cid, texts in zip(ids, shown, strict=True):
-                    value = r.get(cid)
-                    if texts is not None:
-                        value = texts.get(str(value), str(value)) if value else ""
-                    cells.append(value)
-                cells += [source, r.get("_at", "")]
-                yield cells
+            # the rows are made of exactly these (the return's content by its hash)
+            made_of = "\x1f".join([name, p.number or "", name_, committee, sub.sha256])
+            key = hashlib.sha256(made_of.encode()).hexdigest()
+            yield Block(key, functools.partial(project_rows, p, name_, committee, sub))
 
     wide = tuple(c.label for c in columns if c.type == "text" and not c.max_length)
-    return Sheet(name, headers, rows(), wide=wide)
+    signature = repr((ids, shown))  # a changed choice text changes every block's rows
+    return Sheet(name, headers, wide=wide, blocks=blocks(), signature=signature)
 
 
 def submissions_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
