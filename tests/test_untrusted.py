@@ -624,3 +624,32 @@ def test_unknown_form_version(clean: Path) -> None:
         read_untouched(hostile(clean, "v9.xlsx", edit={"docProps/custom.xml": version})),
         "form.version",
     )
+
+
+def _sheet_xml(dimension: str, cells: list[tuple[int, str]]) -> bytes:
+    rows = "".join(f'<row r="{r}"><c r="{ref}"><v>1</v></c></row>' for r, ref in cells)
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<dimension ref="{dimension}"/><sheetData>{rows}</sheetData></worksheet>'
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("dimension", "cells", "fast"),
+    [
+        ("A1:CV5000", [(5000, "CV5000")], True),  # a return's shape
+        ("A1:G20000", [(20000, "G20000")], True),  # a province's roster: tall, narrow
+        ("A1:Z59999", [(59999, "Z59999")], True),
+        ("A1:G20000", [(20000, "AA20000")], False),  # a cell wider than claimed
+        ("A1:G20000", [(60000, "G60000")], False),  # a row lower than allowed
+        ("A1:AA20000", [(2, "B2")], False),  # tall and wide: not for calamine
+        ("A1:G100", [(1048576, "A1048576")], False),  # the dimension lied
+    ],
+)
+def test_which_sheets_calamine_may_read(dimension, cells, fast) -> None:
+    """Calamine builds dense rows: it gets sheets whose every cell stays within
+    1.6 million, checked on the sheet's own bytes, not on its dimension tag alone."""
+    from xlsxflow.read.xlsx import _plain_sheet
+
+    assert _plain_sheet(_sheet_xml(dimension, cells)) is fast

@@ -19,6 +19,7 @@ from xlsxflow.register.sheets import Block, Sheet
 MAX_WIDTH = 50
 ROWS_PER_SHEET = 1_048_575  # Excel's 1,048,576 rows less the header
 SAMPLE_ROWS = 500
+SAMPLE_BLOCKS = 100
 WIDE_WIDTH = 40
 
 
@@ -142,7 +143,8 @@ def render_register_indexed(
 
 def _sampled_blocks(sheet: Sheet, widths: list[int]) -> Iterator[Block] | None:
     """A block sheet's blocks, with the column widths taken from the rows of its first
-    blocks (the first 500 rows or more), as for a sheet of rows."""
+    blocks: 500 rows or more, or 100 blocks (经费台账 has a few rows a project, and each
+    block read here costs its payload)."""
     if sheet.blocks is None:
         return None
     blocks = iter(sheet.blocks)
@@ -155,6 +157,6 @@ def _sampled_blocks(sheet: Sheet, widths: list[int]) -> Iterator[Block] | None:
             for i, value in enumerate(row):
                 widths[i] = max(widths[i], display_width(value))
         seen += len(rows)
-        if seen >= SAMPLE_ROWS:
+        if seen >= SAMPLE_ROWS or len(first) >= SAMPLE_BLOCKS:
             break
     return itertools.chain(first, blocks)

@@ -30,13 +30,18 @@ _STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 # Sheets we hand to calamine must be plain: UTF-8, no DTD, no formulas, a sane dimension.
 _DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+(?::([A-Z]+)(\d+))?"')
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
-# A row or cell far beyond FAST_MAX_ROWS / FAST_MAX_COLS: the dimension tag lied, and
-# calamine would build dense rows up to it (row 1,048,576 costs seconds and 100+ MB).
+# A row or cell beyond what the dimension may claim: the tag lied, and calamine would
+# build dense rows up to it (row 1,048,576 costs seconds and 100+ MB). Two shapes are
+# read by calamine: up to 5,000 rows × 100 columns (every return), and up to 60,000
+# rows × 26 columns (a province's roster); both stay under 1.6 million cells.
 _FAR_CELL = re.compile(rb'<row r="\d{5,}"|<c r="(?:[A-Z]{3,}|[D-Z][A-Z])\d')
+_FAR_CELL_NARROW = re.compile(rb'<row r="(?:[6-9]\d{4}|\d{6,})"|<c r="[A-Z]{2,}\d')
 # Parts calamine reads by itself (beyond the sheet), outside our size limits and defusedxml.
 _CALAMINE_PARTS = ("xl/sharedStrings.xml", "xl/styles.xml")
 FAST_MAX_ROWS = 5000
 FAST_MAX_COLS = 100
+NARROW_MAX_ROWS = 59_999
+NARROW_MAX_COLS = 26
 
 
 def _parse(data: bytes, part: str) -> Element:
@@ -296,16 +301,19 @@ def _plain_sheet(data: bytes) -> bool:
         return False
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data or _FORMULA.search(data):
         return False
-    if _FAR_CELL.search(data):
-        return False
     m = _DIMENSION.search(head)
     if m is None:
         return False
     if m.group(1) is None:
-        return True
+        return not _FAR_CELL.search(data)
     from xlsxflow.read.refs import col_index
 
-    return int(m.group(2)) <= FAST_MAX_ROWS and col_index(m.group(1).decode()) < FAST_MAX_COLS
+    rows, cols = int(m.group(2)), col_index(m.group(1).decode()) + 1
+    if rows <= FAST_MAX_ROWS and cols <= FAST_MAX_COLS:
+        return not _FAR_CELL.search(data)
+    if rows <= NARROW_MAX_ROWS and cols <= NARROW_MAX_COLS:
+        return not _FAR_CELL_NARROW.search(data)
+    return False
 
 
 def read_xlsx(path: Path, limits: Limits) -> RawBook:
