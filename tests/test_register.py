@@ -9,6 +9,7 @@ and roster; the mini cycle itself is built once per module.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import random
 import re
@@ -901,3 +902,132 @@ def test_a_merge_clears_temporary_files_a_killed_merge_left(tmp_path, cycle):
     merge(ws)
     assert [p for p in stale if p.exists()] == []
     assert theirs.exists()
+
+
+# -- rows copied from the previous register.xlsx ------------------------------------------------
+
+
+def _built_afresh(ws: Workspace) -> bytes:
+    """register.xlsx as a write with nothing to copy from gives it (ws is left alone)."""
+    from xlsxflow.register.merge import write_register
+
+    copy = Path(f"{ws.root}-afresh")
+    shutil.copytree(ws.root, copy)
+    other = Workspace.open(copy)
+    other.register_path.unlink()
+    write_register(other)
+    data = other.register_path.read_bytes()
+    shutil.rmtree(copy)
+    return data
+
+
+def test_copied_rows_match_a_fresh_build_as_ledgers_change_and_sheets_spill(tmp_path, monkeypatch):
+    """New ledger versions with other numbers of tasks and funds move the blocks after
+    them; with four rows a sheet, blocks spill onto 续 sheets. After every merge the
+    register is byte for byte the one built with nothing to copy."""
+    import datetime as dt
+
+    from registerkit import TEAM, Department, application, project_return, review
+
+    from xlsxflow.excel import bulk_rows, register_book
+
+    monkeypatch.setattr(register_book, "ROWS_PER_SHEET", 4)
+    rng = random.Random(8)
+    dept = Department(tmp_path / "dept")
+    codes = ["T01", "T02", "T03", "T04", "T05"]
+    start = dt.datetime(2011, 12, 1, 9)
+    apps = [
+        application(dept.ws, c, INNOVATION, saved_at=start + dt.timedelta(hours=i))
+        for i, c in enumerate(codes)
+    ]
+    dept.receive(*apps)
+    decided = {instance(c, INNOVATION): "立项" for c in codes}
+    rev = review(dept.ws, dept.review_rows(), decided, saved_at=dt.datetime(2012, 1, 5, 9))
+    dept.receive(rev)
+    refs = {c: dept.project(c, INNOVATION) for c in codes}
+    ws = fresh(tmp_path)
+    receive(ws, *apps, rev)
+    hits: list[bool] = []
+    real_get = bulk_rows.PartCache.get
+
+    def counting(self, key, begin):  # type: ignore[no-untyped-def]
+        found = real_get(self, key, begin)
+        hits.append(found is not None)
+        return found
+
+    monkeypatch.setattr(bulk_rows.PartCache, "get", counting)
+    when = dt.datetime(2012, 2, 1, 9)
+    for step in range(5):
+        for code in rng.sample(codes, 2):
+            when += dt.timedelta(hours=1)
+            tasks = [
+                {
+                    "task_no": str(i + 1),
+                    "task_target": "目标" * rng.randint(1, 9),
+                    "task_owner": "张卫东",
+                    "task_deadline": dt.date(2012, 5, 31),
+                    "task_requirement": "要求",
+                    "task_progress": rng.choice([0, 50]),
+                }
+                for i in range(rng.randint(1, 5))
+            ]
+            funds = [
+                {
+                    "fund_date": dt.date(2012, 1, 20),
+                    "fund_source": "党委专项资金",
+                    "fund_amount": rng.randint(1, 9999),
+                    "fund_purpose": "用途",
+                }
+                for _ in range(rng.randint(0, 3))
+            ]
+            project_return(
+                dept.ws,
+                "ledger",
+                refs[code],
+                {"report_date": when.date()},
+                {"team": TEAM, "tasks": tasks, "funds": funds},
+                saved_at=when,
+                name=f"{code}_ledger_{step}",
+            ).put(ws.inbox)
+        merge(ws)
+        assert ws.register_path.read_bytes() == _built_afresh(ws), step
+    assert any(hits) and not all(hits)  # some blocks were copied, some built again
+    assert any("续" in n for n in openpyxl.load_workbook(ws.register_path).sheetnames)
+
+
+def test_an_index_of_another_file_is_not_used(tmp_path, cycle, monkeypatch):
+    """An older xlsxflow rewrote register.xlsx (and its hash) but left our index: the
+    index names another file, so nothing is copied from it."""
+    from xlsxflow.excel import bulk_rows
+    from xlsxflow.register.store import Store
+
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns)
+    book = openpyxl.load_workbook(ws.register_path)
+    book.save(ws.register_path)
+    with Store(ws.data / "register.sqlite") as store, store.transaction():
+        store.set_meta("register_sha", hashlib.sha256(ws.register_path.read_bytes()).hexdigest())
+    asked = []
+    monkeypatch.setattr(bulk_rows.BlockCache, "part", lambda *a: asked.append(a))
+    first = cycle.returns[0]
+    (ws.inbox / f"copy-{first.name}").write_bytes(first.data)
+    merge(ws)
+    assert asked == []
+    assert ws.register_path.read_bytes() == _built_afresh(ws)
+
+
+def test_rows_built_by_other_code_are_not_copied(tmp_path, cycle, monkeypatch):
+    from xlsxflow.excel import bulk_rows, register_book
+
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns)
+    monkeypatch.setattr(register_book, "_code", lambda: "an upgraded xlsxflow")
+    hits = []
+    real_get = bulk_rows.PartCache.get
+    monkeypatch.setattr(
+        bulk_rows.PartCache, "get", lambda self, k, s: hits.append(k) or real_get(self, k, s)
+    )
+    first = cycle.returns[0]
+    (ws.inbox / f"copy-{first.name}").write_bytes(first.data)
+    merge(ws)
+    assert hits == []

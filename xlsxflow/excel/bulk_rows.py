@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+import json
 import re
 import shutil
 import tempfile
@@ -29,6 +30,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from functools import lru_cache
+from hashlib import sha256
 from pathlib import Path
 from typing import IO, Any
 
@@ -217,24 +219,42 @@ class PartCache:
 class BlockCache:
     """Blocks of the previous register.xlsx, for a rendering that may reuse them.
 
-    ``index`` is what the previous rendering returned: for each sheet part (by sheet
-    name and part number) its zip member, a fingerprint of everything else its row
-    XML depends on (formats, columns, version), the length of the XML before its rows
-    and its blocks. A part is inflated to a temporary file only when first asked for."""
+    The index is what the previous rendering returned, with the hash of the workbook it
+    describes: for each sheet part (by sheet name and part number) its zip member, a
+    fingerprint of everything else its row XML depends on (formats, columns, code), the
+    length of the XML before its rows and its blocks. The workbook is read once, here,
+    and used only if it is still that very file; a part is inflated to a temporary file
+    when first asked for."""
 
-    def __init__(self, workbook: Path, index: dict[str, Any]) -> None:
-        self.workbook, self.index = workbook, index
+    def __init__(self, workbook: bytes, parts: dict[str, Any]) -> None:
+        self.workbook, self.parts = workbook, parts
         self.files: list[IO[bytes]] = []
 
-    def part(self, name: str, fingerprint: str) -> PartCache | None:
-        entry = self.index.get(name)
-        if entry is None or entry["fingerprint"] != fingerprint:
+    @classmethod
+    def load(cls, path: Path, index: str) -> BlockCache | None:
+        """The cache for the register at ``path``, or None unless ``index`` describes
+        that very file (not one the clerk saved, or an older xlsxflow wrote, since)."""
+        try:
+            described = json.loads(index)
+            data = path.read_bytes()  # one snapshot: hashed and read from, never re-opened
+        except (OSError, ValueError):
             return None
-        file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close)
-        self.files.append(file)
-        with zipfile.ZipFile(self.workbook) as zf, zf.open(entry["member"]) as member:
-            shutil.copyfileobj(member, file, 1 << 20)
-        return PartCache(file, entry["head"], entry["blocks"])
+        if not isinstance(described, dict) or described.get("sha256") != sha256(data).hexdigest():
+            return None
+        return cls(data, described.get("parts") or {})
+
+    def part(self, name: str, fingerprint: str) -> PartCache | None:
+        entry = self.parts.get(name)
+        try:
+            if entry is None or entry["fingerprint"] != fingerprint:
+                return None
+            file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close)
+            self.files.append(file)
+            with zipfile.ZipFile(io.BytesIO(self.workbook)) as zf, zf.open(entry["member"]) as m:
+                shutil.copyfileobj(m, file, 1 << 20)
+            return PartCache(file, int(entry["head"]), entry["blocks"])
+        except (KeyError, TypeError, ValueError, zipfile.BadZipFile):
+            return None  # an index not of this shape: build the rows instead
 
     def close(self) -> None:
         for file in self.files:

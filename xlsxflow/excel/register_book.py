@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import io
 import itertools
+import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from xlsxflow import __version__
@@ -91,7 +94,7 @@ def render_register_indexed(
             remaining: Iterator[Sequence[object]] = itertools.chain(sample, rows)
             pending = _sampled_blocks(sheet, widths)
             fingerprint = hashlib.sha256(
-                repr((__version__, sheet.headers, styles, sorted(wide), sheet.signature)).encode()
+                repr((_code(), sheet.headers, styles, sorted(wide), sheet.signature)).encode()
             ).hexdigest()
             # A sheet holds 1,048,576 rows: more (a province's tasks) go on to 续 sheets.
             for part_no in itertools.count(1):
@@ -139,6 +142,22 @@ def render_register_indexed(
             for part, (name, fingerprint) in parts.items()
         }
         return data, index
+
+
+@functools.cache
+def _code() -> str:
+    """A hash of the code and specs that turn stored values into row XML: a block built
+    by other code (an upgrade, a changed spec) is never copied, whatever the version."""
+    from xlsxflow.excel import bulk_rows, inert
+    from xlsxflow.forms.catalog import templates_dir
+    from xlsxflow.register import codec, sheets, state
+
+    digest = hashlib.sha256(__version__.encode())
+    for module in (bulk_rows, inert, codec, sheets, state, sys.modules[__name__]):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    for spec in sorted(templates_dir().glob("*.toml")):
+        digest.update(spec.read_bytes())
+    return digest.hexdigest()
 
 
 def _sampled_blocks(sheet: Sheet, widths: list[int]) -> Iterator[Block] | None:

@@ -279,16 +279,11 @@ def write_register(
         # Rows of register.xlsx as we last wrote it can be copied into the new one: only
         # if it is still byte for byte that file (not saved by the clerk since).
         index = store.meta("register_blocks")
-        reusable = (
-            index is not None
-            and target.exists()
-            and sha256_of(target) == store.meta("register_sha")
-        )
     created = dt.datetime.combine(config.cycle.notice_date, dt.time())
     sheets = register_sheets(
         state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
     )
-    cache = BlockCache(target, json.loads(index)) if reusable and index else None
+    cache = BlockCache.load(target, index) if index and target.exists() else None
     try:
         data, blocks = render_register_indexed(
             sheets, created, f"{config.cycle.county}基层党建项目总台账", cache
@@ -306,7 +301,8 @@ def write_register(
     with Store(ws.data / "register.sqlite") as store, store.transaction():
         store.set_meta("register_sha", hashlib.sha256(data).hexdigest())
         store.set_meta("register_inputs", inputs)
-        store.set_meta("register_blocks", json.dumps(blocks, sort_keys=True))
+        described = {"sha256": hashlib.sha256(data).hexdigest(), "parts": blocks}
+        store.set_meta("register_blocks", json.dumps(described, sort_keys=True))
     return written
 
 
