@@ -25,15 +25,13 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
     以最后保存的版本为准，历次版本都保留在“提交记录”中。有被退回的表格时退出码为 1。
     """
     from xlsxflow.forms import catalog
-    from xlsxflow.register.merge import merge
+    from xlsxflow.register.merge import merge, parse_parallel
     from xlsxflow.workspace import Workspace
 
     ws = Workspace.open(workspace)
 
     def parse(paths: list[Path], ctx, before):  # type: ignore[no-untyped-def]
-        from xlsxflow.parallel import read_many  # (not imported when nothing is new)
-
-        results = read_many(paths, ctx, keep=frozenset({"json"}), before=before)
+        results = parse_parallel(paths, ctx, before)
         if as_json or quiet or not paths:
             yield from results
             return

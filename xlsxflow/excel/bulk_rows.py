@@ -31,7 +31,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from hashlib import sha256
-from pathlib import Path
 from typing import IO, Any
 
 from xlsxwriter.utility import xl_col_to_name
@@ -153,22 +152,29 @@ class SheetBody:
     def __exit__(self, *exc: object) -> None:
         self.file.close()
 
-    def _write(self, data: bytes) -> None:
+    def _serialise(self, start: int, rows: Sequence[Sequence[Any]]) -> tuple[bytes, int]:
+        """``rows`` as XML from row ``start`` on, and the last of them holding a cell
+        (-1 if none does)."""
+        parts, last = [], -1
+        for i, values in enumerate(rows):
+            xml = self.writer.row(start + i, values)
+            if xml:
+                parts.append(xml)
+                last = start + i
+        return "".join(parts).encode(), last
+
+    def _add(self, data: bytes, count: int, last: int) -> None:
         self.file.write(data)
         self.size += len(data)
+        self.next_row += count
+        if last >= 0:
+            self.last_row = last
 
     def extend(self, rows: Iterable[Sequence[Any]]) -> None:
-        chunk: list[str] = []
-        for values in rows:
-            xml = self.writer.row(self.next_row, values)
-            if xml:
-                chunk.append(xml)
-                self.last_row = self.next_row
-            self.next_row += 1
-            if len(chunk) >= FLUSH_ROWS:
-                self._write("".join(chunk).encode())
-                chunk.clear()
-        self._write("".join(chunk).encode())
+        rows = iter(rows)
+        while chunk := list(itertools.islice(rows, FLUSH_ROWS)):
+            data, last = self._serialise(self.next_row, chunk)
+            self._add(data, len(chunk), last)
 
     def extend_blocks(
         self, blocks: Iterator[Block], limit: int, cache: PartCache | None
@@ -182,21 +188,13 @@ class SheetBody:
                 count, last, data = old
             else:
                 rows = block.rows()
-                count, last, parts = len(rows), -1, []
-                for i, values in enumerate(rows):
-                    xml = self.writer.row(start + i, values)
-                    if xml:
-                        parts.append(xml)
-                        last = start + i
-                data = "".join(parts).encode()
+                count = len(rows)
+                data, last = self._serialise(start, rows)
             if start - 1 + count > limit and start > 1:  # on to the next sheet, whole
                 again = Block(block.key, (lambda r=rows: r) if old is None else block.rows)
                 return itertools.chain([again], blocks)
             self.blocks[block.key] = [start, count, last, self.size, len(data)]
-            self._write(data)
-            self.next_row += count
-            if last >= 0:
-                self.last_row = last
+            self._add(data, count, last)
         return None
 
 
@@ -231,13 +229,13 @@ class BlockCache:
         self.files: list[IO[bytes]] = []
 
     @classmethod
-    def load(cls, path: Path, index: str) -> BlockCache | None:
-        """The cache for the register at ``path``, or None unless ``index`` describes
-        that very file (not one the clerk saved, or an older xlsxflow wrote, since)."""
+    def load(cls, data: bytes, index: str) -> BlockCache | None:
+        """The cache for the register whose bytes are ``data`` (read once by the caller),
+        or None unless ``index`` describes that very file (not one the clerk saved, or an
+        older xlsxflow wrote, since)."""
         try:
             described = json.loads(index)
-            data = path.read_bytes()  # one snapshot: hashed and read from, never re-opened
-        except (OSError, ValueError):
+        except ValueError:
             return None
         if not isinstance(described, dict) or described.get("sha256") != sha256(data).hexdigest():
             return None

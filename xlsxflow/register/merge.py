@@ -122,7 +122,7 @@ def _submission(result: FileResult, sha: str, size: int, archived: str) -> Submi
 Parser = Callable[[list[Path], ValidationContext, Callable[[Path], object]], Iterable[FileResult]]
 
 
-def _parse_parallel(
+def parse_parallel(
     paths: list[Path], ctx: ValidationContext, before: Callable[[Path], object]
 ) -> Iterable[FileResult]:
     from xlsxflow.parallel import read_many
@@ -131,7 +131,7 @@ def _parse_parallel(
 
 
 def merge(
-    ws: Workspace, parse: Parser = _parse_parallel, now: Callable[[], dt.datetime] = dt.datetime.now
+    ws: Workspace, parse: Parser = parse_parallel, now: Callable[[], dt.datetime] = dt.datetime.now
 ) -> MergeReport:
     report = MergeReport(register=str(ws.register_path))
     try:
@@ -283,7 +283,10 @@ def write_register(
     sheets = register_sheets(
         state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
     )
-    cache = BlockCache.load(target, index) if index and target.exists() else None
+    # One reading of the register on disk serves both the copying of unchanged rows and
+    # the check whether anything changed (a save by the clerk meanwhile cannot mix in).
+    previous = target.read_bytes() if target.exists() else None
+    cache = BlockCache.load(previous, index) if previous is not None and index else None
     try:
         data, blocks = render_register_indexed(
             sheets, created, f"{config.cycle.county}基层党建项目总台账", cache
@@ -291,17 +294,18 @@ def write_register(
     finally:
         if cache is not None:
             cache.close()
-    written = not (target.exists() and target.read_bytes() == data)
+    written = data != previous
     if written:
-        if target.exists():
+        if previous is not None:
             _backup(target, ws.data / "backups")
         write_atomic(target, data)
         if report is not None:
             report.register_written = True
+    sha = hashlib.sha256(data).hexdigest()
     with Store(ws.data / "register.sqlite") as store, store.transaction():
-        store.set_meta("register_sha", hashlib.sha256(data).hexdigest())
+        store.set_meta("register_sha", sha)
         store.set_meta("register_inputs", inputs)
-        described = {"sha256": hashlib.sha256(data).hexdigest(), "parts": blocks}
+        described = {"sha256": sha, "parts": blocks}
         store.set_meta("register_blocks", json.dumps(described, sort_keys=True))
     return written
 
