@@ -45,3 +45,10 @@ def reports_errors(func: F) -> F:
 
 
 workspace_argument = click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))
+
+
+def as_of_option(help: str, *, required: bool = False) -> Callable[[F], F]:
+    """``--as-of 2012-03-31``: the day a meeting, a report or a reminder is judged by."""
+    return click.option(
+        "--as-of", "as_of", required=required, type=click.DateTime(["%Y-%m-%d"]), help=help
+    )

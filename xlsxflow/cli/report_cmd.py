@@ -7,18 +7,13 @@ from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import reports_errors, workspace_argument
+from xlsxflow.cli.common import as_of_option, reports_errors, workspace_argument
 
 
 @click.command("report")
 @workspace_argument
 @click.argument("kind", type=click.Choice(["quarterly", "annual", "approval"]))
-@click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="调度会日期（quarterly 必填），格式 2012-03-31。",
-)
+@as_of_option("调度会日期（quarterly 必填），格式 2012-03-31。")
 @reports_errors
 def command(workspace: Path, kind: str, as_of: dt.datetime | None) -> None:
     """生成汇总表，放入工作区的 reports 文件夹：

@@ -8,18 +8,12 @@ from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import reports_errors, workspace_argument
+from xlsxflow.cli.common import as_of_option, reports_errors, workspace_argument
 
 
 @click.command("run")
 @workspace_argument
-@click.option(
-    "--as-of",
-    "as_of",
-    required=True,
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="调度会日期，格式 2012-03-31。",
-)
+@as_of_option("调度会日期，格式 2012-03-31。", required=True)
 @click.option("--send", is_flag=True, help="同时把退回修改的表格发给各党委、把汇总表发给领导。")
 @click.option("--dry-run", is_flag=True, help="与 --send 一起使用：只生成邮件草稿，不发送。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出各步骤的结果。")

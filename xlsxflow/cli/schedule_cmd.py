@@ -8,18 +8,12 @@ from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import reports_errors, workspace_argument
+from xlsxflow.cli.common import as_of_option, reports_errors, workspace_argument
 
 
 @click.command("schedule")
 @workspace_argument
-@click.option(
-    "--as-of",
-    "as_of",
-    required=True,
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="调度会日期（按此日期计算进度），格式 2012-03-31。",
-)
+@as_of_option("调度会日期（按此日期计算进度），格式 2012-03-31。", required=True)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 @click.option("--no-save", is_flag=True, help="只计算，不把结果记入总台账的“调度记录”。")
 @reports_errors

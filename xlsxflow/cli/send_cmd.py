@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import reports_errors, workspace_argument
+from xlsxflow.cli.common import as_of_option, reports_errors, workspace_argument
 
 STATUS = {"sent": "已发送", "skipped": "已跳过", "dry-run": "已生成草稿", "failed": "发送失败"}
 
@@ -23,12 +23,7 @@ STATUS = {"sent": "已发送", "skipped": "已跳过", "dry-run": "已生成草�
     help="只发给这些党委（编号）或领导（姓名），可重复使用。",
 )
 @click.option("--resend", is_flag=True, help="已发送过的邮件也重新发送。")
-@click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="催报按此日期判断逾期和临近截止（默认今天）。",
-)
+@as_of_option("催报按此日期判断逾期和临近截止（默认今天）。")
 @click.option("--smtp-host", help="覆盖配置中的 SMTP 服务器。")
 @click.option("--smtp-port", type=int, help="覆盖配置中的 SMTP 端口。")
 @reports_errors
