@@ -353,6 +353,7 @@ def test_unreadable_roster(tmp_path, content):
     err = roster_error(path)
     assert err.code == "roster.unreadable"
     assert "无法打开" in str(err)
+    assert "file." not in str(err)  # the reader's finding in words, not its code
 
 
 def test_missing_roster_file(tmp_path):

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from xlsxflow.config import translate_error
-from xlsxflow.errors import UsageError
+from xlsxflow.errors import CATALOGUE, UsageError
 from xlsxflow.forms import catalog
 from xlsxflow.fsutil import write_atomic
 from xlsxflow.read.book import RawBook
@@ -110,13 +110,21 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _unreadable(path: Path, err: ReadError) -> UsageError:
+    """``roster.unreadable`` saying in Chinese what the reader found (say, 文件设置了密码)."""
+    what = CATALOGUE[err.code].title
+    return UsageError(
+        "roster.unreadable", path=path, detail=f"{what}（{err.detail}）" if err.detail else what
+    )
+
+
 def _rows(book: RawBook, path: Path, sheet: str, columns: tuple[tuple[str, str, int], ...]):
     if sheet not in book.sheets:
         raise UsageError("roster.sheet_missing", path=path, sheet=sheet)
     try:
         cells = book.cells(sheet)
     except ReadError as err:
-        raise UsageError("roster.unreadable", path=path, detail=err.detail or err.code) from None
+        raise _unreadable(path, err) from None
     by_row: dict[int, dict[int, Any]] = {}
     for (r, c), cell in cells.items():
         by_row.setdefault(r, {})[c] = cell.value
@@ -159,7 +167,7 @@ def read_roster(path: Path) -> Roster:
     try:
         book = open_book(path, classify(path))
     except ReadError as err:
-        raise UsageError("roster.unreadable", path=path, detail=err.detail or err.code) from None
+        raise _unreadable(path, err) from None
     try:
         kinds = catalog().choice("committee_kind")
         by_text = {kinds.display(i): i.code for i in kinds.items} | {
