@@ -61,20 +61,21 @@ def _label(kind: str, field_id: str) -> str:
     return catalog().form(kind).field(field_id).label
 
 
-def _choice(list_id: str, code: Any) -> str:
-    if not code:
-        return ""
-    choices = catalog().choice(list_id)
-    try:
-        return choices.display(choices.by_code(str(code)))
-    except KeyError:
-        return str(code)
-
-
+@functools.cache
 def _choices_shown(list_id: str) -> dict[str, str]:
-    """What ``_choice`` shows for each code of the list."""
+    """The text shown for each code of a choice list (the catalogue is loaded once per
+    process, so this is built once per list; asked for every choice cell)."""
     choices = catalog().choice(list_id)
     return {item.code: choices.display(item) for item in choices.items}
+
+
+def _shown(texts: dict[str, str], code: Any) -> str:
+    """A code as shown (an unknown code as it is, nothing as nothing)."""
+    return texts.get(str(code), str(code)) if code else ""
+
+
+def _choice(list_id: str, code: Any) -> str:
+    return _shown(_choices_shown(list_id), code)
 
 
 def _committee_name(roster: Roster | None, code: str, fallback: str = "") -> str:
@@ -207,7 +208,7 @@ def _table_sheet(
             for cid, texts in zip(ids, shown, strict=True):
                 value = r.get(cid)
                 if texts is not None:
-                    value = texts.get(str(value), str(value)) if value else ""
+                    value = _shown(texts, value)
                 cells.append(value)
             cells += [source, r.get("_at", "")]
             out.append(cells)
