@@ -36,6 +36,7 @@ import datetime as dt
 import hashlib
 import random
 import shutil
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -47,6 +48,7 @@ import openpyxl
 from xlsxflow.config import Config
 from xlsxflow.demo.content import application_values
 from xlsxflow.projects import ProjectRef
+from xlsxflow.register.archive import read_archived
 from xlsxflow.register.merge import MergeReport, merge
 from xlsxflow.register.query import approved_projects, load_state, review_rows
 from xlsxflow.register.state import RegisterState
@@ -446,6 +448,21 @@ def submission_rows(ws: Workspace) -> dict[str, dict[str, Any]]:
 def stored(ws: Workspace) -> list[Submission]:
     with Store(ws.data / "register.sqlite") as store:
         return store.submissions()
+
+
+def archive_contents(ws: Workspace) -> dict[str, bytes]:
+    """Every file in the workspace's archive packs, by member name (``<sha>.xlsx``)."""
+    found: dict[str, bytes] = {}
+    for pack in sorted((ws.data / "archive").rglob("*.zip")):
+        with zipfile.ZipFile(pack) as zf:
+            for member in zf.namelist():
+                assert member not in found, f"{member} archived twice"
+                found[member] = zf.read(member)
+    return found
+
+
+def archived_bytes(ws: Workspace, sub: Submission) -> bytes:
+    return read_archived(ws.data / "archive", sub.archived)
 
 
 def number(value: Any) -> Decimal:

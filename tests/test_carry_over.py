@@ -9,6 +9,7 @@ import random
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from registerkit import archive_contents, archived_bytes
 
 from xlsxflow.cli import cli
 from xlsxflow.demo.content import application_values
@@ -47,15 +48,11 @@ def test_init_carries_the_register_and_roster_over(last_year, tmp_path):
         (r["申报表编号"], r["立项编号"], r["项目状态"]) for r in _project_rows(new.register_path)
     }
     assert after == before and before
-    stored = sorted(s.archived for s in load_state(last_year).submissions)
-    new_archive = sorted(
-        p.relative_to(new.data / "archive").as_posix() for p in (new.data / "archive").rglob("*.*")
-    )
-    assert new_archive == stored
-    for name in stored:
-        assert (new.data / "archive" / name).read_bytes() == (
-            last_year.data / "archive" / name
-        ).read_bytes()
+    subs = load_state(last_year).submissions
+    assert archive_contents(new) == archive_contents(last_year)
+    assert {f"{s.sha256}.xlsx" for s in subs} == set(archive_contents(new))
+    for sub in subs:
+        assert archived_bytes(new, sub) == archived_bytes(last_year, sub)
 
 
 def test_institutional_project_cites_last_years_demonstration_project(last_year, tmp_path):

@@ -31,17 +31,18 @@ def spy_on(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def test_off_linux_each_copy_is_flushed_as_it_is_written(
+def test_off_linux_each_pack_is_flushed_as_it_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Windows has no ``sync`` (and macOS's does not wait): a flush per copy."""
+    """Windows has no ``sync`` (and macOS's does not wait): a flush per pack."""
     monkeypatch.setattr(archive, "BATCH_SYNC", False)
     monkeypatch.setattr(fsutil, "BATCH_SYNC", False)
     calls = spy_on(monkeypatch)
-    for path, sha in sources(tmp_path, 5):
-        archive.archive_file(path, sha, tmp_path / "archive")
+    files = sources(tmp_path, 6)
+    for batch in (files[:2], files[2:4], files[4:]):
+        archive.archive_pack(batch, tmp_path / "archive")
     fsutil.flush_batch()
-    assert calls == ["fsync"] * 5
+    assert calls == ["fsync"] * 3
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="Linux only")
@@ -49,12 +50,34 @@ def test_on_linux_one_sync_covers_the_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = spy_on(monkeypatch)
-    copies = []
-    for path, sha in sources(tmp_path, 5):
-        copies.append(tmp_path / "archive" / archive.archive_file(path, sha, tmp_path / "archive"))
+    names: dict[str, str] = {}
+    files = sources(tmp_path, 6)
+    for batch in (files[:3], files[3:]):
+        names |= archive.archive_pack(batch, tmp_path / "archive")
     fsutil.flush_batch()
     assert calls == ["sync"]
-    assert [p.read_bytes().decode() for p in copies] == [f"内容{i}" for i in range(5)]
+    read = [archive.read_archived(tmp_path / "archive", names[str(p)]) for p, _ in files]
+    assert [data.decode() for data in read] == [f"内容{i}" for i in range(6)]
+
+
+def test_a_pack_is_named_by_its_members_and_made_once(tmp_path: Path) -> None:
+    files = sources(tmp_path, 4)
+    folder = tmp_path / "archive"
+    names = archive.archive_pack(files, folder)
+    [pack] = list((folder / "packs").iterdir())
+    made = pack.stat().st_mtime_ns, pack.read_bytes()
+    assert archive.archive_pack(list(reversed(files)), folder) == names  # same members
+    assert (pack.stat().st_mtime_ns, pack.read_bytes()) == made  # not written again
+    assert archive.archive_pack(files[:3], folder) != names  # other members, other pack
+    assert len(list((folder / "packs").iterdir())) == 2
+
+
+def test_a_file_that_changed_since_it_was_hashed_is_not_archived(tmp_path: Path) -> None:
+    [(path, sha)] = sources(tmp_path, 1)
+    path.write_bytes(b"changed")
+    with pytest.raises(OSError, match="changed while it was being archived"):
+        archive.archive_pack([(path, sha)], tmp_path / "archive")
+    assert [p.name for p in (tmp_path / "archive" / "packs").iterdir()] == []  # no temporary
 
 
 def test_write_atomic_without_sync_still_replaces_in_one_step(tmp_path: Path) -> None:

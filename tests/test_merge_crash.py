@@ -41,6 +41,7 @@ from registerkit import (
     Return,
     acceptance,
     application,
+    archive_contents,
     closure,
     instance,
     ledger,
@@ -217,13 +218,13 @@ def kill_delay(rng: random.Random, startup: float, duration: float) -> float:
 
 
 def archive_whole(ws: Workspace) -> set[str]:
-    """Every archived file is complete: its content hashes to its name."""
+    """Every archived file is complete: its content hashes to its name (a pack left by a
+    kill is whole too: packs are written to a temporary file and renamed)."""
     found = set()
-    for path in (ws.data / "archive").rglob("*"):
-        if path.is_file() and not path.name.startswith("."):
-            sha = path.name.split(".")[0]
-            assert hashlib.sha256(path.read_bytes()).hexdigest() == sha, path
-            found.add(sha)
+    for member, data in archive_contents(ws).items():
+        sha = member.split(".")[0]
+        assert hashlib.sha256(data).hexdigest() == sha, member
+        found.add(sha)
     return found
 
 

@@ -14,6 +14,7 @@ import os
 import random
 import re
 import shutil
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -36,6 +37,8 @@ from registerkit import (
     acceptance,
     application,
     application_input,
+    archive_contents,
+    archived_bytes,
     citing,
     closure,
     instance,
@@ -53,6 +56,7 @@ from registerkit import (
 from xlsxflow.config import Config, NumberingConfig
 from xlsxflow.errors import UsageError
 from xlsxflow.fsutil import exclusive_lock
+from xlsxflow.register.archive import archive_pack, locate
 from xlsxflow.register.merge import BACKUPS_KEPT, merge
 from xlsxflow.workspace import Workspace
 
@@ -314,7 +318,11 @@ def test_the_same_files_in_any_order_give_the_same_register_byte_for_byte(tmp_pa
 
     for ws in (in_order, reverse, shuffled):
         assert ws.register_path.read_bytes() == expected, ws.root.name
-        assert stored(ws) == stored(all_at_once), ws.root.name
+        # the same facts; only where each file was archived depends on its batch
+        assert [replace(s, archived="") for s in stored(ws)] == [
+            replace(s, archived="") for s in stored(all_at_once)
+        ], ws.root.name
+        assert archive_contents(ws) == archive_contents(all_at_once)
     # and the register says what the module docstring of registerkit says it should
     numbers = {r["申报表编号"]: r["立项编号"] for r in register_rows(all_at_once, PROJECTS)}
     assert numbers == {
@@ -531,31 +539,51 @@ def test_institutional_applications_must_cite_a_demonstration_project_of_their_o
 
 def test_every_file_is_archived_byte_for_byte_under_its_hash(merged, cycle):
     ws, _report = merged
-    archive = ws.data / "archive"
-    files = sorted(p for p in archive.rglob("*") if p.is_file())
-    assert len(files) == len(cycle.returns)
-    for r in cycle.returns:  # rejected ones too
-        path = archive / r.sha[:2] / f"{r.sha}.xlsx"
-        assert path.read_bytes() == r.data, r.name
-    assert {s.archived for s in stored(ws)} == {f"{r.sha[:2]}/{r.sha}.xlsx" for r in cycle.returns}
+    assert archive_contents(ws) == {f"{r.sha}.xlsx": r.data for r in cycle.returns}  # rejected too
+    subs = stored(ws)
+    assert len(subs) == len(cycle.returns)
+    for sub in subs:  # each submission names where its file is
+        assert hashlib.sha256(archived_bytes(ws, sub)).hexdigest() == sub.sha256
+        assert sub.archived.endswith(f"!{sub.sha256}.xlsx")
+    # one merge of a few dozen files: one pack, as the Windows clerk sees it
+    assert [p.name for p in (ws.data / "archive").iterdir()] == ["packs"]
+    assert len(list((ws.data / "archive" / "packs").iterdir())) == 1
 
 
 def test_a_torn_archive_copy_left_by_a_crash_is_made_again(tmp_path, cycle):
-    """Copies are flushed in one batch before the commit: a crash before it can leave a
-    copy that is not whole, which the next merge must not take as archived."""
-    ws = fresh(tmp_path)
+    """Packs are flushed in one batch before the commit: a crash before it can leave a
+    pack that is not whole, which the next merge must not take as archived."""
+    whole = fresh(tmp_path, "whole")
     r = cycle["T01_innovation"]
-    torn = ws.data / "archive" / r.sha[:2] / f"{r.sha}.xlsx"
-    torn.parent.mkdir(parents=True)
-    torn.write_bytes(r.data[: len(r.data) // 2])
-    receive(ws, r)
-    assert torn.read_bytes() == r.data
-    assert [s.archived for s in stored(ws)] == [f"{r.sha[:2]}/{r.sha}.xlsx"]
+    receive(whole, r)
+    [sub] = stored(whole)
+    pack = locate(sub.archived)[0]
+    data = (whole.data / "archive" / pack).read_bytes()
+    cuts = {"short": data[: len(data) // 2], "zeroed": data.replace(r.data[100:200], bytes(100))}
+    for name, cut in cuts.items():
+        ws = fresh(tmp_path, name)
+        torn = ws.data / "archive" / pack
+        torn.parent.mkdir(parents=True)
+        torn.write_bytes(cut)
+        receive(ws, r)
+        assert torn.read_bytes() == data, name
+        assert stored(ws) == [sub], name
+
+
+def test_packs_left_by_a_merge_killed_before_its_commit_are_removed(tmp_path, cycle):
+    ws = fresh(tmp_path)
+    kept, lost = cycle["T01_innovation"], cycle["T01_ledger"]
+    receive(ws, kept)
+    source = tmp_path / "lost.xlsx"
+    source.write_bytes(lost.data)
+    archive_pack([(source, lost.sha)], ws.data / "archive")  # the store never named it
+    assert len(archive_contents(ws)) == 2
+    merge(ws)
+    assert archive_contents(ws) == {f"{kept.sha}.xlsx": kept.data}
 
 
 def archived_whole(ws: Workspace, returns: list) -> bool:
-    folder = ws.data / "archive"
-    return all((folder / r.sha[:2] / f"{r.sha}.xlsx").read_bytes() == r.data for r in returns)
+    return archive_contents(ws) == {f"{r.sha}.xlsx": r.data for r in returns}
 
 
 def test_worker_processes_archive_what_they_read(tmp_path, cycle, monkeypatch):
@@ -570,6 +598,7 @@ def test_worker_processes_archive_what_they_read(tmp_path, cycle, monkeypatch):
     assert report.files == len(returns)
     assert archived_whole(ws, returns)
     assert len(stored(ws)) == len(returns)
+    assert len(list((ws.data / "archive" / "packs").iterdir())) == 3  # one per chunk
 
 
 def test_a_parser_that_does_not_archive_still_gets_every_file_archived(tmp_path, cycle):
@@ -578,7 +607,7 @@ def test_a_parser_that_does_not_archive_still_gets_every_file_archived(tmp_path,
     ws = fresh(tmp_path)
     returns = cycle.returns[:4]
     put_all(returns, ws.inbox)
-    merge(ws, parse=lambda paths, ctx, _before: [read_return(p, ctx) for p in paths])
+    merge(ws, parse=lambda paths, ctx, _archive: [read_return(p, ctx) for p in paths])
     assert archived_whole(ws, returns)
     assert len(stored(ws)) == len(returns)
 
@@ -635,7 +664,9 @@ def test_task_rows_trace_back_to_their_file_and_row(merged, cycle):
     for row in rows:
         source = ledgers[row["来源文件"]]
         sheet, line = re.fullmatch(r"(.+)!(\d+)", row["来源位置"]).groups()
-        archived = ws.data / "archive" / source.sha[:2] / f"{source.sha}.xlsx"
+        [sub] = [s for s in stored(ws) if s.sha256 == source.sha]
+        archived = ws.root / "original.xlsx"
+        archived.write_bytes(archived_bytes(ws, sub))
         cells = next(rows_in(archived, sheet, int(line)))
         assert row["任务目标（定目标）"] in cells
         assert row["责任人（定责任）"] in cells
@@ -892,7 +923,7 @@ def test_a_merge_clears_temporary_files_a_killed_merge_left(tmp_path, cycle):
     receive(ws, r)
     stale = [
         ws.root / ".register.xlsx.k3j2h1.tmp",
-        ws.data / "archive" / r.sha[:2] / f".{r.sha}.xlsx.a8s7d6.tmp",
+        ws.data / "archive" / "packs" / ".0123abcd.zip.a8s7d6.tmp",
         ws.data / "backups" / ".register-20120105-093000-000001.xlsx.q1w2e3.tmp",
     ]
     theirs = ws.root / ".notes.txt.tmp"  # not ours: left alone

@@ -13,6 +13,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 
 class FileBusyError(OSError):
@@ -23,13 +24,21 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True, sync: bool =
     """``sync_dir=False`` leaves the folder's own flush to the caller (``fsync_dirs``),
     which pays it once for a batch of files instead of once per file; ``sync=False`` the
     same for the file's bytes (``flush_batch``)."""
+    with atomic_file(path, sync_dir=sync_dir, sync=sync) as fh:
+        fh.write(data)
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, *, sync_dir: bool = True, sync: bool = True) -> Iterator[BinaryIO]:
+    """``write_atomic`` for content written piece by piece (an archive pack): the target
+    is replaced only if the block finishes without an exception."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:
         os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             if sync:
                 os.fsync(fh.fileno())

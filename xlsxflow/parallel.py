@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -24,14 +24,24 @@ CHUNK = 32
 ALL = frozenset({"raw", "values"})
 
 
-Before = Callable[[Path], object]
+# Keeps a batch of files just read (in the process that read them) and returns
+# str(path) → the name under which each was archived.
+Archive = Callable[[Sequence[Path]], Mapping[str, str]]
 
 
-def _read_one(
-    path: Path, ctx: ValidationContext, keep: frozenset[str], before: Before | None
-) -> FileResult:
-    if before is not None:
-        before(path)
+def _read_batch(
+    paths: Sequence[Path], ctx: ValidationContext, keep: frozenset[str], archive: Archive | None
+) -> list[FileResult]:
+    results = [_read_one(p, ctx, keep) for p in paths]
+    kept = [Path(r.path) for r in results if not r.skipped]  # not lock files and the like
+    if archive is not None and kept:
+        archived = archive(kept)
+        for result in results:
+            result.archived = archived.get(result.path, "")
+    return results
+
+
+def _read_one(path: Path, ctx: ValidationContext, keep: frozenset[str]) -> FileResult:
     result = read_return(path, ctx)
     if "raw" not in keep:  # only feedback copies need what was typed, cell by cell
         result.raw, result.raw_rows = {}, {}
@@ -44,14 +54,14 @@ def _read_one(
     return result
 
 
-_WORKER: tuple[ValidationContext, Before | None] | None = None
+_WORKER: tuple[ValidationContext, Archive | None] | None = None
 
 
-def _init_worker(ctx: ValidationContext, before: Before | None) -> None:
+def _init_worker(ctx: ValidationContext, archive: Archive | None) -> None:
     """Receive the context once per worker: with a province's roster it is ~700 KB, and
     sending it with every chunk cost more than reading the files."""
     global _WORKER
-    _WORKER = (ctx, before)
+    _WORKER = (ctx, archive)
     # What the worker holds from here on lives until it exits; reading a return makes
     # many small, short-lived (acyclic) objects: collecting less often saves ~5 %.
     gc.freeze()
@@ -60,8 +70,8 @@ def _init_worker(ctx: ValidationContext, before: Before | None) -> None:
 
 def _read_chunk(paths: Sequence[Path], keep: frozenset[str]) -> list[FileResult]:
     assert _WORKER is not None
-    ctx, before = _WORKER
-    return [_read_one(p, ctx, keep, before) for p in paths]
+    ctx, archive = _WORKER
+    return _read_batch(paths, ctx, keep, archive)
 
 
 def workers_for(count: int, workers: int | None = None) -> int:
@@ -78,23 +88,23 @@ def read_many(
     workers: int | None = None,
     keep: frozenset[str] = ALL,
     mp_context: BaseContext | None = None,
-    before: Before | None = None,
+    archive: Archive | None = None,
 ) -> Iterator[FileResult]:
     """``read_return`` for every path, in input order, on up to ``workers`` processes.
 
     ``keep`` names the heavy parts of each result the caller needs ("raw" for feedback
     copies, "values" for the clean values, "json" for the values encoded for the store);
     the rest is dropped in the worker, so that memory and the traffic between processes
-    stay small for large runs. ``before`` (picklable) runs on each path, in the worker,
-    just before it is read: merge archives the file there."""
+    stay small for large runs. ``archive`` (picklable) keeps each chunk of files in the
+    worker that read them (merge's archive), so that the copies run on every core."""
     n = workers_for(len(paths), workers)
-    if n == 1:
-        for path in paths:
-            yield _read_one(path, ctx, keep, before)
-        return
     chunks = [list(paths[i : i + CHUNK]) for i in range(0, len(paths), CHUNK)]
+    if n == 1:
+        for chunk in chunks:
+            yield from _read_batch(chunk, ctx, keep, archive)
+        return
     with ProcessPoolExecutor(
-        max_workers=n, mp_context=mp_context, initializer=_init_worker, initargs=(ctx, before)
+        max_workers=n, mp_context=mp_context, initializer=_init_worker, initargs=(ctx, archive)
     ) as pool:
         for results in pool.map(_read_chunk, chunks, [keep] * len(chunks)):
             yield from results

@@ -12,12 +12,16 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xlsxflow.errors import XlsxflowError
 from xlsxflow.fsutil import FileBusyError
 from xlsxflow.problems import FileResult
 from xlsxflow.validation import ValidationContext
 from xlsxflow.workspace import Workspace
+
+if TYPE_CHECKING:
+    from xlsxflow.register.merge import Archive
 
 Say = Callable[[str], None]
 
@@ -39,11 +43,13 @@ class RunReport:
 
 
 def _read_already(
-    results: dict[Path, FileResult], paths: list[Path], before: Callable[[Path], object]
+    results: dict[Path, FileResult], paths: list[Path], archive: Archive
 ) -> Iterator[FileResult]:
     """Merge's parser for files this run has validated already: archive, hand back."""
+    kept = [p for p in paths if not results[p].skipped]
+    archived = archive(kept) if kept else {}
     for path in paths:
-        before(path)
+        results[path].archived = archived.get(str(path), "")
         yield results[path]
 
 
@@ -92,7 +98,9 @@ def run(
         f"位于 {ws.feedback}",
     )
     try:
-        merged = merge(ws, parse=lambda paths, _ctx, before: _read_already(results, paths, before))
+        merged = merge(
+            ws, parse=lambda paths, _ctx, archive: _read_already(results, paths, archive)
+        )
     except (XlsxflowError, FileBusyError) as err:
         step("合并", False, f"{err}；后续步骤未执行")
         return report

@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 
 from xlsxflow.errors import UsageError
+from xlsxflow.register.archive import locate
 from xlsxflow.register.store import Store
 from xlsxflow.workspace import Workspace
 
@@ -26,9 +27,9 @@ def carry_over(new: Workspace, old: Workspace) -> int:
         subs = before.submissions()
         names = before.db.execute("SELECT sha256, name FROM names").fetchall()
         notes = before.dept_notes()
-        for sub in subs:
-            src = old.data / "archive" / sub.archived
-            dst = new.data / "archive" / sub.archived
+        for file in sorted({locate(sub.archived)[0] for sub in subs}):  # whole packs
+            src = old.data / "archive" / file
+            dst = new.data / "archive" / file
             if src.exists() and not dst.exists():
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dst)

@@ -4,8 +4,8 @@ Order of work, chosen so that a crash at any point loses nothing:
 1. lock the workspace; make sure register.xlsx is not held open by Excel;
 2. read the clerk's edits of department-owned columns back from register.xlsx;
 3. hash every inbox file; files already in the store are skipped without parsing;
-4. archive each new file byte for byte under its hash, then parse and validate it (both
-   in the worker process that reads it);
+4. parse and validate each new file, then archive it byte for byte under its hash (in
+   packs of a few dozen; both in the worker process that reads it);
 5. one SQLite transaction adds the new submissions and the department edits; it commits
    only once every archived copy (and its folder) is on disk;
 6. the register is derived from all facts and written atomically (previous copy kept
@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +34,7 @@ from xlsxflow.fsutil import (
     write_atomic,
 )
 from xlsxflow.problems import FileResult
-from xlsxflow.register.archive import Archiver, archive_name, sha256_of
+from xlsxflow.register.archive import PACKS, Archiver, locate, sha256_of
 from xlsxflow.register.codec import payload_json
 from xlsxflow.register.state import derive
 from xlsxflow.register.store import Store, Submission
@@ -117,17 +117,19 @@ def _submission(result: FileResult, sha: str, size: int, archived: str) -> Submi
     )
 
 
-# A parser reads each path — calling ``before(path)`` first, in whatever process reads
-# it — and yields the results in the order of the paths.
-Parser = Callable[[list[Path], ValidationContext, Callable[[Path], object]], Iterable[FileResult]]
+# A parser reads the paths and yields their results in the order of the paths; it may
+# archive what it read with ``archive`` (in the process that read it) and set each
+# result's ``archived`` from what that returns.
+Archive = Callable[[Sequence[Path]], dict[str, str]]
+Parser = Callable[[list[Path], ValidationContext, Archive], Iterable[FileResult]]
 
 
 def parse_parallel(
-    paths: list[Path], ctx: ValidationContext, before: Callable[[Path], object]
+    paths: list[Path], ctx: ValidationContext, archive: Archive
 ) -> Iterable[FileResult]:
     from xlsxflow.parallel import read_many
 
-    return read_many(paths, ctx, keep=frozenset({"json"}), before=before)
+    return read_many(paths, ctx, keep=frozenset({"json"}), archive=archive)
 
 
 def merge(
@@ -150,6 +152,7 @@ def _merge_locked(
     ctx = ValidationContext(ws.config, ws.roster, ws.root)
     with Store(ws.data / "register.sqlite") as store:
         before = store.submissions()
+        _remove_orphan_packs(ws.data / "archive", before)
         edits = None  # (edits.py, with the reader behind it, is imported only when needed)
         on_disk = sha256_of(ws.register_path) if ws.register_path.exists() else None
         edited = on_disk is not None and on_disk != store.meta("register_sha")
@@ -175,7 +178,7 @@ def _merge_locked(
                 fresh_shas.add(sha)
         report.files = len(fresh) + sum(report.unchanged.values())
         folder = ws.data / "archive"
-        archived = {p: archive_name(sha, p.suffix) for p, (sha, _) in fresh.items()}
+        archived: dict[Path, str] = {}
         # Results go into the store as they come (one transaction for the whole merge):
         # only a small record of each new file stays in memory.
         new_subs: list[tuple[Path, Submission]] = []
@@ -188,6 +191,8 @@ def _merge_locked(
                 if result.skipped:
                     report.skipped.append((result.path, result.skip_reason))
                     continue
+                # (archived here if the parser did not)
+                archived[path] = result.archived or archiver([path])[result.path]
                 sha, size = fresh[path]
                 sub = _submission(result, sha, size, archived[path])
                 store.add(sub)
@@ -200,14 +205,10 @@ def _merge_locked(
                 store.set_dept_note(project, column, value)
             changed = edits.changed if edits else []
             report.dept_edits = len(changed)
-            # Every copy exists (made here if a parser did not call ``before``), and the
-            # copies and their folders reach the disk before the commit.
-            for path, name in archived.items():
-                if not (folder / name).exists():
-                    archiver(path)
+            # The copies and their folders reach the disk before the commit.
             if archived:
                 flush_batch()
-                fsync_dirs({(folder / name).parent for name in archived.values()})
+                fsync_dirs({folder, *((folder / locate(n)[0]).parent for n in archived.values())})
             store.log(
                 stamp,
                 "merge",
@@ -314,10 +315,19 @@ def _remove_stale_temporaries(ws: Workspace) -> None:
     """A merge killed inside ``write_atomic`` leaves its temporary file behind; with the
     lock held, any such file of the register, its backups or the archive is stale."""
     patterns = [(ws.root, f".{ws.register_path.name}.*.tmp"), (ws.data / "backups", ".*.tmp")]
-    patterns += [(folder, ".*.tmp") for folder in (ws.data / "archive").glob("??")]
+    patterns.append((ws.data / "archive" / PACKS, ".*.tmp"))
     for folder, pattern in patterns:
         for tmp in folder.glob(pattern):
             tmp.unlink(missing_ok=True)
+
+
+def _remove_orphan_packs(folder: Path, stored: list[Submission]) -> None:
+    """A merge killed before its commit leaves packs no submission names; the next merge
+    may pack the same files differently. With the lock held, such packs are leftovers."""
+    named = {locate(s.archived)[0] for s in stored}
+    for pack in (folder / PACKS).glob("*.zip"):
+        if f"{PACKS}/{pack.name}" not in named:
+            pack.unlink()
 
 
 def _backup(target: Path, folder: Path) -> None:

@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     sha256 TEXT PRIMARY KEY,          -- the file's content hash: its identity
     size INTEGER NOT NULL,
     name TEXT NOT NULL,               -- file name as first received
-    archived TEXT NOT NULL,           -- path inside the archive
+    archived TEXT NOT NULL,           -- in the archive: packs/<id>.zip!<sha>.xlsx
     format TEXT,
     form TEXT,
     instance TEXT,
