@@ -39,6 +39,7 @@ from xlsxflow.excel.inert import MAX_CELL_UNITS, fit_cell
 from xlsxflow.register.sheets import Block
 
 FLUSH_ROWS = 2_000
+KNOWN_TEXTS = 50_000
 ZIP64_ABOVE = 2**31 - 2**27  # a sheet part this large needs zip64 sizes
 # Text needs xlsxwriter's slower handling if it has XML escapes, control characters,
 # literal _xHHHH_ sequences, non-characters, or leading or trailing white space.
@@ -102,6 +103,9 @@ class RowWriter:
         self.plain_mid = f'" s="{text}" t="inlineStr"><is>'
         self.date_mid = f'" s="{date}"><v>'
         self.number_mid = f'" s="{number}"><v>'
+        # Most text repeats (committees, names, states, units): whether it is plain is
+        # looked up, not checked again (a dict look-up of a str costs a tenth of _plain).
+        self.known: dict[str, bool] = {}
 
     def row(self, index: int, values: Sequence[Any]) -> str:
         """The ``<row>`` for zero-based row ``index``."""
@@ -109,11 +113,17 @@ class RowWriter:
         cells: list[str] = []
         add = cells.append
         opens = self.opens
+        known = self.known
         for c, value in enumerate(values):
             if value is None or value == "":
                 continue
             if isinstance(value, str):
-                if _plain(value):  # most text: no escaping, no cut (inlined: 2 M calls)
+                plain = known.get(value)
+                if plain is None:
+                    if len(known) >= KNOWN_TEXTS:  # bounded: unique texts would pile up
+                        known.clear()
+                    plain = known[value] = _plain(value)
+                if plain:  # most text: no escaping, no cut
                     add(f"{opens[c]}{n}{self.text_mid[c]}<t>{value}</t></is></c>")
                 else:
                     add(f"{opens[c]}{n}{self.text_mid[c]}{_string_body(value)}</is></c>")
