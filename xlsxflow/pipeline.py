@@ -62,7 +62,7 @@ def run(
 ) -> RunReport:
     from xlsxflow.feedback import write_feedback
     from xlsxflow.intake import read_return
-    from xlsxflow.register.archive import sha256_of
+    from xlsxflow.register.hashes import InboxHashes
     from xlsxflow.register.meetings import run_schedule
     from xlsxflow.register.merge import merge
     from xlsxflow.register.store import Store
@@ -77,10 +77,12 @@ def run(
 
     ctx = ValidationContext(ws.config, ws.roster, ws.root)
     known: set[str] = set()
+    cached: dict = {}
     if (ws.data / "register.sqlite").exists():
         with Store(ws.data / "register.sqlite") as store:
-            known = store.known_hashes()
-    new = [p for p in discover([ws.inbox]) if sha256_of(p) not in known]
+            known, cached = store.known_hashes(), store.inbox_hashes()
+    hashes = InboxHashes(ws.inbox, cached)
+    new = [p for p in discover([ws.inbox]) if hashes.sha256(p)[0] not in known]
     results: dict[Path, FileResult] = {p: read_return(p, ctx) for p in new}
     checked = [r for r in results.values() if not r.skipped]
     invalid = [r for r in checked if not r.valid]

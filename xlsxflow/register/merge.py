@@ -36,6 +36,7 @@ from xlsxflow.fsutil import (
 from xlsxflow.problems import FileResult
 from xlsxflow.register.archive import PACKS, Archiver, locate, sha256_of
 from xlsxflow.register.codec import payload_json
+from xlsxflow.register.hashes import InboxHashes
 from xlsxflow.register.state import derive
 from xlsxflow.register.store import Store, Submission
 from xlsxflow.validate import discover
@@ -168,13 +169,14 @@ def _merge_locked(
         fresh: dict[Path, tuple[str, int]] = {}
         fresh_shas: set[str] = set()
         seen: list[tuple[str, str]] = []
+        hashes = InboxHashes(ws.inbox, store.inbox_hashes())
         for path in discover([ws.inbox]):
-            sha = sha256_of(path)
+            sha, size = hashes.sha256(path)
             seen.append((sha, path.name))
             if sha in known:
                 report.unchanged[known[sha].form or "unknown"] += 1
             elif sha not in fresh_shas:
-                fresh[path] = (sha, path.stat().st_size)
+                fresh[path] = (sha, size)
                 fresh_shas.add(sha)
         report.files = len(fresh) + sum(report.unchanged.values())
         folder = ws.data / "archive"
@@ -209,6 +211,7 @@ def _merge_locked(
             if archived:
                 flush_batch()
                 fsync_dirs({folder, *((folder / locate(n)[0]).parent for n in archived.values())})
+            store.update_inbox_hashes(*hashes.changes())
             store.log(
                 stamp,
                 "merge",

@@ -52,6 +52,14 @@ CREATE TABLE IF NOT EXISTS meetings (  -- each dispatch meeting's result, as pre
     explanation TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (as_of, project)
 );
+CREATE TABLE IF NOT EXISTS inbox_hashes (  -- a cache, not a fact: see register/hashes.py
+    path TEXT PRIMARY KEY,            -- relative to the inbox, with /
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    file_id INTEGER NOT NULL,
+    sha256 TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -189,6 +197,26 @@ class Store:
             ),
         )
         return cur.rowcount == 1
+
+    def inbox_hashes(self) -> dict[str, tuple[tuple[int, int, int, int], str]]:
+        rows = self.db.execute(
+            "SELECT path, size, mtime_ns, ctime_ns, file_id, sha256 FROM inbox_hashes"
+        )
+        return {
+            path: ((size, mtime, ctime, fid), sha) for path, size, mtime, ctime, fid, sha in rows
+        }
+
+    def update_inbox_hashes(
+        self, upsert: dict[str, tuple[tuple[int, int, int, int], str]], forget: set[str]
+    ) -> None:
+        """(Not a change of the facts: the generation stays.)"""
+        self.db.executemany(
+            "DELETE FROM inbox_hashes WHERE path = ?", [(p,) for p in sorted(forget)]
+        )
+        self.db.executemany(
+            "INSERT OR REPLACE INTO inbox_hashes VALUES (?, ?, ?, ?, ?, ?)",
+            [(path, *stat, sha) for path, (stat, sha) in sorted(upsert.items())],
+        )
 
     def add_name(self, sha: str, name: str) -> None:
         cur = self.db.execute("INSERT OR IGNORE INTO names VALUES (?, ?)", (sha, name))

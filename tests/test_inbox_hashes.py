@@ -1,0 +1,116 @@
+"""Merge reads an inbox file again only when ``stat`` says it may have changed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from registerkit import MiniCycle, mini_cycle, new_workspace, put_all, stored
+
+from xlsxflow.register import hashes
+from xlsxflow.register.merge import merge
+from xlsxflow.register.store import Store
+from xlsxflow.workspace import Workspace
+
+LONG_AGO = time.time() - 86_400
+
+
+@pytest.fixture(scope="module")
+def cycle(tmp_path_factory) -> MiniCycle:
+    return mini_cycle(tmp_path_factory.mktemp("cycle"))
+
+
+def age(paths: list[Path]) -> None:
+    """As files received yesterday: older than the racy window."""
+    for path in paths:
+        os.utime(path, (LONG_AGO, LONG_AGO))
+
+
+def hashed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files read to hash them."""
+    calls: list[str] = []
+    real = hashes.sha256_of
+    monkeypatch.setattr(hashes, "sha256_of", lambda p: (calls.append(p.name), real(p))[1])
+    return calls
+
+
+def cached(ws: Workspace) -> set[str]:
+    with Store(ws.data / "register.sqlite") as store:
+        return set(store.inbox_hashes())
+
+
+def inbox_files(ws: Workspace) -> list[Path]:
+    return sorted(p for p in ws.inbox.rglob("*") if p.is_file())
+
+
+def test_files_merged_before_are_not_read_again(tmp_path, cycle, monkeypatch):
+    ws = new_workspace(tmp_path / "ws")
+    returns = cycle.returns[:5]
+    put_all(returns, ws.inbox)
+    age(inbox_files(ws))
+    calls = hashed(monkeypatch)
+    merge(ws)
+    assert len(calls) == 5
+    assert cached(ws) == {p.relative_to(ws.inbox).as_posix() for p in inbox_files(ws)}
+    calls.clear()
+    report = merge(ws)
+    assert calls == []
+    assert sum(report.unchanged.values()) == 5
+
+
+def test_a_file_replaced_with_the_same_size_and_times_is_read_again(tmp_path, cycle, monkeypatch):
+    """A resubmission saved over the old file, copied with its times kept (as Explorer
+    copies): the change time (or file id) still differs, so it is seen."""
+    ws = new_workspace(tmp_path / "ws")
+    first, second = cycle["T01_innovation"], cycle["T01_innovation_v2"]
+    put_all([first], ws.inbox)
+    [path] = inbox_files(ws)
+    age([path])
+    merge(ws)
+    before = path.stat()
+    data = bytearray(second.data)
+    data = bytes(data[: before.st_size].ljust(before.st_size, b"\0"))  # same size
+    time.sleep(0.01)
+    path.write_bytes(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # same times
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    calls = hashed(monkeypatch)
+    merge(ws)
+    assert calls == [path.name]
+    assert len(stored(ws)) == 2  # the new content was taken in (and rejected as unreadable)
+
+
+def test_a_file_changed_just_now_is_not_remembered(tmp_path, cycle, monkeypatch):
+    """Within the racy window a later change could keep the same times (FAT: 2 s)."""
+    ws = new_workspace(tmp_path / "ws")
+    put_all(cycle.returns[:3], ws.inbox)
+    files = inbox_files(ws)
+    age(files[:2])  # the third was written just now
+    merge(ws)
+    assert cached(ws) == {p.relative_to(ws.inbox).as_posix() for p in files[:2]}
+    calls = hashed(monkeypatch)
+    merge(ws)
+    assert calls == [files[2].name]
+
+
+def test_files_gone_from_the_inbox_are_forgotten_and_moved_ones_read(tmp_path, cycle, monkeypatch):
+    ws = new_workspace(tmp_path / "ws")
+    put_all(cycle.returns[:3], ws.inbox)
+    files = inbox_files(ws)
+    age(files)
+    merge(ws)
+    files[0].unlink()
+    moved = ws.inbox / "已处理" / files[1].name
+    moved.parent.mkdir()
+    shutil.move(files[1], moved)
+    calls = hashed(monkeypatch)
+    report = merge(ws)
+    assert calls == [moved.name]
+    assert sum(report.unchanged.values()) == 2
+    assert cached(ws) == {
+        files[2].relative_to(ws.inbox).as_posix(),
+        moved.relative_to(ws.inbox).as_posix(),
+    }

@@ -1,0 +1,60 @@
+"""The SHA-256 of each inbox file, read again only when the file may have changed.
+
+A clerk re-runs merge many times a day over an inbox that mostly holds files already
+merged; hashing all of a province's returns (200 MB) took most of such a run. As git's
+index does, the store keeps each file's hash with what ``stat`` said of it (size,
+modification and change times, file id); a file whose ``stat`` is unchanged is not read.
+A file modified within ``RACY_NS`` of being hashed is not remembered: on file systems
+with coarse timestamps (FAT: 2 s) a later change could leave its times as they were.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from xlsxflow.register.archive import sha256_of
+
+RACY_NS = 3_000_000_000
+
+Stat = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode / file id
+
+
+def stat_of(path: Path) -> Stat:
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+class InboxHashes:
+    """Hashes of the files under ``root``, from ``known`` (path relative to ``root`` →
+    (stat, sha256), as the store holds them) where the file's ``stat`` is unchanged."""
+
+    def __init__(self, root: Path, known: dict[str, tuple[Stat, str]]) -> None:
+        self.root = root
+        self.known = known
+        self.seen: dict[str, tuple[Stat, str]] = {}
+        self.started = time.time_ns()
+
+    def sha256(self, path: Path) -> tuple[str, int]:
+        """(sha256, size) of ``path``."""
+        key = path.relative_to(self.root).as_posix()
+        stat = stat_of(path)
+        size = stat[0]
+        entry = self.known.get(key)
+        if entry is not None and entry[0] == stat:
+            sha = entry[1]
+        else:
+            sha = sha256_of(path)
+            if stat_of(path) != stat:  # changed while it was read: not worth keeping
+                stat = (-1, -1, -1, -1)
+        self.seen[key] = (stat, sha)
+        return sha, size
+
+    def changes(self) -> tuple[dict[str, tuple[Stat, str]], set[str]]:
+        """What to store (new or changed entries worth keeping) and what to forget (files
+        no longer in the inbox, or not to be trusted next time)."""
+        limit = self.started - RACY_NS
+        keep = {k: v for k, v in self.seen.items() if 0 <= v[0][1] < limit}
+        upsert = {k: v for k, v in keep.items() if self.known.get(k) != v}
+        forget = set(self.known) - set(keep)
+        return upsert, forget
