@@ -27,7 +27,7 @@ STATUS_TEXT = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Task:
     number: str
     target: str
@@ -37,7 +37,7 @@ class Task:
     row: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskResult:
     task: Task
     status: TaskStatus

@@ -37,12 +37,11 @@ def previous_verdicts(store: Store, as_of: dt.date) -> dict[str, str] | None:
     return {m[1]: m[3] or "" for m in recorded if m[0] == last}
 
 
-def schedule_report(ws: Workspace, as_of: dt.date) -> tuple[ScheduleReport, RegisterState]:
+def schedule_report(ws: Workspace, as_of: dt.date, state: RegisterState) -> ScheduleReport:
     """Compliance as of ``as_of`` without recording it (for summaries)."""
     with _open_store(ws) as store:
-        state = derive(store.submissions(), ws.config)
         previous = previous_verdicts(store, as_of)
-    return compute_schedule(state, ws.config, ws.roster, as_of, previous), state
+    return compute_schedule(state, ws.config, ws.roster, as_of, previous)
 
 
 def run_schedule(ws: Workspace, as_of: dt.date, save: bool = True) -> dict[str, Any]:

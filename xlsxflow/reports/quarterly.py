@@ -45,8 +45,8 @@ def _history(
 
 def write_quarterly(ws: Workspace, as_of: dt.date) -> Path:
     ctx = context(ws)
-    report, state = schedule_report(ws, as_of)
-    ctx.state = state
+    state = ctx.state
+    report = schedule_report(ws, as_of, state)
     cfg, d = ws.config.compliance, ws.config.scoring.decimals
     label = meeting_label(ws, as_of)
     title = f"{ctx.county}{ctx.year}年度基层党建项目{label}汇总"
