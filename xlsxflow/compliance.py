@@ -8,9 +8,11 @@ shown; comparisons with thresholds use the unrounded figures.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from typing import Any, Literal
 
 from xlsxflow.config import ComplianceConfig
@@ -78,8 +80,14 @@ class ProjectSchedule:
     ledger_saved: str = ""
     previous_rectify: bool = False
 
+    # A meeting's summary asks these of every project several times (the verdict, its
+    # explanation, the committee totals): counted once. ``tasks`` is not changed after.
+    @cached_property
+    def _counts(self) -> Counter[TaskStatus]:
+        return Counter(t.status for t in self.tasks)
+
     def count(self, status: TaskStatus) -> int:
-        return sum(1 for t in self.tasks if t.status == status)
+        return self._counts[status]
 
     @property
     def due(self) -> int:
@@ -99,7 +107,7 @@ class ProjectSchedule:
             return Decimal(0)
         return Decimal(self.due) * HUNDRED / Decimal(len(self.tasks))
 
-    @property
+    @cached_property
     def reported_progress(self) -> Decimal:
         """Mean reported progress of all tasks (a done task counts 100)."""
         if not self.tasks:
