@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
+import os
 import re
 import zipfile
 from decimal import Decimal
+from hashlib import sha256
 from typing import Any
 
 import openpyxl
@@ -17,7 +20,7 @@ import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlsxflow.excel.bulk_rows import RowWriter, excel_date
+from xlsxflow.excel.bulk_rows import BlockCache, RowWriter, excel_date
 from xlsxflow.excel.inert import INERT, MAX_CELL_UNITS, looks_rich
 from xlsxflow.excel.register_book import render_register
 from xlsxflow.register.sheets import Sheet
@@ -155,3 +158,36 @@ def test_rows_beyond_a_sheets_capacity_go_on_to_continuation_sheets(
         seen += values[1:]
     assert seen == rows
     assert [[c.value for c in r] for r in book["乙"].iter_rows()] == [["备注"], ["末"]]
+
+
+def test_the_previous_parts_are_inflated_whole_and_odd_ones_not_used() -> None:
+    """Parts inflate on threads in large zlib steps (not through zipfile's reader): the
+    XML comes out whole; a member that is missing or not deflated is built instead."""
+    xml = b"<sheetData>" + os.urandom(3 << 20).hex().encode() + b"</sheetData>"  # 6 MiB+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", b"<x/>", zipfile.ZIP_STORED)
+        zf.writestr("xl/worksheets/sheet2.xml", xml, zipfile.ZIP_DEFLATED)
+    data = buf.getvalue()
+
+    def entry(member: str) -> dict[str, Any]:
+        return {"member": member, "fingerprint": "f", "head": 11, "blocks": {}}
+
+    parts = {
+        "deflated": entry("xl/worksheets/sheet2.xml"),
+        "stored": entry("xl/worksheets/sheet1.xml"),
+        "missing": entry("xl/worksheets/sheet9.xml"),
+    }
+    index = json.dumps({"sha256": sha256(data).hexdigest(), "parts": parts})
+    cache = BlockCache.load(data, index)
+    assert cache is not None
+    try:
+        found = cache.part("deflated", "f")
+        assert found is not None
+        found.file.seek(0)
+        assert found.file.read() == xml
+        assert cache.part("deflated", "another fingerprint") is None
+        assert cache.part("stored", "f") is None
+        assert cache.part("missing", "f") is None
+    finally:
+        cache.close()

@@ -1066,21 +1066,25 @@ def test_rows_built_by_other_code_are_not_copied(tmp_path, cycle, monkeypatch):
 
 def test_a_save_by_the_clerk_during_a_rewrite_is_not_copied_from(tmp_path, cycle, monkeypatch):
     """The previous register is read once, hashed and used from that one reading: a
-    save by the clerk while the sheets are being built cannot mix into the new one."""
+    save by the clerk while the sheets are being built cannot mix into the new one (the
+    save is kept as the backup)."""
     from xlsxflow.register import sheets
 
     ws = fresh(tmp_path)
-    receive(ws, *cycle.returns)
+    receive(ws, *cycle.returns[:-1])
     real = sheets.register_sheets
+    saved = []
 
     def saving_meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
         book = openpyxl.load_workbook(ws.register_path)
         book.save(ws.register_path)
+        saved.append(ws.register_path.read_bytes())
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sheets, "register_sheets", saving_meanwhile)
-    first = cycle.returns[0]
-    (ws.inbox / f"copy-{first.name}").write_bytes(first.data)
+    put_all(cycle.returns[-1:], ws.inbox)
     merge(ws)
     monkeypatch.setattr(sheets, "register_sheets", real)
     assert ws.register_path.read_bytes() == _built_afresh(ws)
+    [backup] = sorted((ws.data / "backups").glob("*.xlsx"))[-1:]
+    assert backup.read_bytes() == saved[0]

@@ -284,14 +284,15 @@ def write_register(
         # if it is still byte for byte that file (not saved by the clerk since).
         index = store.meta("register_blocks")
     created = dt.datetime.combine(config.cycle.notice_date, dt.time())
-    sheets = register_sheets(
-        state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
-    )
     # One reading of the register on disk serves both the copying of unchanged rows and
     # the check whether anything changed (a save by the clerk meanwhile cannot mix in).
+    # (Loaded first: its parts inflate on threads while the sheets are built.)
     previous = target.read_bytes() if target.exists() else None
     cache = BlockCache.load(previous, index) if previous is not None and index else None
     try:
+        sheets = register_sheets(
+            state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
+        )
         data, blocks = render_register_indexed(
             sheets, created, f"{config.cycle.county}基层党建项目总台账", cache
         )
