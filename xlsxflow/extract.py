@@ -16,9 +16,10 @@ from xlsxflow.problems import Problem
 from xlsxflow.read.book import CellValue, NameRef, RawBook, RawCell
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Found:
-    """One cell's content and where it is (0-based row/col)."""
+    """One cell's content and where it is (0-based row/col). Never changed once made
+    (not frozen: see ``RawCell``)."""
 
     value: CellValue
     sheet: str
