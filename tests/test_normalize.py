@@ -10,12 +10,13 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from xlsxflow.forms import catalog
 from xlsxflow.normalize import (
     Unreadable,
+    clean_lines,
     clean_text,
     halfwidth,
     is_blank,
@@ -352,3 +353,15 @@ def test_blank_and_halfwidth() -> None:
     assert is_blank(None) and is_blank("") and is_blank(" \u00a0\u3000\r\n")
     assert not is_blank("0") and not is_blank(0.0)
     assert halfwidth("２０１２，ＡＢ（）") == "2012,AB()"
+
+
+SPACEY = st.text(alphabet=st.sampled_from(list("a项  \t\r\n\u00a0\u2003\u200b\u3000\ufeff")))
+
+
+@given(SPACEY | st.text())
+@example("a  b")
+@example("项目\u3000名称")
+def test_plain_one_line_text_is_only_trimmed_as_the_full_cleaning_would(text: str) -> None:
+    """The fast path for text without line breaks or odd spaces gives what the full
+    line-by-line cleaning gives."""
+    assert clean_text(text)[0] == clean_lines(text)

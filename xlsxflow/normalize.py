@@ -20,6 +20,8 @@ Note = str | None
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 EXCEL_EPOCH_1904 = dt.date(1904, 1, 1)
 _SPACE = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000\ufeff]+")
+# Text that ``clean_lines`` would only trim: no line break, odd space or repeated space.
+_ONE_LINE_PLAIN = re.compile(r"[\r\n\t\u00a0\u2000-\u200b\u3000\ufeff]|  ")
 _TRIM = " \t\r\n\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u3000\ufeff"
 _DATE_PATTERNS = (
     re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$"),
@@ -53,9 +55,18 @@ def clean_text(raw: object) -> tuple[str, Note]:
         return _number_text(raw), None
     if isinstance(raw, dt.datetime):
         return raw.date().isoformat() if raw.time() == dt.time() else raw.isoformat(" "), None
-    text = str(raw).replace("\r\n", "\n").replace("\r", "\n")
+    text = str(raw)
+    if _ONE_LINE_PLAIN.search(text) is None:  # most text: only the ends to trim
+        return text.strip(_TRIM), None
+    return clean_lines(text), None
+
+
+def clean_lines(text: str) -> str:
+    """Line breaks made ``\n``; in each line, runs of odd or repeated spaces made one
+    plain space, the ends trimmed; blank lines at either end dropped."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = [_SPACE.sub(" ", line).strip(_TRIM) for line in text.split("\n")]
-    return "\n".join(lines).strip("\n"), None
+    return "\n".join(lines).strip("\n")
 
 
 def _serial_to_date(serial: float, date1904: bool) -> dt.date:
