@@ -653,3 +653,20 @@ def test_which_sheets_calamine_may_read(dimension, cells, fast) -> None:
     from xlsxflow.read.xlsx import _plain_sheet
 
     assert _plain_sheet(_sheet_xml(dimension, cells)) is fast
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-8-sig"])
+def test_structure_parts_with_a_dtd_never_reach_the_fast_parser(encoding: str) -> None:
+    """Plain UTF-8 parts go to ElementTree's C parser; a DTD in any encoding (where the
+    bytes do not show it) goes to defusedxml, which refuses the entity."""
+    from xlsxflow.read.errors import ReadError
+    from xlsxflow.read.xlsx import _parse
+
+    plain = '<?xml version="1.0"?><workbook><sheets><sheet name="项目"/></sheets></workbook>'
+    assert _parse(plain.encode(encoding), "xl/workbook.xml").find("sheets/sheet") is not None
+    hostile_text = plain.replace(
+        "<workbook>", '<!DOCTYPE x [<!ENTITY e "项目项目">]><workbook>'
+    ).replace('name="项目"', 'name="&e;"')
+    with pytest.raises(ReadError) as caught:
+        _parse(hostile_text.encode(encoding), "xl/workbook.xml")
+    assert caught.value.code == "file.xml_attack"
