@@ -131,6 +131,24 @@ CATALOGUE = _catalogue(
         "工作区 {path} 还没有合并过任何表格。请先运行 xlsxflow merge。",
     ),
     ErrorType(
+        "archive.bad_hash",
+        "error",
+        "文件编号有误",
+        "“{hash}”不是文件编号。请输入总台账“来源文件”列中的编号，或“提交记录”表 SHA-256 列的前 {min} 位以上。",
+    ),
+    ErrorType(
+        "archive.not_found",
+        "error",
+        "没有这个文件",
+        "总台账中没有编号以“{hash}”开头的文件。请核对“来源文件”列或“提交记录”表 SHA-256 列中的编号。",
+    ),
+    ErrorType(
+        "archive.damaged",
+        "error",
+        "归档文件已损坏",
+        "归档中的 {name} 无法完整读出（{detail}）。请从原始邮件中找回该文件。",
+    ),
+    ErrorType(
         "mail.no_host",
         "error",
         "未设置邮件服务器",

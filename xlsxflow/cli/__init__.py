@@ -23,6 +23,7 @@ COMMANDS = {
     "score": ("xlsxflow.cli.score_cmd", "评估已验收项目的得分、等次、排名和推广建议"),
     "report": ("xlsxflow.cli.report_cmd", "生成调度会汇总、年度评估、立项批复名单"),
     "send": ("xlsxflow.cli.send_cmd", "发送表格、退回修改、催报和汇总邮件"),
+    "original": ("xlsxflow.cli.original_cmd", "按文件编号从归档中取回报送的原始文件"),
     "run": ("xlsxflow.cli.run_cmd", "调度会前一条命令完成校验、合并、计算、汇总（和发送）"),
     "demo": ("xlsxflow.cli.demo_cmd", "生成示例工作区并模拟一个完整年度周期"),
 }
