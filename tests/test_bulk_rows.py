@@ -160,7 +160,9 @@ def test_rows_beyond_a_sheets_capacity_go_on_to_continuation_sheets(
     assert [[c.value for c in r] for r in book["乙"].iter_rows()] == [["备注"], ["末"]]
 
 
-def test_the_previous_parts_are_inflated_whole_and_odd_ones_not_used() -> None:
+def test_the_previous_parts_are_inflated_whole_and_odd_ones_not_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Parts inflate on threads in large zlib steps (not through zipfile's reader): the
     XML comes out whole; a member that is missing or not deflated is built instead."""
     xml = b"<sheetData>" + os.urandom(3 << 20).hex().encode() + b"</sheetData>"  # 6 MiB+
@@ -189,5 +191,21 @@ def test_the_previous_parts_are_inflated_whole_and_odd_ones_not_used() -> None:
         assert cache.part("deflated", "another fingerprint") is None
         assert cache.part("stored", "f") is None
         assert cache.part("missing", "f") is None
+    finally:
+        cache.close()
+
+    class FullDisk(io.BytesIO):
+        def write(self, data: Any) -> int:
+            if self.tell() + len(data) > 1 << 20:
+                raise OSError(28, "No space left on device")
+            return super().write(data)
+
+    from xlsxflow.excel import bulk_rows
+
+    monkeypatch.setattr(bulk_rows.tempfile, "TemporaryFile", FullDisk)
+    cache = BlockCache.load(data, index)
+    assert cache is not None
+    try:  # a part cut short by a full disk is never handed out as if whole
+        assert cache.part("deflated", "f") is None
     finally:
         cache.close()

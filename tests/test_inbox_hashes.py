@@ -114,3 +114,26 @@ def test_files_gone_from_the_inbox_are_forgotten_and_moved_ones_read(tmp_path, c
         files[2].relative_to(ws.inbox).as_posix(),
         moved.relative_to(ws.inbox).as_posix(),
     }
+
+
+@pytest.mark.parametrize("probe", [True, False])
+def test_on_windows_a_same_size_replacement_keeping_every_time_is_read_again(
+    tmp_path, cycle, monkeypatch, probe
+):
+    """Windows keeps a replaced file's creation time (its st_ctime) and file id, and a
+    copy keeps the sender's modification time: emulated here by remembering the new
+    file's change time and id with the old content's size, time and tail. The tail's
+    CRC (read on Windows only) tells them apart; without it the old hash would stand."""
+    monkeypatch.setattr(hashes, "TAIL_PROBE", probe)
+    path = tmp_path / "a.xlsx"
+    old, new = cycle.returns[0].data, cycle.returns[1].data
+    path.write_bytes(old)
+    age([path])
+    before = hashes.stat_of(path)
+    path.write_bytes(new[: len(old)].ljust(len(old), b"\0"))
+    os.utime(path, ns=(before[1], before[1]))
+    now = hashes.stat_of(path)
+    windows_view = (*before[:2], *now[2:4], before[4])
+    known = {"a.xlsx": (windows_view, "the old hash")}
+    sha, _size = hashes.InboxHashes(tmp_path, known).sha256(path)
+    assert (sha != "the old hash") is probe

@@ -54,7 +54,7 @@ from registerkit import (
 )
 
 from xlsxflow.config import Config, NumberingConfig
-from xlsxflow.errors import UsageError
+from xlsxflow.errors import UsageError, XlsxflowError
 from xlsxflow.fsutil import exclusive_lock
 from xlsxflow.register.archive import archive_pack, locate
 from xlsxflow.register.merge import BACKUPS_KEPT, merge
@@ -1064,10 +1064,11 @@ def test_rows_built_by_other_code_are_not_copied(tmp_path, cycle, monkeypatch):
     assert hits == []
 
 
-def test_a_save_by_the_clerk_during_a_rewrite_is_not_copied_from(tmp_path, cycle, monkeypatch):
-    """The previous register is read once, hashed and used from that one reading: a
-    save by the clerk while the sheets are being built cannot mix into the new one (the
-    save is kept as the backup)."""
+def test_a_save_by_the_clerk_during_a_rewrite_is_never_overwritten(tmp_path, cycle, monkeypatch):
+    """The workspace lock cannot stop Excel or WPS saving register.xlsx while a merge
+    builds the new one: that save is left as it is (the new returns are in the store),
+    the clerk is told, and the next merge reads the save's edits and writes the
+    register — byte for byte a fresh build, nothing of the save mixed into copied rows."""
     from xlsxflow.register import sheets
 
     ws = fresh(tmp_path)
@@ -1083,8 +1084,36 @@ def test_a_save_by_the_clerk_during_a_rewrite_is_not_copied_from(tmp_path, cycle
 
     monkeypatch.setattr(sheets, "register_sheets", saving_meanwhile)
     put_all(cycle.returns[-1:], ws.inbox)
-    merge(ws)
+    with pytest.raises(XlsxflowError) as caught:
+        merge(ws)
+    assert caught.value.code == "register.saved_meanwhile"
+    assert ws.register_path.read_bytes() == saved[0]
+    assert cycle.returns[-1].sha in {s.sha256 for s in stored(ws)}
     monkeypatch.setattr(sheets, "register_sheets", real)
+    report = merge(ws)
+    assert report.register_written
     assert ws.register_path.read_bytes() == _built_afresh(ws)
-    [backup] = sorted((ws.data / "backups").glob("*.xlsx"))[-1:]
-    assert backup.read_bytes() == saved[0]
+
+
+def test_a_save_by_the_clerk_after_the_merge_read_the_edits_is_never_overwritten(
+    tmp_path, cycle, monkeypatch
+):
+    """Saved after merge looked for the clerk's edits, before the rewrite began."""
+    from xlsxflow.register import merge as merge_module
+
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns[:-1])
+    real = merge_module.derive
+
+    def saving_first(*args, **kwargs):  # type: ignore[no-untyped-def]
+        openpyxl.load_workbook(ws.register_path).save(ws.register_path)
+        return real(*args, **kwargs)
+
+    put_all(cycle.returns[-1:], ws.inbox)
+    monkeypatch.setattr(merge_module, "derive", saving_first)
+    with pytest.raises(XlsxflowError) as caught:
+        merge(ws)
+    assert caught.value.code == "register.saved_meanwhile"
+    monkeypatch.setattr(merge_module, "derive", real)
+    assert merge(ws).register_written
+    assert ws.register_path.read_bytes() == _built_afresh(ws)

@@ -131,6 +131,13 @@ CATALOGUE = _catalogue(
         "工作区 {path} 还没有合并过任何表格。请先运行 xlsxflow merge。",
     ),
     ErrorType(
+        "register.saved_meanwhile",
+        "error",
+        "总台账在合并时被保存",
+        "合并过程中 {path} 被保存过（例如在 Excel 或 WPS 中），为保留其中的修改，本次没有覆盖它。"
+        "新收到的表格已经入库；请关闭该文件后再运行一次 xlsxflow merge，总台账会读入修改后更新。",
+    ),
+    ErrorType(
         "archive.bad_hash",
         "error",
         "文件编号有误",

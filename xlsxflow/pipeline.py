@@ -45,9 +45,14 @@ class RunReport:
 def _read_already(
     results: dict[Path, FileResult], paths: list[Path], archive: Archive
 ) -> Iterator[FileResult]:
-    """Merge's parser for files this run has validated already: archive, hand back."""
+    """Merge's parser for files this run has validated already: archive (in packs of
+    the size merge's own reading makes), hand back."""
+    from xlsxflow.parallel import CHUNK
+
     kept = [p for p in paths if not results[p].skipped]
-    archived = archive(kept) if kept else {}
+    archived: dict[str, str] = {}
+    for i in range(0, len(kept), CHUNK):
+        archived |= archive(kept[i : i + CHUNK])
     for path in paths:
         results[path].archived = archived.get(str(path), "")
         yield results[path]

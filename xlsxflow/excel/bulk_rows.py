@@ -242,7 +242,7 @@ class BlockCache:
 
     def __init__(self, workbook: bytes, parts: dict[str, Any]) -> None:
         self.workbook, self.parts = workbook, parts
-        self.files: dict[str, IO[bytes] | None] = {}
+        self.files: dict[str, IO[bytes]] = {}  # parts inflated whole
         self.threads: dict[str, threading.Thread] = {}
         for name, entry in sorted(parts.items()):
             thread = threading.Thread(target=self._inflate, args=(name, entry), daemon=True)
@@ -252,26 +252,32 @@ class BlockCache:
     def _inflate(self, name: str, entry: Any) -> None:
         """Inflate in a few large zlib calls: each releases the GIL for its whole run,
         where zipfile's reader would ask for it back every megabyte. (No CRC check: the
-        workbook's SHA-256 was checked.)"""
+        workbook's SHA-256 was checked; the length is.) Whatever goes wrong here — an
+        index of another shape, a full disk — only means the rows are built instead:
+        a part is handed out only if it came out whole."""
         file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close)
-        self.files[name] = file
         try:
             with zipfile.ZipFile(io.BytesIO(self.workbook)) as zf:
                 info = zf.getinfo(entry["member"])
             if info.compress_type != zipfile.ZIP_DEFLATED:
                 raise ValueError(info.compress_type)
             start = info.header_offset
-            fixed = self.workbook[start : start + _LOCAL_HEADER.size]
-            name_length, extra_length = _LOCAL_HEADER.unpack(fixed)[-2:]
-            begin = start + _LOCAL_HEADER.size + name_length + extra_length
+            fixed = _LOCAL_HEADER.unpack(self.workbook[start : start + _LOCAL_HEADER.size])
+            if fixed[0] != b"PK\x03\x04":
+                raise ValueError("no local header")
+            begin = start + _LOCAL_HEADER.size + fixed[-2] + fixed[-1]
             raw = memoryview(self.workbook)[begin : begin + info.compress_size]
             inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+            size = 0
             for at in range(0, len(raw), INFLATE_STEP):
-                file.write(inflate.decompress(raw[at : at + INFLATE_STEP]))
-            file.write(inflate.flush())
-        except (KeyError, TypeError, ValueError, struct.error, zlib.error, zipfile.BadZipFile):
-            self.files[name] = None  # an index not of this shape: build the rows instead
+                size += file.write(inflate.decompress(raw[at : at + INFLATE_STEP]))
+            size += file.write(inflate.flush())
+            if not inflate.eof or size != info.file_size:
+                raise ValueError("part not whole")
+        except Exception:
             file.close()
+            return
+        self.files[name] = file
 
     @classmethod
     def load(cls, data: bytes, index: str) -> BlockCache | None:
@@ -293,7 +299,7 @@ class BlockCache:
             if entry is None or entry["fingerprint"] != fingerprint:
                 return None
             self.threads[name].join()
-            file = self.files[name]
+            file = self.files.get(name)
             return None if file is None else PartCache(file, int(entry["head"]), entry["blocks"])
         except (KeyError, TypeError, ValueError):
             return None  # an index not of this shape: build the rows instead
@@ -302,8 +308,7 @@ class BlockCache:
         for thread in self.threads.values():
             thread.join()
         for file in self.files.values():
-            if file is not None:
-                file.close()
+            file.close()
 
 
 def splice(

@@ -6,23 +6,40 @@ index does, the store keeps each file's hash with what ``stat`` said of it (size
 modification and change times, file id); a file whose ``stat`` is unchanged is not read.
 A file modified within ``RACY_NS`` of being hashed is not remembered: on file systems
 with coarse timestamps (FAT: 2 s) a later change could leave its times as they were.
+
+On Windows ``st_ctime`` is the creation time, and a file replaced in place (Explorer's
+"replace", unzipping) keeps it and its file id, while copying keeps the sender's
+modification time: a same-size resubmission could look unchanged. There the last 4 KB
+of the file (for an .xlsx: its zip directory, with every part's CRC) are read as well,
+which costs a read per file but far less than hashing it.
 """
 
 from __future__ import annotations
 
+import os
 import time
+import zlib
 from pathlib import Path
 
 from xlsxflow.register.archive import sha256_of
 
 RACY_NS = 3_000_000_000
+TAIL_PROBE = os.name == "nt"
+TAIL_BYTES = 4096
 
-Stat = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode / file id
+Stat = tuple[int, ...]  # size, mtime_ns, ctime_ns, file id, CRC of the tail (or 0)
 
 
 def stat_of(path: Path) -> Stat:
     st = path.stat()
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    tail = _tail_crc(path, st.st_size) if TAIL_PROBE else 0
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, tail)
+
+
+def _tail_crc(path: Path, size: int) -> int:
+    with path.open("rb") as fh:
+        fh.seek(max(0, size - TAIL_BYTES))
+        return zlib.crc32(fh.read(TAIL_BYTES))
 
 
 class InboxHashes:
@@ -46,7 +63,7 @@ class InboxHashes:
         else:
             sha = sha256_of(path)
             if stat_of(path) != stat:  # changed while it was read: not worth keeping
-                stat = (-1, -1, -1, -1)
+                stat = (-1, -1, -1, -1, -1)
         self.seen[key] = (stat, sha)
         return sha, size
 

@@ -14,6 +14,7 @@ Order of work, chosen so that a crash at any point loses nothing:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xlsxflow.config import Config
-from xlsxflow.errors import UsageError
+from xlsxflow.errors import UsageError, XlsxflowError
 from xlsxflow.fsutil import (
     LockedError,
     ensure_writable,
@@ -237,7 +238,7 @@ def _merge_locked(
         else:
             report.new[kind] += 1
             instances.add(sub.instance)
-    write_register(ws, state, report)
+    write_register(ws, state, report, expected=on_disk or "")
 
 
 def register_inputs(ws: Workspace, generation: int) -> str:
@@ -264,10 +265,18 @@ def figures_for(state: RegisterState, config: Config, meetings: list[Any]) -> Fi
 
 
 def write_register(
-    ws: Workspace, state: RegisterState | None = None, report: MergeReport | None = None
+    ws: Workspace,
+    state: RegisterState | None = None,
+    report: MergeReport | None = None,
+    expected: str | None = None,
 ) -> bool:
     """Derive (unless given) and write register.xlsx; False when it was already current.
-    The caller holds the workspace lock."""
+    The caller holds the workspace lock.
+
+    The lock cannot stop a clerk saving register.xlsx from Excel or WPS meanwhile; such
+    a save is never overwritten (``register.saved_meanwhile``): the next merge reads its
+    edits. ``expected`` is the SHA-256 the caller saw when it started ("" for no file):
+    merge read the clerk's edits from that file."""
     from xlsxflow.excel.bulk_rows import BlockCache
     from xlsxflow.excel.register_book import render_register_indexed
     from xlsxflow.register.sheets import register_sheets
@@ -288,6 +297,8 @@ def write_register(
     # the check whether anything changed (a save by the clerk meanwhile cannot mix in).
     # (Loaded first: its parts inflate on threads while the sheets are built.)
     previous = target.read_bytes() if target.exists() else None
+    if expected is not None and _sha_or_empty(previous) != expected:
+        raise XlsxflowError("register.saved_meanwhile", path=target)
     cache = BlockCache.load(previous, index) if previous is not None and index else None
     try:
         sheets = register_sheets(
@@ -301,6 +312,9 @@ def write_register(
             cache.close()
     written = data != previous
     if written:
+        now = target.read_bytes() if target.exists() else None
+        if now != previous:
+            raise XlsxflowError("register.saved_meanwhile", path=target)
         if previous is not None:
             _backup(target, ws.data / "backups")
         write_atomic(target, data)
@@ -313,6 +327,10 @@ def write_register(
         described = {"sha256": sha, "parts": blocks}
         store.set_meta("register_blocks", json.dumps(described, sort_keys=True))
     return written
+
+
+def _sha_or_empty(data: bytes | None) -> str:
+    return "" if data is None else hashlib.sha256(data).hexdigest()
 
 
 def _remove_stale_temporaries(ws: Workspace) -> None:
@@ -331,7 +349,8 @@ def _remove_orphan_packs(folder: Path, stored: list[Submission]) -> None:
     named = {locate(s.archived)[0] for s in stored}
     for pack in (folder / PACKS).glob("*.zip"):
         if f"{PACKS}/{pack.name}" not in named:
-            pack.unlink()
+            with contextlib.suppress(OSError):  # held open by a viewer: next time
+                pack.unlink()
 
 
 def _backup(target: Path, folder: Path) -> None:

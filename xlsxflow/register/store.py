@@ -52,12 +52,13 @@ CREATE TABLE IF NOT EXISTS meetings (  -- each dispatch meeting's result, as pre
     explanation TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (as_of, project)
 );
-CREATE TABLE IF NOT EXISTS inbox_hashes (  -- a cache, not a fact: see register/hashes.py
+CREATE TABLE IF NOT EXISTS inbox_files (  -- a cache, not a fact: see register/hashes.py
     path TEXT PRIMARY KEY,            -- relative to the inbox, with /
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     ctime_ns INTEGER NOT NULL,
     file_id INTEGER NOT NULL,
+    tail INTEGER NOT NULL,            -- CRC of the last 4 KB (Windows only, else 0)
     sha256 TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit (
@@ -198,23 +199,23 @@ class Store:
         )
         return cur.rowcount == 1
 
-    def inbox_hashes(self) -> dict[str, tuple[tuple[int, int, int, int], str]]:
+    def inbox_hashes(self) -> dict[str, tuple[tuple[int, ...], str]]:
+        """Path in the inbox → (what ``stat`` said of it, its SHA-256): see
+        ``register.hashes``."""
         rows = self.db.execute(
-            "SELECT path, size, mtime_ns, ctime_ns, file_id, sha256 FROM inbox_hashes"
+            "SELECT path, size, mtime_ns, ctime_ns, file_id, tail, sha256 FROM inbox_files"
         )
-        return {
-            path: ((size, mtime, ctime, fid), sha) for path, size, mtime, ctime, fid, sha in rows
-        }
+        return {path: (tuple(stat), sha) for path, *stat, sha in rows}
 
     def update_inbox_hashes(
-        self, upsert: dict[str, tuple[tuple[int, int, int, int], str]], forget: set[str]
+        self, upsert: dict[str, tuple[tuple[int, ...], str]], forget: set[str]
     ) -> None:
         """(Not a change of the facts: the generation stays.)"""
         self.db.executemany(
-            "DELETE FROM inbox_hashes WHERE path = ?", [(p,) for p in sorted(forget)]
+            "DELETE FROM inbox_files WHERE path = ?", [(p,) for p in sorted(forget)]
         )
         self.db.executemany(
-            "INSERT OR REPLACE INTO inbox_hashes VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO inbox_files VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(path, *stat, sha) for path, (stat, sha) in sorted(upsert.items())],
         )
 
