@@ -1,0 +1,71 @@
+"""A sheet part compressed in three segments on two threads is one valid zip member."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+import zlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xlsxflow.excel import deflate
+from xlsxflow.excel.deflate import BackgroundDeflate, crc32_combine, write_member
+
+
+@given(st.binary(max_size=300), st.binary(max_size=3000))
+def test_crc_of_two_pieces_combines_into_the_crc_of_both(a: bytes, b: bytes) -> None:
+    assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+def test_crc_combines_over_long_lengths() -> None:
+    b = os.urandom(5 << 20)
+    assert crc32_combine(zlib.crc32(b"head"), zlib.crc32(b), len(b)) == zlib.crc32(b"head" + b)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.binary(max_size=200),
+    st.lists(st.binary(max_size=5000), max_size=20),
+    st.binary(max_size=200),
+    st.integers(min_value=1, max_value=4096),
+)
+def test_head_body_and_tail_make_one_member(
+    head: bytes, pieces: list[bytes], tail: bytes, piece: int
+) -> None:
+    deflate.PIECE = piece  # hand over often: many segments through the queue
+    try:
+        body = BackgroundDeflate()
+        for p in pieces:
+            body.write(p)
+        body.close()
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as zf:
+            zf.writestr("before.xml", b"<a/>")
+            write_member(zf, zipfile.ZipInfo("xl/worksheets/sheet1.xml"), head, body, tail)
+            zf.writestr("after.xml", b"<b/>")
+        body.discard()
+    finally:
+        deflate.PIECE = 1 << 20
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as zf:
+        assert zf.testzip() is None  # every CRC right
+        assert zf.namelist() == ["before.xml", "xl/worksheets/sheet1.xml", "after.xml"]
+        assert zf.read("xl/worksheets/sheet1.xml") == head + b"".join(pieces) + tail
+        assert zf.read("after.xml") == b"<b/>"
+
+
+def test_a_failure_on_the_thread_is_raised_and_never_blocks_the_writer(monkeypatch) -> None:
+    monkeypatch.setattr(deflate, "PIECE", 10)
+    body = BackgroundDeflate()
+
+    def full(_data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    body.out.write = full  # type: ignore[method-assign]
+    for _ in range(100):  # far more than the queue holds
+        body.write(b"x" * 20)
+    with pytest.raises(OSError, match="No space"):
+        body.close()
+    body.discard()

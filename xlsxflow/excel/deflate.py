@@ -1,0 +1,162 @@
+"""Compress a large sheet part on a second core while its rows are still being made.
+
+A register sheet's rows (160 MB of XML for a province's tasks) used to be compressed
+after the whole workbook was written, on the one busy core: ~0.4 s. Here they are
+compressed as they come, on a thread (zlib works outside the GIL), into a raw deflate
+segment that ends on a byte boundary (a full flush). The part is stitched together
+when xlsxwriter has written the rest of the sheet: its head (which holds the sheet's
+dimension, known only at the end) and tail are compressed on their own, the three
+segments are concatenated — a valid deflate stream, as pigz makes them — and the CRC
+of the whole is combined from the three CRCs.
+
+zipfile has no public way to add a member that is already compressed, so
+``write_member`` writes its local header and data and registers it for the central
+directory the way ``ZipFile.writestr`` does.
+"""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import tempfile
+import threading
+import zipfile
+import zlib
+from typing import IO
+
+LEVEL = 1  # a third of the time of the default for ~30 % more bytes (160 MB of XML)
+QUEUE_CHUNKS = 8  # pieces waiting for the thread: bounded memory
+PIECE = 1 << 20  # bytes handed to the thread at a time
+_CRC_POLY = 0xEDB88320
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    total, i = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[i]
+        vector >>= 1
+        i += 1
+    return total
+
+
+def _gf2_square(matrix: list[int]) -> list[int]:
+    return [_gf2_times(matrix, row) for row in matrix]
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """The CRC-32 of A + B from the CRC-32 of A, that of B and B's length (zlib's
+    ``crc32_combine``, which Python's zlib does not offer): A's CRC is carried through
+    ``len2`` zero bytes by squaring the one-zero-bit operator, then B's is added."""
+    if len2 <= 0:
+        return crc1
+    odd = [_CRC_POLY] + [1 << n for n in range(31)]  # one zero bit
+    even = _gf2_square(odd)  # two
+    odd = _gf2_square(even)  # four
+    while True:
+        even = _gf2_square(odd)
+        if len2 & 1:
+            crc1 = _gf2_times(even, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+        odd = _gf2_square(even)
+        if len2 & 1:
+            crc1 = _gf2_times(odd, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+    return crc1 ^ crc2
+
+
+def deflate_segment(data: bytes, *, last: bool) -> bytes:
+    """``data`` as a raw deflate segment: ending on a byte boundary to be followed by
+    another (``last=False``), or ending the stream."""
+    z = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return z.compress(data) + z.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
+
+
+class BackgroundDeflate:
+    """Compresses what is written to it on a thread, into a temporary file; ``close``
+    waits for it and gives (CRC-32, length) of what was written. Not the stream's end:
+    a segment to be followed by another."""
+
+    def __init__(self) -> None:
+        self.out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by discard)
+        self.crc = 0
+        self.size = 0
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._queue: queue.Queue[bytes | None] = queue.Queue(QUEUE_CHUNKS)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        z = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        try:
+            while (data := self._queue.get()) is not None:
+                self.out.write(z.compress(data))
+            self.out.write(z.flush(zlib.Z_FULL_FLUSH))
+        except BaseException as err:  # (a full disk): reported by close
+            self._error = err
+            while self._queue.get() is not None:  # never leave the writer blocked
+                pass
+
+    def write(self, data: bytes) -> None:
+        self.crc = zlib.crc32(data, self.crc)
+        self.size += len(data)
+        self._pending.append(data)
+        self._pending_size += len(data)
+        if self._pending_size >= PIECE:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self._pending:
+            self._queue.put(b"".join(self._pending))
+            self._pending, self._pending_size = [], 0
+
+    def close(self) -> None:
+        """Wait until everything written is compressed (raises what the thread met)."""
+        if self._thread.is_alive():
+            self._hand_over()
+            self._queue.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def discard(self) -> None:
+        if self._thread.is_alive():
+            self._pending = []
+            self._queue.put(None)
+            self._thread.join()
+        self.out.close()
+
+
+def write_member(
+    dst: zipfile.ZipFile, info: zipfile.ZipInfo, head: bytes, body: BackgroundDeflate, tail: bytes
+) -> None:
+    """Add ``head`` + the body + ``tail`` to ``dst`` as one deflated member (``body``
+    closed)."""
+    head_z, tail_z = deflate_segment(head, last=False), deflate_segment(tail, last=True)
+    crc = crc32_combine(
+        crc32_combine(zlib.crc32(head), body.crc, body.size), zlib.crc32(tail), len(tail)
+    )
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.CRC = crc
+    info.file_size = len(head) + body.size + len(tail)
+    body_z = body.out.seek(0, 2)
+    info.compress_size = len(head_z) + body_z + len(tail_z)
+    zip64 = info.file_size > zipfile.ZIP64_LIMIT or info.compress_size > zipfile.ZIP64_LIMIT
+    fp = dst.fp
+    assert fp is not None
+    info.header_offset = fp.tell()
+    fp.write(info.FileHeader(zip64))
+    fp.write(head_z)
+    body.out.seek(0)
+    shutil.copyfileobj(body.out, fp, PIECE)
+    fp.write(tail_z)
+    dst.filelist.append(info)
+    dst.NameToInfo[info.filename] = info
+    dst.start_dir = fp.tell()
+    dst._didModify = True  # type: ignore[attr-defined]
