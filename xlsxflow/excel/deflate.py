@@ -47,25 +47,16 @@ def _gf2_square(matrix: list[int]) -> list[int]:
 def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
     """The CRC-32 of A + B from the CRC-32 of A, that of B and B's length (zlib's
     ``crc32_combine``, which Python's zlib does not offer): A's CRC is carried through
-    ``len2`` zero bytes by squaring the one-zero-bit operator, then B's is added."""
-    if len2 <= 0:
-        return crc1
-    odd = [_CRC_POLY] + [1 << n for n in range(31)]  # one zero bit
-    even = _gf2_square(odd)  # two
-    odd = _gf2_square(even)  # four
-    while True:
-        even = _gf2_square(odd)
+    ``len2`` zero bytes by operators for 1, 2, 4, … zero bytes, then B's is added."""
+    matrix = [_CRC_POLY] + [1 << n for n in range(31)]  # one zero bit
+    for _ in range(3):
+        matrix = _gf2_square(matrix)  # … eight: one zero byte
+    while len2 > 0:
         if len2 & 1:
-            crc1 = _gf2_times(even, crc1)
+            crc1 = _gf2_times(matrix, crc1)
         len2 >>= 1
-        if not len2:
-            break
-        odd = _gf2_square(even)
-        if len2 & 1:
-            crc1 = _gf2_times(odd, crc1)
-        len2 >>= 1
-        if not len2:
-            break
+        if len2:
+            matrix = _gf2_square(matrix)
     return crc1 ^ crc2
 
 
