@@ -43,7 +43,7 @@ from xlsxflow.register.sheets import Block
 
 FLUSH_ROWS = 2_000
 KNOWN_TEXTS = 50_000
-INFLATE_STEP = 4 << 20  # compressed bytes per zlib call (~30 MB of XML out)
+INFLATE_STEP = 8 << 20  # bytes of XML out per zlib call
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # a zip member's local file header
 # Text needs xlsxwriter's slower handling if it has XML escapes, control characters,
 # literal _xHHHH_ sequences, non-characters, or leading or trailing white space.
@@ -250,8 +250,8 @@ class BlockCache:
             thread.start()
 
     def _inflate(self, name: str, entry: Any) -> None:
-        """Inflate in a few large zlib calls: each releases the GIL for its whole run,
-        where zipfile's reader would ask for it back every megabyte. (No CRC check: the
+        """Inflate in 8 MB zlib calls: each releases the GIL for its whole run, where
+        zipfile's reader would ask for it back every megabyte. (No CRC check: the
         workbook's SHA-256 was checked; the length is.) Whatever goes wrong here — an
         index of another shape, a full disk — only means the rows are built instead:
         a part is handed out only if it came out whole."""
@@ -269,8 +269,11 @@ class BlockCache:
             raw = memoryview(self.workbook)[begin : begin + info.compress_size]
             inflate = zlib.decompressobj(-zlib.MAX_WBITS)
             size = 0
-            for at in range(0, len(raw), INFLATE_STEP):
-                size += file.write(inflate.decompress(raw[at : at + INFLATE_STEP]))
+            for at in range(0, len(raw), 1 << 20):
+                pending: bytes | memoryview = raw[at : at + (1 << 20)]
+                while pending:  # (XML inflates 10-20 fold: the output is what is bounded)
+                    size += file.write(inflate.decompress(pending, INFLATE_STEP))
+                    pending = inflate.unconsumed_tail
             size += file.write(inflate.flush())
             if not inflate.eof or size != info.file_size:
                 raise ValueError("part not whole")

@@ -297,7 +297,8 @@ def write_register(
     # the check whether anything changed (a save by the clerk meanwhile cannot mix in).
     # (Loaded first: its parts inflate on threads while the sheets are built.)
     previous = target.read_bytes() if target.exists() else None
-    if expected is not None and _sha_or_empty(previous) != expected:
+    previous_sha = _sha_or_empty(previous)
+    if expected is not None and previous_sha != expected:
         raise XlsxflowError("register.saved_meanwhile", path=target)
     cache = BlockCache.load(previous, index) if previous is not None and index else None
     try:
@@ -312,11 +313,12 @@ def write_register(
             cache.close()
     written = data != previous
     if written:
-        now = target.read_bytes() if target.exists() else None
-        if now != previous:
+        # (hashed as it is read: a province's register held a fourth time in memory
+        # would take the merge past its memory budget)
+        if (sha256_of(target) if target.exists() else "") != previous_sha:
             raise XlsxflowError("register.saved_meanwhile", path=target)
         if previous is not None:
-            _backup(target, ws.data / "backups")
+            _backup(previous, ws.data / "backups")
         write_atomic(target, data)
         if report is not None:
             report.register_written = True
@@ -353,10 +355,10 @@ def _remove_orphan_packs(folder: Path, stored: list[Submission]) -> None:
                 pack.unlink()
 
 
-def _backup(target: Path, folder: Path) -> None:
+def _backup(previous: bytes, folder: Path) -> None:
     """Keep the previous register (a few generations), named by when it was replaced."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    write_atomic(folder / f"register-{stamp}.xlsx", target.read_bytes())
+    write_atomic(folder / f"register-{stamp}.xlsx", previous)
     old = sorted(folder.glob("register-*.xlsx"))
     for extra in old[:-BACKUPS_KEPT]:
         extra.unlink(missing_ok=True)
