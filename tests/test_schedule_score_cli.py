@@ -449,3 +449,16 @@ def test_evaluation_sheet_lists_the_same_scores(cycle: Cycle) -> None:
     for p in projects:
         assert Decimal(str(summary[p["project"]]["评估得分"])) == Decimal(str(p["score"]))
         assert summary[p["project"]]["评估等次"] == p["grade"]
+
+
+def test_without_task_lists_the_figures_are_the_same(cycle: Cycle) -> None:
+    """``xlsxflow run`` asks only for the figures (a province has 400,000 tasks)."""
+    from xlsxflow.register.meetings import run_schedule
+
+    brief = run_schedule(cycle.ws, dt.date.fromisoformat(AS_OF), save=False, tasks=False)
+    full = cycle.schedule
+    assert all("tasks" not in p for p in brief["projects"])
+    assert any(p.get("tasks") for p in full["projects"])
+    assert brief["county"] == full["county"]
+    stripped = [{k: v for k, v in p.items() if k != "tasks"} for p in full["projects"]]
+    assert brief["projects"] == stripped

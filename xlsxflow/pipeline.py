@@ -54,8 +54,9 @@ def _read_already(
     for i in range(0, len(kept), CHUNK):
         archived |= archive(kept[i : i + CHUNK])
     for path in paths:
-        results[path].archived = archived.get(str(path), "")
-        yield results[path]
+        result = results.pop(path)  # (merge keeps what it needs: let the rest go)
+        result.archived = archived.get(str(path), "")
+        yield result
 
 
 def run(
@@ -66,7 +67,7 @@ def run(
     dry_run: bool = False,
 ) -> RunReport:
     from xlsxflow.feedback import write_feedback
-    from xlsxflow.intake import read_return
+    from xlsxflow.parallel import read_many
     from xlsxflow.register.hashes import InboxHashes
     from xlsxflow.register.meetings import run_schedule
     from xlsxflow.register.merge import merge
@@ -88,7 +89,10 @@ def run(
             known, cached = store.known_hashes(), store.inbox_hashes()
     hashes = InboxHashes(ws.inbox, cached)
     new = [p for p in discover([ws.inbox]) if hashes.sha256(p)[0] not in known]
-    results: dict[Path, FileResult] = {p: read_return(p, ctx) for p in new}
+    # On every core; what merge stores is encoded there too, and what was typed is
+    # kept only for the files that get a marked-up copy.
+    keep = frozenset({"raw", "json"})
+    results: dict[Path, FileResult] = {Path(r.path): r for r in read_many(new, ctx, keep=keep)}
     checked = [r for r in results.values() if not r.skipped]
     invalid = [r for r in checked if not r.valid]
     step(
@@ -104,6 +108,7 @@ def run(
         f"生成标注副本 {len(written)} 份（需修改 {len(invalid)} 份，其余仅有提示），"
         f"位于 {ws.feedback}",
     )
+    del checked, invalid, written
     try:
         merged = merge(
             ws, parse=lambda paths, _ctx, archive: _read_already(results, paths, archive)
@@ -111,6 +116,8 @@ def run(
     except (XlsxflowError, FileBusyError) as err:
         step("合并", False, f"{err}；后续步骤未执行")
         return report
+    finally:
+        results.clear()  # (a province's values: not to be held through the steps below)
     t = merged.as_json()["totals"]
     step(
         "合并",
@@ -120,11 +127,10 @@ def run(
         f"{ws.register_path.name}",
     )
     try:
-        data = run_schedule(ws, as_of)
+        c = run_schedule(ws, as_of, tasks=False)["county"]
     except XlsxflowError as err:
         step("进度计算", False, f"{err}；后续步骤未执行")
         return report
-    c = data["county"]
     step(
         "进度计算",
         True,

@@ -27,7 +27,7 @@ def command(workspace: Path, as_of: dt.datetime, as_json: bool, no_save: bool) -
     from xlsxflow.register.meetings import run_schedule
     from xlsxflow.workspace import Workspace
 
-    data = run_schedule(Workspace.open(workspace), as_of.date(), save=not no_save)
+    data = run_schedule(Workspace.open(workspace), as_of.date(), save=not no_save, tasks=as_json)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

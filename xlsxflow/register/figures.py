@@ -124,7 +124,9 @@ def compute_schedule(
     return ScheduleReport(as_of, results, names, committees, county, missing)
 
 
-def schedule_json(report: ScheduleReport, config: Config, roster: Roster | None) -> dict[str, Any]:
+def schedule_json(
+    report: ScheduleReport, config: Config, roster: Roster | None, tasks: bool = True
+) -> dict[str, Any]:
     cfg, d = config.compliance, config.scoring.decimals
 
     def pct(v: Decimal) -> Any:
@@ -170,7 +172,9 @@ def schedule_json(report: ScheduleReport, config: Config, roster: Roster | None)
                 adjust=p.adjust(cfg),
                 ledger_saved=p.ledger_saved,
                 explanation=p.explain(cfg, d),
-                tasks=[
+            )
+            if tasks:
+                item["tasks"] = [
                     {
                         "task": t.task.number,
                         "row": t.task.row,
@@ -180,8 +184,7 @@ def schedule_json(report: ScheduleReport, config: Config, roster: Roster | None)
                         "days_overdue": t.days_overdue,
                     }
                     for t in p.tasks
-                ],
-            )
+                ]
         else:
             item.update(
                 due=None,

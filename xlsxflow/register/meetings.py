@@ -44,36 +44,43 @@ def schedule_report(ws: Workspace, as_of: dt.date, state: RegisterState) -> Sche
     return compute_schedule(state, ws.config, ws.roster, as_of, previous)
 
 
-def run_schedule(ws: Workspace, as_of: dt.date, save: bool = True) -> dict[str, Any]:
+def run_schedule(
+    ws: Workspace, as_of: dt.date, save: bool = True, tasks: bool = True
+) -> dict[str, Any]:
     """Compliance as of ``as_of``; the previous meeting's recorded verdicts (if any)
-    decide the adjustment flag. With ``save`` the result becomes this meeting's record."""
+    decide the adjustment flag. With ``save`` the result becomes this meeting's record.
+    ``tasks=False`` leaves out each project's task list (a province's 400,000 tasks)."""
     from xlsxflow.register.merge import write_register
 
     config, roster = ws.config, ws.roster
     try:
-        with exclusive_lock(ws.data / "merge.lock"), _open_store(ws) as store:
-            state = derive(store.submissions(), config)
-            report = compute_schedule(state, config, roster, as_of, previous_verdicts(store, as_of))
-            data = schedule_json(report, config, roster)
-            if save:
-                d = config.scoring.decimals
-                rows = [
-                    (
-                        p.project,
-                        format(round_half_up(p.compliance, d), "f") if p.has_ledger else None,
-                        p.verdict(config.compliance) if p.has_ledger else None,
-                        r.isoformat()
-                        if p.has_ledger and (r := p.rectify_by(config.compliance))
-                        else None,
-                        p.has_ledger and p.adjust(config.compliance),
-                        p.explain(config.compliance, d) if p.has_ledger else "未报送管理台帐",
-                    )
-                    for p in report.projects
-                ]
-                with store.transaction():
-                    store.save_meeting(as_of.isoformat(), rows)
-        if save:
-            write_register(ws)
+        with exclusive_lock(ws.data / "merge.lock"):
+            with _open_store(ws) as store:
+                state = derive(store.submissions(), config)
+                report = compute_schedule(
+                    state, config, roster, as_of, previous_verdicts(store, as_of)
+                )
+                data = schedule_json(report, config, roster, tasks=tasks)
+                if save:
+                    d = config.scoring.decimals
+                    rows = [
+                        (
+                            p.project,
+                            format(round_half_up(p.compliance, d), "f") if p.has_ledger else None,
+                            p.verdict(config.compliance) if p.has_ledger else None,
+                            r.isoformat()
+                            if p.has_ledger and (r := p.rectify_by(config.compliance))
+                            else None,
+                            p.has_ledger and p.adjust(config.compliance),
+                            p.explain(config.compliance, d) if p.has_ledger else "未报送管理台帐",
+                        )
+                        for p in report.projects
+                    ]
+                    with store.transaction():
+                        store.save_meeting(as_of.isoformat(), rows)
+            del report  # (a province's 400,000 task results: not held through the rewrite)
+            if save:  # the register shows the meeting too; same facts, same state
+                write_register(ws, state)
     except LockedError:
         raise UsageError("merge.locked", path=ws.root) from None
     return data
