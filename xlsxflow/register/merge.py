@@ -3,13 +3,16 @@
 Order of work, chosen so that a crash at any point loses nothing:
 1. lock the workspace; make sure register.xlsx is not held open by Excel;
 2. read the clerk's edits of department-owned columns back from register.xlsx;
-3. hash every inbox file; files already in the store are skipped without parsing;
+3. hash every inbox file whose ``stat`` changed (``register.hashes``); files already in
+   the store are skipped without parsing;
 4. parse and validate each new file, then archive it byte for byte under its hash (in
    packs of a few dozen; both in the worker process that reads it);
 5. one SQLite transaction adds the new submissions and the department edits; it commits
    only once every archived copy (and its folder) is on disk;
 6. the register is derived from all facts and written atomically (previous copy kept
-   as a backup); if a crash hits between 5 and 6 the next merge writes it.
+   as a backup); if a crash hits between 5 and 6 the next merge writes it. A save of
+   register.xlsx by the clerk during the merge is never overwritten: the merge stops
+   and the next one reads the save's edits.
 """
 
 from __future__ import annotations
