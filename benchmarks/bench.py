@@ -1,6 +1,6 @@
 """End-to-end benchmark (issue 8): N returns through validate, merge and the summary.
 
-    python benchmarks/bench.py --files 1000 [--workdir DIR] [--keep]
+    python benchmarks/bench.py --files 1000 [--workdir DIR] [--keep] [--reuse] [--repeat N]
 
 Builds a workspace whose inbox holds N returns — half application forms, one review
 sheet, half management ledgers with 40 tasks each — then times, each as a whole process
@@ -25,6 +25,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -157,6 +158,63 @@ def resubmit(inbox: Path, fraction: float, seed: int) -> int:
     return len(chosen)
 
 
+def reset(root: Path) -> None:
+    """Back to the returns alone: no register, no store, no resubmissions."""
+    shutil.rmtree(root / "data", ignore_errors=True)
+    (root / "register.xlsx").unlink(missing_ok=True)
+    for extra in (root / "inbox" / "台帐").glob("re-*.xlsx"):
+        extra.unlink()
+
+
+def measure(root: Path, seed: int) -> dict[str, dict[str, float]]:
+    """Every step once, in order, on ``root`` as ``reset`` leaves it."""
+    py = sys.executable
+    xf = [py, "-m", "xlsxflow"]
+    got: dict[str, dict[str, float]] = {}
+    got["floor (calamine)"] = timed(
+        "floor (calamine)", [py, str(HERE / "floor.py"), str(root / "inbox")]
+    )
+    f = got["floor (calamine)"]["wall"]
+    got["--help"] = timed("--help", [*xf, "--help"])
+    got["validate"] = timed("validate", [*xf, "validate", str(root / "inbox"), "--json"], f)
+    got["merge (cold)"] = timed("merge (cold)", [*xf, "merge", str(root), "-q"], f)
+    got["merge (again)"] = timed("merge (again)", [*xf, "merge", str(root), "-q"], f)
+    n = resubmit(root / "inbox", 0.01, seed)
+    got["merge (1 %)"] = timed(f"merge (+{n} resub)", [*xf, "merge", str(root), "-q"], f)
+    got["report quarterly"] = timed(
+        "report quarterly", [*xf, "report", str(root), "quarterly", "--as-of", "2012-03-31"], f
+    )
+    cold = got["merge (cold)"]["wall"]
+    print(
+        f"merge again / cold = {got['merge (again)']['wall'] / cold:.1%}; "
+        f"1 % resubmitted / cold = {got['merge (1 %)']['wall'] / cold:.1%}",
+        flush=True,
+    )
+    return got
+
+
+def print_medians(runs: list[dict[str, dict[str, float]]]) -> None:
+    """Each figure's median over the runs (this VM's timings move by ±15 % run to run)."""
+
+    def median(step: str, key: str) -> float:
+        return statistics.median(run[step][key] for run in runs)
+
+    floor = median("floor (calamine)", "wall")
+    print(f"median of {len(runs)} runs:")
+    for step in runs[0]:
+        wall = median(step, "wall")
+        ratio = f"{wall / floor:5.2f}× floor" if step not in ("floor (calamine)", "--help") else ""
+        print(
+            f"{step:18s} wall {wall:7.2f} s  cpu {median(step, 'cpu'):7.2f} s  peak "
+            f"{median(step, 'peak_mib'):6.0f} MiB  {ratio}"
+        )
+    cold = median("merge (cold)", "wall")
+    print(
+        f"merge again / cold = {median('merge (again)', 'wall') / cold:.1%}; "
+        f"1 % resubmitted / cold = {median('merge (1 %)', 'wall') / cold:.1%}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=1000)
@@ -168,17 +226,16 @@ def main() -> None:
         action="store_true",
         help="use the returns already built in --workdir (register removed)",
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run every step this many times; print medians"
+    )
     args = parser.parse_args()
     base = args.workdir or Path(tempfile.mkdtemp(prefix="xlsxflow-bench-"))
     root = base / "ws"
-    py = sys.executable
     try:
         t0 = time.perf_counter()
         if args.reuse:
-            shutil.rmtree(root / "data", ignore_errors=True)
-            (root / "register.xlsx").unlink(missing_ok=True)
-            for extra in (root / "inbox" / "台帐").glob("re-*.xlsx"):
-                extra.unlink()
+            reset(root)
         else:
             build(root, args.files, args.seed)
         count = sum(1 for _ in (root / "inbox").rglob("*.xlsx"))
@@ -188,22 +245,14 @@ def main() -> None:
             f"Python {sys.version.split()[0]}",
             flush=True,
         )
-        floor = timed("floor (calamine)", [py, str(HERE / "floor.py"), str(root / "inbox")])
-        f = floor["wall"]
-        xf = [py, "-m", "xlsxflow"]
-        timed("--help", [*xf, "--help"])
-        timed("validate", [*xf, "validate", str(root / "inbox"), "--json"], f)
-        cold = timed("merge (cold)", [*xf, "merge", str(root), "-q"], f)
-        again = timed("merge (again)", [*xf, "merge", str(root), "-q"], f)
-        n = resubmit(root / "inbox", 0.01, args.seed)
-        one = timed(f"merge (+{n} resub)", [*xf, "merge", str(root), "-q"], f)
-        timed(
-            "report quarterly", [*xf, "report", str(root), "quarterly", "--as-of", "2012-03-31"], f
-        )
-        print(
-            f"merge again / cold = {again['wall'] / cold['wall']:.1%}; "
-            f"1 % resubmitted / cold = {one['wall'] / cold['wall']:.1%}"
-        )
+        runs = []
+        for r in range(max(1, args.repeat)):
+            if r:
+                reset(root)
+                print(f"run {r + 1}:", flush=True)
+            runs.append(measure(root, args.seed))
+        if len(runs) > 1:
+            print_medians(runs)
     finally:
         if not args.keep and not args.workdir:
             shutil.rmtree(base, ignore_errors=True)

@@ -12,7 +12,7 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
 
 def test_benchmark_runs_every_step_successfully(tmp_path):
     out = subprocess.run(
-        [sys.executable, str(BENCH), "--files", "40", "--workdir", str(tmp_path)],
+        [sys.executable, str(BENCH), "--files", "40", "--workdir", str(tmp_path), "--repeat", "2"],
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -25,3 +25,6 @@ def test_benchmark_runs_every_step_successfully(tmp_path):
     assert labels[-1] == "report quarterly"
     assert all(code == "0" for _, code in steps), out
     assert "1 % resubmitted / cold" in out
+    assert len(steps) == 14  # seven steps, twice (the second run from the returns alone)
+    medians = out.split("median of 2 runs:")[1]
+    assert re.search(r"^merge \(cold\)\s+wall", medians, flags=re.MULTILINE)
