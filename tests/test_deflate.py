@@ -69,3 +69,34 @@ def test_a_failure_on_the_thread_is_raised_and_never_blocks_the_writer(monkeypat
     with pytest.raises(OSError, match="No space"):
         body.close()
     body.discard()
+
+
+def test_a_failure_at_the_last_flush_is_raised_not_waited_for() -> None:
+    """The thread has taken the end mark when the final flush fails: close must not wait
+    for another mark that never comes."""
+    import threading
+
+    body = BackgroundDeflate()
+    real = body.out.write
+
+    def fails_when_given_bytes(data: bytes) -> int:
+        if data:
+            raise OSError(28, "No space left on device")
+        return real(data)
+
+    body.out.write = fails_when_given_bytes  # type: ignore[method-assign]
+    body.write(b"<row/>")  # small: zlib keeps it until the flush
+    caught: list[BaseException] = []
+
+    def closing() -> None:
+        try:
+            body.close()
+        except OSError as err:
+            caught.append(err)
+
+    closer = threading.Thread(target=closing, daemon=True)
+    closer.start()
+    closer.join(timeout=10)
+    assert not closer.is_alive(), "close() hung"
+    assert caught and "No space" in str(caught[0])
+    body.discard()

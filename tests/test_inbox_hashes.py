@@ -137,3 +137,25 @@ def test_on_windows_a_same_size_replacement_keeping_every_time_is_read_again(
     known = {"a.xlsx": (windows_view, "the old hash")}
     sha, _size = hashes.InboxHashes(tmp_path, known).sha256(path)
     assert (sha != "the old hash") is probe
+
+
+def test_file_ids_wider_than_sqlite_integers_are_kept(tmp_path, monkeypatch):
+    """ReFS and some network shares give 128-bit file ids."""
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(b"PK")
+    real = Path.stat
+
+    class Wide:
+        def __init__(self, st: os.stat_result) -> None:
+            self.st = st
+
+        def __getattr__(self, name: str) -> object:
+            return (2**100 + 7) if name == "st_ino" else getattr(self.st, name)
+
+    monkeypatch.setattr(Path, "stat", lambda self, **kw: Wide(real(self, **kw)))
+    stat = hashes.stat_of(path)
+    assert 0 <= stat[3] < 2**63
+    with Store(tmp_path / "register.sqlite") as store, store.transaction():
+        store.update_inbox_hashes({"a.xlsx": (stat, "sha")}, set())
+    with Store(tmp_path / "register.sqlite") as store:
+        assert store.inbox_hashes() == {"a.xlsx": (stat, "sha")}

@@ -25,6 +25,7 @@ from registerkit import (
 from xlsxflow.cli import cli
 from xlsxflow.errors import message
 from xlsxflow.fsutil import exclusive_lock
+from xlsxflow.register.store import Store
 from xlsxflow.workspace import Workspace
 
 APPS = ("T01_innovation", "T02_demonstration", "T03_innovation", "T02_institutional")
@@ -137,16 +138,23 @@ def test_json_gives_counts_per_form_and_the_rejections(ws, cycle):
     assert again["register_written"] is False
 
 
-def test_json_reports_edits_of_the_register(ws, cycle):
-    put_all([cycle["T01_innovation"], cycle["T02_demonstration"]], ws.inbox)
-    assert run("merge", ws.root).exit_code == 0
+def edit_t02(ws: Workspace, **by_header: str) -> int:
+    """The clerk types into T02's row of 项目总台账 and saves (openpyxl); its row."""
     book = openpyxl.load_workbook(ws.register_path)
     sheet = book[PROJECTS]
     header = [c.value for c in sheet[1]]
     row = 1 + [c.value for c in sheet["A"]].index(instance("T02", DEMONSTRATION))
-    sheet.cell(row, header.index("督办人") + 1).value = "陈丽娟"
-    sheet.cell(row, header.index("项目组长（党委主要负责人）") + 1).value = "某某某"
+    for name, value in by_header.items():
+        sheet.cell(row, header.index(name) + 1).value = value
     book.save(ws.register_path)
+    return row
+
+
+def test_json_reports_edits_of_the_register(ws, cycle):
+    put_all([cycle["T01_innovation"], cycle["T02_demonstration"]], ws.inbox)
+    assert run("merge", ws.root).exit_code == 0
+    row = edit_t02(ws, **{"督办人": "陈丽娟", "项目组长（党委主要负责人）": "某某某"})
+    header = [c.value for c in openpyxl.load_workbook(ws.register_path)[PROJECTS][1]]
 
     result = run("merge", ws.root)
     assert result.exit_code == 0  # an edit of the register is no rejected return
@@ -196,3 +204,24 @@ def test_an_empty_inbox_writes_an_empty_register(ws):
     book = openpyxl.load_workbook(ws.register_path)
     assert book[PROJECTS]["A1"].value == "申报表编号"
     assert book[PROJECTS].max_row == 1
+
+
+@pytest.mark.parametrize("command", [["schedule", "--as-of", "2012-03-31"], ["score"]])
+def test_commands_that_rewrite_the_register_first_want_the_clerks_edits_merged(ws, cycle, command):
+    """schedule and score rewrite register.xlsx from the store: a 督办人 typed into it
+    since it was written would be lost, so they stop and ask for a merge first (and
+    record nothing); after the merge they run and the edit is kept."""
+    put_all([cycle["T01_innovation"], cycle["T02_demonstration"]], ws.inbox)
+    assert run("merge", ws.root).exit_code == 0
+    edit_t02(ws, **{"督办人": "陈丽娟"})
+    saved = ws.register_path.read_bytes()
+
+    result = run(command[0], ws.root, *command[1:])
+    assert result.exit_code == 2
+    assert message("register.unread_edits", path=ws.register_path) in result.output
+    assert ws.register_path.read_bytes() == saved
+    with Store(ws.data / "register.sqlite") as store:
+        assert store.meetings() == []  # nothing recorded
+    assert run("merge", ws.root).exit_code == 0
+    assert run(command[0], ws.root, *command[1:]).exit_code == 0
+    assert project_row(ws, instance("T02", DEMONSTRATION))["督办人"] == "陈丽娟"

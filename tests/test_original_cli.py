@@ -72,3 +72,16 @@ def test_a_damaged_pack_is_reported_not_written(ws, cycle):
     assert "无法完整读出" in result.output
     assert not (ws.root / "原件").exists()
     assert zipfile.is_zipfile(pack)
+
+
+def test_a_file_received_without_a_spreadsheet_suffix_comes_back_with_one(tmp_path, cycle):
+    """Returns are known by their content: 申报表(v1.2) is an .xlsx all the same."""
+    ws = new_workspace(tmp_path / "plain")
+    ret = cycle.returns[0]
+    (ws.inbox / "申报表(v1.2)").write_bytes(ret.data)
+    assert run("merge", ws.root).exit_code in (0, 1)
+    result = run("original", ws.root, ret.sha[:12])
+    assert result.exit_code == 0, result.output
+    [written] = list((ws.root / "原件").iterdir())
+    assert written.name == f"{ret.sha[:12]}_申报表(v1.2).xlsx"
+    assert written.read_bytes() == ret.data

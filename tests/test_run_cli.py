@@ -76,3 +76,42 @@ def test_quiet_prints_only_failures(played, tmp_path):
     result = CliRunner().invoke(cli, ["run", str(ws.root), "--as-of", "2012-03-31", "-q"])
     assert result.exit_code == 0
     assert result.output == ""
+
+
+def test_a_file_that_changes_or_arrives_during_run_is_merged_as_it_is(tmp_path, monkeypatch):
+    """run validates the inbox, writes the marked-up copies, then merges; merge hashes
+    the inbox again. A file replaced under the same name meanwhile is stored with its
+    own values (not those run read before), and one that arrived is read too."""
+    import datetime as dt
+    import hashlib
+
+    from registerkit import mini_cycle, new_workspace, put_all, stored
+
+    from xlsxflow import feedback
+    from xlsxflow.pipeline import run
+
+    cycle = mini_cycle(tmp_path / "cycle")
+    ws = new_workspace(tmp_path / "ws")
+    first, other, late = (
+        cycle["T01_innovation"],
+        cycle["T05_institutional"],
+        cycle["T03_innovation"],
+    )
+    put_all([first], ws.inbox)
+    [path] = [p for p in ws.inbox.rglob("*") if p.is_file()]
+    real = feedback.write_feedback
+
+    def meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
+        path.write_bytes(other.data)  # replaced under the same name
+        put_all([late], ws.inbox)  # and one more arrives
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(feedback, "write_feedback", meanwhile)
+    report = run(ws, dt.date(2012, 3, 31))
+    assert [s.name for s in report.steps][:3] == ["校验", "退回修改", "合并"]
+    assert report.steps[2].ok, report.steps[2].summary
+    subs = {s.sha256: s for s in stored(ws)}
+    assert set(subs) == {other.sha, late.sha}
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == other.sha
+    assert subs[other.sha].form == "application_institutional"
+    assert subs[late.sha].form == "application_innovation"

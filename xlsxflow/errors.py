@@ -138,6 +138,13 @@ CATALOGUE = _catalogue(
         "新收到的表格已经入库；请关闭该文件后再运行一次 xlsxflow merge，总台账会读入修改后更新。",
     ),
     ErrorType(
+        "register.unread_edits",
+        "error",
+        "总台账有未读入的修改",
+        "{path} 在上次生成后被修改并保存过，这些修改还没有读入。请先运行 xlsxflow merge"
+        "（会读入组织部填写的列），再运行本命令。",
+    ),
+    ErrorType(
         "archive.bad_hash",
         "error",
         "文件编号有误",

@@ -43,18 +43,32 @@ class RunReport:
 
 
 def _read_already(
-    results: dict[Path, FileResult], paths: list[Path], archive: Archive
+    results: dict[Path, FileResult],
+    stats: dict[Path, tuple[int, ...]],
+    ctx: ValidationContext,
+    paths: list[Path],
+    archive: Archive,
 ) -> Iterator[FileResult]:
     """Merge's parser for files this run has validated already: archive (in packs of
-    the size merge's own reading makes), hand back."""
+    the size merge's own reading makes), hand back. A file that arrived or changed
+    since this run read it (merge hashes the inbox again) is read now, as merge found
+    it (without a marked-up copy: the next run makes one)."""
+    from xlsxflow.intake import read_return
     from xlsxflow.parallel import CHUNK
+    from xlsxflow.register.hashes import stat_of
 
-    kept = [p for p in paths if not results[p].skipped]
+    ready: dict[Path, FileResult] = {}
+    for path in paths:
+        result = results.pop(path, None)  # (merge keeps what it needs: let the rest go)
+        if result is None or stat_of(path) != stats.get(path):
+            result = read_return(path, ctx)
+        ready[path] = result
+    kept = [p for p in paths if not ready[p].skipped]
     archived: dict[str, str] = {}
     for i in range(0, len(kept), CHUNK):
         archived |= archive(kept[i : i + CHUNK])
     for path in paths:
-        result = results.pop(path)  # (merge keeps what it needs: let the rest go)
+        result = ready.pop(path)
         result.archived = archived.get(str(path), "")
         yield result
 
@@ -68,7 +82,7 @@ def run(
 ) -> RunReport:
     from xlsxflow.feedback import write_feedback
     from xlsxflow.parallel import read_many
-    from xlsxflow.register.hashes import InboxHashes
+    from xlsxflow.register.hashes import InboxHashes, stat_of
     from xlsxflow.register.meetings import run_schedule
     from xlsxflow.register.merge import merge
     from xlsxflow.register.store import Store
@@ -89,6 +103,7 @@ def run(
             known, cached = store.known_hashes(), store.inbox_hashes()
     hashes = InboxHashes(ws.inbox, cached)
     new = [p for p in discover([ws.inbox]) if hashes.sha256(p)[0] not in known]
+    stats = {p: stat_of(p) for p in new}  # to tell, at the merge, what changed since
     # On every core; what merge stores is encoded there too, and what was typed is
     # kept only for the files that get a marked-up copy.
     keep = frozenset({"raw", "json"})
@@ -111,7 +126,8 @@ def run(
     del checked, invalid, written
     try:
         merged = merge(
-            ws, parse=lambda paths, _ctx, archive: _read_already(results, paths, archive)
+            ws,
+            parse=lambda paths, _ctx, archive: _read_already(results, stats, ctx, paths, archive),
         )
     except (XlsxflowError, FileBusyError) as err:
         step("合并", False, f"{err}；后续步骤未执行")

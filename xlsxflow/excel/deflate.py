@@ -85,13 +85,15 @@ class BackgroundDeflate:
 
     def _run(self) -> None:
         z = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        ended = False
         try:
             while (data := self._queue.get()) is not None:
                 self.out.write(z.compress(data))
+            ended = True
             self.out.write(z.flush(zlib.Z_FULL_FLUSH))
         except BaseException as err:  # (a full disk): reported by close
             self._error = err
-            while self._queue.get() is not None:  # never leave the writer blocked
+            while not ended and self._queue.get() is not None:  # never block the writer
                 pass
 
     def write(self, data: bytes) -> None:

@@ -33,7 +33,8 @@ Stat = tuple[int, ...]  # size, mtime_ns, ctime_ns, file id, CRC of the tail (or
 def stat_of(path: Path) -> Stat:
     st = path.stat()
     tail = _tail_crc(path, st.st_size) if TAIL_PROBE else 0
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, tail)
+    # (ReFS and some shares give 128-bit file ids; SQLite keeps 64-bit integers)
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino % (1 << 63), tail)
 
 
 def _tail_crc(path: Path, size: int) -> int:

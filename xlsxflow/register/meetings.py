@@ -50,12 +50,14 @@ def run_schedule(
     """Compliance as of ``as_of``; the previous meeting's recorded verdicts (if any)
     decide the adjustment flag. With ``save`` the result becomes this meeting's record.
     ``tasks=False`` leaves out each project's task list (a province's 400,000 tasks)."""
-    from xlsxflow.register.merge import write_register
+    from xlsxflow.register.merge import ensure_register_read, write_register
 
     config, roster = ws.config, ws.roster
     try:
         with exclusive_lock(ws.data / "merge.lock"):
             with _open_store(ws) as store:
+                if save:
+                    ensure_register_read(ws, store)
                 state = derive(store.submissions(), config)
                 report = compute_schedule(
                     state, config, roster, as_of, previous_verdicts(store, as_of)
@@ -88,12 +90,13 @@ def run_schedule(
 
 def run_score(ws: Workspace) -> dict[str, Any]:
     """Evaluate accepted projects; the register's 评估结果 is refreshed to match."""
-    from xlsxflow.register.merge import write_register
+    from xlsxflow.register.merge import ensure_register_read, write_register
 
     config, roster = ws.config, ws.roster
     try:
         with exclusive_lock(ws.data / "merge.lock"):
             with _open_store(ws) as store:
+                ensure_register_read(ws, store)
                 state = derive(store.submissions(), config)
             results, totals = evaluate_all(state, config)
             write_register(ws, state)

@@ -31,6 +31,7 @@ from xlsxflow.config import Config
 from xlsxflow.errors import UsageError, XlsxflowError
 from xlsxflow.fsutil import (
     LockedError,
+    atomic_file,
     ensure_writable,
     exclusive_lock,
     flush_batch,
@@ -279,7 +280,9 @@ def write_register(
     The lock cannot stop a clerk saving register.xlsx from Excel or WPS meanwhile; such
     a save is never overwritten (``register.saved_meanwhile``): the next merge reads its
     edits. ``expected`` is the SHA-256 the caller saw when it started ("" for no file):
-    merge read the clerk's edits from that file."""
+    merge read the clerk's edits from that file. Other callers rewrite it from the store
+    alone, so a register the clerk saved since it was written must go through a merge
+    first (``register.unread_edits``)."""
     from xlsxflow.excel.bulk_rows import BlockCache
     from xlsxflow.excel.register_book import render_register_indexed
     from xlsxflow.register.sheets import register_sheets
@@ -295,12 +298,15 @@ def write_register(
         # Rows of register.xlsx as we last wrote it can be copied into the new one: only
         # if it is still byte for byte that file (not saved by the clerk since).
         index = store.meta("register_blocks")
+        recorded = store.meta("register_sha")
     created = dt.datetime.combine(config.cycle.notice_date, dt.time())
     # One reading of the register on disk serves both the copying of unchanged rows and
     # the check whether anything changed (a save by the clerk meanwhile cannot mix in).
     # (Loaded first: its parts inflate on threads while the sheets are built.)
     previous = target.read_bytes() if target.exists() else None
     previous_sha = _sha_or_empty(previous)
+    if expected is None and previous is not None and previous_sha != recorded:
+        raise UsageError("register.unread_edits", path=target)
     if expected is not None and previous_sha != expected:
         raise XlsxflowError("register.saved_meanwhile", path=target)
     cache = BlockCache.load(previous, index) if previous is not None and index else None
@@ -316,13 +322,14 @@ def write_register(
             cache.close()
     written = data != previous
     if written:
-        # (hashed as it is read: a province's register held a fourth time in memory
-        # would take the merge past its memory budget)
-        if (sha256_of(target) if target.exists() else "") != previous_sha:
-            raise XlsxflowError("register.saved_meanwhile", path=target)
         if previous is not None:
             _backup(previous, ws.data / "backups")
-        write_atomic(target, data)
+        with atomic_file(target) as fh:
+            fh.write(data)
+            # Checked as late as can be, just before the new file replaces it (hashed
+            # as it is read: a province's register held again would cost 21 MB).
+            if (sha256_of(target) if target.exists() else "") != previous_sha:
+                raise XlsxflowError("register.saved_meanwhile", path=target)
         if report is not None:
             report.register_written = True
     sha = hashlib.sha256(data).hexdigest()
@@ -332,6 +339,15 @@ def write_register(
         described = {"sha256": sha, "parts": blocks}
         store.set_meta("register_blocks", json.dumps(described, sort_keys=True))
     return written
+
+
+def ensure_register_read(ws: Workspace, store: Store) -> None:
+    """For commands that rewrite register.xlsx from the store alone (schedule, score):
+    before they record anything, the register must be writable and hold no edits the
+    clerk saved since it was written (a merge reads those)."""
+    ensure_writable(ws.register_path)
+    if ws.register_path.exists() and sha256_of(ws.register_path) != store.meta("register_sha"):
+        raise UsageError("register.unread_edits", path=ws.register_path)
 
 
 def _sha_or_empty(data: bytes | None) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from xlsxflow.errors import UsageError, XlsxflowError
 from xlsxflow.filenames import safe_filename
 from xlsxflow.fsutil import write_atomic
-from xlsxflow.register.archive import read_archived
+from xlsxflow.register.archive import SUFFIXES, read_archived
 from xlsxflow.register.store import Store
 from xlsxflow.workspace import Workspace
 
@@ -44,8 +44,13 @@ def restore_originals(ws: Workspace, prefix: str, out: Path) -> list[Path]:
             raise XlsxflowError("archive.damaged", name=sub.archived, detail=err) from None
         if hashlib.sha256(data).hexdigest() != sub.sha256:
             raise XlsxflowError("archive.damaged", name=sub.archived, detail="内容与编号不符")
-        stem, suffix = Path(sub.name).stem, Path(sub.name).suffix
-        target = out / safe_filename([sub.sha256[:12], stem], suffix or ".xlsx")
+        name = Path(sub.name)
+        # (returns are known by their content: a name's last dot may not start a suffix)
+        if name.suffix.lower() in SUFFIXES:
+            stem, suffix = name.stem, name.suffix
+        else:
+            stem, suffix = name.name, f".{sub.format or 'xlsx'}"
+        target = out / safe_filename([sub.sha256[:12], stem], suffix)
         write_atomic(target, data)
         written.append(target)
     return written
