@@ -58,10 +58,13 @@ def _converter(f: FieldSpec) -> Callable[[Any], Any] | None:
 
 
 def decode_rows(spec: FormSpec, payload: dict[str, Any], table: str) -> list[dict[str, Any]]:
+    return decode_table(spec, table, payload.get("rows", {}).get(table, []))
+
+
+def decode_table(spec: FormSpec, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Typed rows of ``table``; only dates and numbers need converting (a province's
     register decodes 400,000 task rows, so the converters are looked up once per call).
     Keys starting with ``_`` are row metadata and stay as they are."""
-    rows = payload.get("rows", {}).get(table, [])
     if not rows:
         return []
     convert = {

@@ -18,7 +18,7 @@ from typing import Any
 
 from xlsxflow.config import Config
 from xlsxflow.forms import catalog
-from xlsxflow.register.codec import decode, decode_rows, decode_values
+from xlsxflow.register.codec import decode, decode_rows, decode_table, decode_values
 from xlsxflow.register.store import Submission
 from xlsxflow.templates import APPLICATION_KINDS
 
@@ -83,7 +83,7 @@ class Project:
 
     def rows(self, which: str, table: str) -> list[dict[str, Any]]:
         sub = getattr(self, which)
-        return decode_rows(catalog().form(which), sub.payload, table) if sub else []
+        return decode_table(catalog().form(which), table, sub.table(table)) if sub else []
 
 
 @dataclass
