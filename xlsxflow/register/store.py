@@ -98,7 +98,7 @@ class PayloadReader:
             self._connection()
             .execute(
                 "SELECT json_extract(payload, ?) FROM submissions WHERE sha256 = ?",
-                (f"$.rows.{table}", sha),
+                (f'$.rows."{table}"', sha),  # (quoted: any table id)
             )
             .fetchone()
         )

@@ -1,0 +1,52 @@
+"""A table cut out of a stored return by SQLite is the table of the whole return."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xlsxflow.register.store import Store, Submission
+
+CELL = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**53), max_value=2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(),
+)
+ROWS = st.lists(st.dictionaries(st.text(min_size=1, max_size=8), CELL, max_size=6), max_size=5)
+
+
+def submission(sha: str, payload: dict) -> Submission:
+    return Submission(
+        sha256=sha,
+        size=1,
+        name="a.xlsx",
+        archived="packs/x.zip!a.xlsx",
+        format="xlsx",
+        form="ledger",
+        instance="i",
+        committee="T01",
+        project="P",
+        cycle="2011",
+        saved_at="",
+        valid=True,
+        problems=[],
+        payload_json=json.dumps(payload, ensure_ascii=False, sort_keys=True),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.sampled_from(["tasks", "funds", "adjustments", "a.b", "表"]), ROWS))
+def test_each_table_comes_out_as_stored(tmp_path_factory, tables: dict) -> None:
+    path: Path = tmp_path_factory.mktemp("store") / "register.sqlite"
+    payload = {"values": {"x": "项目"}, "rows": tables, "locations": {}}
+    with Store(path) as store, store.transaction():
+        store.add(submission("s" * 64, payload))
+    with Store(path) as store:
+        [sub] = store.submissions()
+        for table in ("tasks", "funds", "adjustments", "a.b", "表", "missing"):
+            assert sub.table(table) == payload["rows"].get(table, []), table
