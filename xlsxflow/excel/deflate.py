@@ -68,9 +68,9 @@ def deflate_segment(data: bytes, *, last: bool) -> bytes:
 
 
 class BackgroundDeflate:
-    """Compresses what is written to it on a thread, into a temporary file; ``close``
-    waits for it and gives (CRC-32, length) of what was written. Not the stream's end:
-    a segment to be followed by another."""
+    """Compresses what is written to it on a thread, into a temporary file (``out``);
+    ``close`` waits for it. ``crc`` and ``size`` describe what was written. Not the
+    stream's end: a segment to be followed by another."""
 
     def __init__(self) -> None:
         self.out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by discard)
