@@ -6,6 +6,8 @@ index does, the store keeps each file's hash with what ``stat`` said of it (size
 modification and change times, file id); a file whose ``stat`` is unchanged is not read.
 A file modified within ``RACY_NS`` of being hashed is not remembered: on file systems
 with coarse timestamps (FAT: 2 s) a later change could leave its times as they were.
+(The window is judged by this PC's clock: an inbox on a share whose clock runs more
+than 3 s behind it, and which keeps coarse times, could defeat it.)
 
 On Windows ``st_ctime`` is the creation time, and a file replaced in place (Explorer's
 "replace", unzipping) keeps it and its file id, while copying keeps the sender's
