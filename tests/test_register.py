@@ -612,14 +612,11 @@ def test_a_parser_that_does_not_archive_still_gets_every_file_archived(tmp_path,
     assert len(stored(ws)) == len(returns)
 
 
-def test_a_rewrite_copies_unchanged_rows_and_gives_the_same_register(tmp_path, cycle, monkeypatch):
-    """Rows of projects whose ledger, names and place are unchanged are copied from the
-    previous register.xlsx; the result is byte for byte a register built from nothing."""
+def cache_hits(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Each look-up of a block in the previous register from here on: found or not."""
     from xlsxflow.excel import bulk_rows
 
-    ws = fresh(tmp_path)
-    receive(ws, *cycle.returns)
-    hits = []
+    hits: list[bool] = []
     real_get = bulk_rows.PartCache.get
 
     def counting(self, key, start):  # type: ignore[no-untyped-def]
@@ -628,6 +625,16 @@ def test_a_rewrite_copies_unchanged_rows_and_gives_the_same_register(tmp_path, c
         return found
 
     monkeypatch.setattr(bulk_rows.PartCache, "get", counting)
+    return hits
+
+
+def test_a_rewrite_copies_unchanged_rows_and_gives_the_same_register(tmp_path, cycle, monkeypatch):
+    """Rows of projects whose ledger, names and place are unchanged are copied from the
+    previous register.xlsx; the result is byte for byte a register built from nothing."""
+
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns)
+    hits = cache_hits(monkeypatch)
     first = cycle.returns[0]
     (ws.inbox / f"copy-{first.name}").write_bytes(first.data)  # a new name: a rewrite
     merge(ws)
@@ -960,7 +967,7 @@ def test_copied_rows_match_a_fresh_build_as_ledgers_change_and_sheets_spill(tmp_
 
     from registerkit import TEAM, Department, application, project_return, review
 
-    from xlsxflow.excel import bulk_rows, register_book
+    from xlsxflow.excel import register_book
 
     monkeypatch.setattr(register_book, "ROWS_PER_SHEET", 4)
     rng = random.Random(8)
@@ -978,15 +985,7 @@ def test_copied_rows_match_a_fresh_build_as_ledgers_change_and_sheets_spill(tmp_
     refs = {c: dept.project(c, INNOVATION) for c in codes}
     ws = fresh(tmp_path)
     receive(ws, *apps, rev)
-    hits: list[bool] = []
-    real_get = bulk_rows.PartCache.get
-
-    def counting(self, key, begin):  # type: ignore[no-untyped-def]
-        found = real_get(self, key, begin)
-        hits.append(found is not None)
-        return found
-
-    monkeypatch.setattr(bulk_rows.PartCache, "get", counting)
+    hits = cache_hits(monkeypatch)
     when = dt.datetime(2012, 2, 1, 9)
     for step in range(5):
         for code in rng.sample(codes, 2):
@@ -1048,16 +1047,12 @@ def test_an_index_of_another_file_is_not_used(tmp_path, cycle, monkeypatch):
 
 
 def test_rows_built_by_other_code_are_not_copied(tmp_path, cycle, monkeypatch):
-    from xlsxflow.excel import bulk_rows, register_book
+    from xlsxflow.excel import register_book
 
     ws = fresh(tmp_path)
     receive(ws, *cycle.returns)
     monkeypatch.setattr(register_book, "_code", lambda: "an upgraded xlsxflow")
-    hits = []
-    real_get = bulk_rows.PartCache.get
-    monkeypatch.setattr(
-        bulk_rows.PartCache, "get", lambda self, k, s: hits.append(k) or real_get(self, k, s)
-    )
+    hits = cache_hits(monkeypatch)
     first = cycle.returns[0]
     (ws.inbox / f"copy-{first.name}").write_bytes(first.data)
     merge(ws)
