@@ -82,7 +82,7 @@ def run(
 ) -> RunReport:
     from xlsxflow.feedback import write_feedback
     from xlsxflow.parallel import read_many
-    from xlsxflow.register.hashes import InboxHashes, stat_of
+    from xlsxflow.register.hashes import InboxHashes
     from xlsxflow.register.meetings import run_schedule
     from xlsxflow.register.merge import merge
     from xlsxflow.register.store import Store
@@ -103,7 +103,7 @@ def run(
             known, cached = store.known_hashes(), store.inbox_hashes()
     hashes = InboxHashes(ws.inbox, cached)
     new = [p for p in discover([ws.inbox]) if hashes.sha256(p)[0] not in known]
-    stats = {p: stat_of(p) for p in new}  # to tell, at the merge, what changed since
+    stats = {p: hashes.stat(p) for p in new}  # to tell, at the merge, what changed since
     # On every core; what merge stores is encoded there too, and what was typed is
     # kept only for the files that get a marked-up copy.
     keep = frozenset({"raw", "json"})

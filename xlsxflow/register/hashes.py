@@ -70,6 +70,10 @@ class InboxHashes:
         self.seen[key] = (stat, sha)
         return sha, size
 
+    def stat(self, path: Path) -> Stat:
+        """What ``stat`` said of ``path`` when it was hashed (all -1: it changed then)."""
+        return self.seen[path.relative_to(self.root).as_posix()][0]
+
     def changes(self) -> tuple[dict[str, tuple[Stat, str]], set[str]]:
         """What to store (new or changed entries worth keeping) and what to forget (files
         no longer in the inbox, or not to be trusted next time)."""
