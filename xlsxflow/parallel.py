@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
 from xlsxflow.intake import read_return
 from xlsxflow.problems import FileResult
+from xlsxflow.register.archive import Archive
 from xlsxflow.validation import ValidationContext
 
 SERIAL_BELOW = 64  # starting workers costs more than reading this many files
 CHUNK = 32
 ALL = frozenset({"raw", "values"})
-
-
-# Keeps a batch of files just read (in the process that read them) and returns
-# str(path) → the name under which each was archived.
-Archive = Callable[[Sequence[Path]], Mapping[str, str]]
 
 
 def _read_batch(

@@ -21,7 +21,7 @@ from xlsxflow.validation import ValidationContext
 from xlsxflow.workspace import Workspace
 
 if TYPE_CHECKING:
-    from xlsxflow.register.merge import Archive
+    from xlsxflow.register.archive import Archive
 
 Say = Callable[[str], None]
 

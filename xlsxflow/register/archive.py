@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +91,11 @@ def _whole(target: Path, members: Mapping[str, str]) -> bool:
             )
     except (zipfile.BadZipFile, OSError, EOFError):
         return False
+
+
+# Keeps a batch of files just read (in the process that read them) and returns
+# str(path) → the name under which each was archived (``Archiver`` is merge's).
+Archive = Callable[[Sequence[Path]], Mapping[str, str]]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +39,7 @@ from xlsxflow.fsutil import (
     write_atomic,
 )
 from xlsxflow.problems import FileResult
-from xlsxflow.register.archive import PACKS, Archiver, locate, sha256_of
+from xlsxflow.register.archive import PACKS, Archive, Archiver, locate, sha256_of
 from xlsxflow.register.codec import payload_json
 from xlsxflow.register.hashes import InboxHashes
 from xlsxflow.register.state import derive
@@ -126,7 +126,6 @@ def _submission(result: FileResult, sha: str, size: int, archived: str) -> Submi
 # A parser reads the paths and yields their results in the order of the paths; it may
 # archive what it read with ``archive`` (in the process that read it) and set each
 # result's ``archived`` from what that returns.
-Archive = Callable[[Sequence[Path]], dict[str, str]]
 Parser = Callable[[list[Path], ValidationContext, Archive], Iterable[FileResult]]
 
 
