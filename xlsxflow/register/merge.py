@@ -184,7 +184,6 @@ def _merge_locked(
                 fresh_shas.add(sha)
         report.files = len(fresh) + sum(report.unchanged.values())
         folder = ws.data / "archive"
-        archived: dict[Path, str] = {}
         # Results go into the store as they come (one transaction for the whole merge):
         # only a small record of each new file stays in memory.
         new_subs: list[tuple[Path, Submission]] = []
@@ -198,9 +197,9 @@ def _merge_locked(
                     report.skipped.append((result.path, result.skip_reason))
                     continue
                 # (archived here if the parser did not)
-                archived[path] = result.archived or archiver([path])[result.path]
+                archived = result.archived or archiver([path])[result.path]
                 sha, size = fresh[path]
-                sub = _submission(result, sha, size, archived[path])
+                sub = _submission(result, sha, size, archived)
                 store.add(sub)
                 new_subs.append((path, replace(sub, payload_json=None)))
             stored = known.keys() | {sub.sha256 for _, sub in new_subs}
@@ -211,10 +210,10 @@ def _merge_locked(
                 store.set_dept_note(project, column, value)
             changed = edits.changed if edits else []
             report.dept_edits = len(changed)
-            # The copies and their folders reach the disk before the commit.
-            if archived:
+            # The packs and their folder reach the disk before the commit.
+            if new_subs:
                 flush_batch()
-                fsync_dirs({folder, *((folder / locate(n)[0]).parent for n in archived.values())})
+                fsync_dirs({folder, folder / PACKS})
             store.update_inbox_hashes(*hashes.changes())
             store.log(
                 stamp,
