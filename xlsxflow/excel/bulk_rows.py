@@ -283,15 +283,17 @@ class BlockCache:
         self.files[name] = file
 
     @classmethod
-    def load(cls, data: bytes, index: str) -> BlockCache | None:
-        """The cache for the register whose bytes are ``data`` (read once by the caller),
-        or None unless ``index`` describes that very file (not one the clerk saved, or an
-        older xlsxflow wrote, since)."""
+    def load(cls, data: bytes, index: str, sha: str | None = None) -> BlockCache | None:
+        """The cache for the register whose bytes are ``data`` (read once by the caller,
+        who may have hashed them: ``sha``), or None unless ``index`` describes that very
+        file (not one the clerk saved, or an older xlsxflow wrote, since)."""
         try:
             described = json.loads(index)
         except ValueError:
             return None
-        if not isinstance(described, dict) or described.get("sha256") != sha256(data).hexdigest():
+        if sha is None:
+            sha = sha256(data).hexdigest()
+        if not isinstance(described, dict) or described.get("sha256") != sha:
             return None
         parts = described.get("parts")
         return cls(data, parts if isinstance(parts, dict) else {})

@@ -307,7 +307,9 @@ def write_register(
         raise UsageError("register.unread_edits", path=target)
     if expected is not None and previous_sha != expected:
         raise XlsxflowError("register.saved_meanwhile", path=target)
-    cache = BlockCache.load(previous, index) if previous is not None and index else None
+    cache = (
+        BlockCache.load(previous, index, previous_sha) if previous is not None and index else None
+    )
     try:
         sheets = register_sheets(
             state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
