@@ -49,7 +49,8 @@ from xlsxflow.config import Config
 from xlsxflow.demo.content import application_values
 from xlsxflow.projects import ProjectRef
 from xlsxflow.register.archive import read_archived
-from xlsxflow.register.merge import MergeReport, merge
+from xlsxflow.register.merge import merge
+from xlsxflow.register.merge_report import MergeReport
 from xlsxflow.register.query import approved_projects, load_state, review_rows
 from xlsxflow.register.state import RegisterState
 from xlsxflow.register.store import Store, Submission

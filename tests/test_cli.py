@@ -14,13 +14,13 @@ from click.testing import CliRunner
 
 from xlsxflow import __version__
 from xlsxflow.cli import COMMANDS, cli
-from xlsxflow.config import CONFIG_NAME, Config, load_config, render_config
+from xlsxflow.config import Config, load_config, render_config
 from xlsxflow.errors import UsageError
 from xlsxflow.excel.roster_book import read_roster, write_roster
 from xlsxflow.mail import TEMPLATES_NAME
 from xlsxflow.roster import Roster
 from xlsxflow.sample_county import sample_roster
-from xlsxflow.workspace import FOLDERS, ROSTER_NAME, Workspace, init_workspace
+from xlsxflow.workspace import CONFIG_NAME, FOLDERS, ROSTER_NAME, Workspace, init_workspace
 
 PROJECT_HEADER = "project_no,project_name,committee_code,project_type,direction\n"
 

@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlsxflow.config import (
-    CONFIG_NAME,
     Config,
     CycleConfig,
     MailConfig,
@@ -22,6 +21,7 @@ from xlsxflow.config import (
     render_config,
 )
 from xlsxflow.errors import CATALOGUE, UsageError
+from xlsxflow.workspace import CONFIG_NAME
 
 
 def write(tmp_path: Path, text: str) -> Path:

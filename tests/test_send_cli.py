@@ -28,7 +28,7 @@ from smtpkit import (
 from smtpkit import attachments as attached
 
 from xlsxflow.cli import cli
-from xlsxflow.config import CONFIG_NAME, Config, MailConfig, load_config, render_config
+from xlsxflow.config import Config, MailConfig, load_config, render_config
 from xlsxflow.demo.cycle import play
 from xlsxflow.errors import message
 from xlsxflow.excel.roster_book import write_roster
@@ -37,7 +37,7 @@ from xlsxflow.register.query import load_state
 from xlsxflow.register.sheets import missing_sheet
 from xlsxflow.roster import Roster
 from xlsxflow.sample_county import sample_roster
-from xlsxflow.workspace import Workspace, init_workspace
+from xlsxflow.workspace import CONFIG_NAME, Workspace, init_workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 

@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from xlsxflow.errors import UsageError
 
-CONFIG_NAME = "xlsxflow.toml"
 BASE_YEAR = 2011
 
 

@@ -81,13 +81,13 @@ def run(
     dry_run: bool = False,
 ) -> RunReport:
     from xlsxflow.feedback import write_feedback
+    from xlsxflow.inbox import discover
     from xlsxflow.parallel import read_many
     from xlsxflow.register.hashes import InboxHashes
     from xlsxflow.register.meetings import run_schedule
     from xlsxflow.register.merge import merge
     from xlsxflow.register.store import Store
     from xlsxflow.reports.quarterly import write_quarterly
-    from xlsxflow.validate import discover
 
     report = RunReport()
 

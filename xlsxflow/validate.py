@@ -12,26 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlsxflow.errors import UsageError, message
+from xlsxflow.errors import message
+from xlsxflow.inbox import discover
 from xlsxflow.problems import FileResult
 from xlsxflow.validation import ValidationContext
 from xlsxflow.validation.values import as_json_value
 from xlsxflow.workspace import Workspace
 
 JSON_SCHEMA_VERSION = 1
-
-
-def discover(paths: Iterable[Path]) -> list[Path]:
-    """Every file named or inside a named folder (recursively), sorted, no duplicates."""
-    found: set[Path] = set()
-    for path in paths:
-        if path.is_dir():
-            found.update(p for p in path.rglob("*") if p.is_file())
-        elif path.is_file():
-            found.add(path)
-        else:
-            raise UsageError("validate.no_files", path=path)
-    return sorted(found, key=lambda p: p.as_posix())
 
 
 def context_for(

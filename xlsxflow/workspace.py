@@ -16,12 +16,16 @@ import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from xlsxflow.config import CONFIG_NAME, Config, load_config, render_config
 from xlsxflow.errors import UsageError
 from xlsxflow.fsutil import default_dir_mode
-from xlsxflow.roster import Roster
 
+if TYPE_CHECKING:  # (pydantic is imported only when the config is read: see nothing_new)
+    from xlsxflow.config import Config
+    from xlsxflow.roster import Roster
+
+CONFIG_NAME = "xlsxflow.toml"
 ROSTER_NAME = "roster.xlsx"
 FOLDERS = ("outbox", "inbox", "feedback", "reports")
 
@@ -65,6 +69,8 @@ class Workspace:
 
     @cached_property
     def config(self) -> Config:
+        from xlsxflow.config import load_config
+
         return load_config(self.config_path)
 
     @cached_property
@@ -97,6 +103,7 @@ class Workspace:
 
 def init_workspace(root: Path, config: Config, roster: Roster) -> Workspace:
     """Create a workspace at ``root`` all at once: built aside, then moved into place."""
+    from xlsxflow.config import render_config
     from xlsxflow.excel.roster_book import write_roster
     from xlsxflow.mail import ensure_templates
 

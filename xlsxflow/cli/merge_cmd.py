@@ -9,8 +9,7 @@ from pathlib import Path
 import click
 
 from xlsxflow.cli.common import reports_errors, workspace_argument
-
-KIND_NAMES_FALLBACK = {"unknown": "未识别的文件"}
+from xlsxflow.register.merge_report import MergeReport
 
 
 @click.command("merge")
@@ -24,29 +23,14 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
     同一文件重复合并不会产生任何变化；同一份表格修改后重新报送，作为新版本保存，
     以最后保存的版本为准，历次版本都保留在“提交记录”中。有被退回的表格时退出码为 1。
     """
-    from xlsxflow.forms import catalog
-    from xlsxflow.register.merge import merge, parse_parallel
+    from xlsxflow.register.nothing_new import nothing_new
     from xlsxflow.workspace import Workspace
 
-    ws = Workspace.open(workspace)
-
-    def parse(paths: list[Path], ctx, before):  # type: ignore[no-untyped-def]
-        results = parse_parallel(paths, ctx, before)
-        if as_json or quiet or not paths:
-            yield from results
-            return
-        with click.progressbar(
-            length=len(paths), label="读取", file=sys.stderr, show_pos=True
-        ) as bar:
-            for result in results:
-                bar.update(1)
-                yield result
-
-    report = merge(ws, parse=parse)
+    report = nothing_new(Workspace(workspace)) or _merge(workspace, as_json or quiet)
     if as_json:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
         raise SystemExit(0 if report.ok else 1)
-    names = {k: f.name for k, f in catalog().forms.items()} | KIND_NAMES_FALLBACK
+    names = report.form_names
     data = report.as_json()
     for kind, counts in data["by_form"].items():
         click.echo(
@@ -70,3 +54,23 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
         ("已更新总台账：" if report.register_written else "总台账无变化：") + report.register
     )
     raise SystemExit(0 if report.ok else 1)
+
+
+def _merge(workspace: Path, silent: bool) -> MergeReport:
+    """The full merge, with a progress bar unless ``silent``."""
+    from xlsxflow.register.merge import merge, parse_parallel
+    from xlsxflow.workspace import Workspace
+
+    def parse(paths: list[Path], ctx, before):  # type: ignore[no-untyped-def]
+        results = parse_parallel(paths, ctx, before)
+        if silent or not paths:
+            yield from results
+            return
+        with click.progressbar(
+            length=len(paths), label="读取", file=sys.stderr, show_pos=True
+        ) as bar:
+            for result in results:
+                bar.update(1)
+                yield result
+
+    return merge(Workspace.open(workspace), parse=parse)

@@ -70,6 +70,11 @@ class InboxHashes:
         self.seen[key] = (stat, sha)
         return sha, size
 
+    def cached(self, path: Path) -> str | None:
+        """The SHA-256 of ``path`` if it is known and ``stat`` says it is unchanged."""
+        entry = self.known.get(path.relative_to(self.root).as_posix())
+        return entry[1] if entry is not None and entry[0] == stat_of(path) else None
+
     def stat(self, path: Path) -> Stat:
         """What ``stat`` said of ``path`` when it was hashed (all -1: it changed then)."""
         return self.seen[path.relative_to(self.root).as_posix()][0]

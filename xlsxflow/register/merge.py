@@ -21,9 +21,8 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,13 +37,15 @@ from xlsxflow.fsutil import (
     fsync_dirs,
     write_atomic,
 )
+from xlsxflow.inbox import discover
 from xlsxflow.problems import FileResult
 from xlsxflow.register.archive import PACKS, Archive, Archiver, locate, sha256_of
 from xlsxflow.register.codec import payload_json
 from xlsxflow.register.hashes import InboxHashes
+from xlsxflow.register.merge_report import MergeReport
+from xlsxflow.register.nothing_new import register_inputs
 from xlsxflow.register.state import derive
 from xlsxflow.register.store import Store, Submission
-from xlsxflow.validate import discover
 from xlsxflow.validation import ValidationContext
 from xlsxflow.workspace import Workspace
 
@@ -53,54 +54,6 @@ if TYPE_CHECKING:
     from xlsxflow.register.state import RegisterState
 
 BACKUPS_KEPT = 5
-
-
-@dataclass
-class MergeReport:
-    files: int = 0
-    new: Counter[str] = field(default_factory=Counter)
-    updated: Counter[str] = field(default_factory=Counter)
-    unchanged: Counter[str] = field(default_factory=Counter)
-    rejected: Counter[str] = field(default_factory=Counter)
-    rejections: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    dept_edits: int = 0
-    committee_edits: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    register_written: bool = False
-    register: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.rejections
-
-    def as_json(self) -> dict[str, Any]:
-        kinds = sorted(set(self.new) | set(self.updated) | set(self.unchanged) | set(self.rejected))
-        return {
-            "files": self.files,
-            "by_form": {
-                k: {
-                    "new": self.new[k],
-                    "updated": self.updated[k],
-                    "unchanged": self.unchanged[k],
-                    "rejected": self.rejected[k],
-                }
-                for k in kinds
-            },
-            "totals": {
-                "new": sum(self.new.values()),
-                "updated": sum(self.updated.values()),
-                "unchanged": sum(self.unchanged.values()),
-                "rejected": sum(self.rejected.values()),
-            },
-            "rejections": [{"path": p, "reason": r} for p, r in self.rejections],
-            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
-            "department_edits_kept": self.dept_edits,
-            "committee_cell_edits": self.committee_edits,
-            "notes": self.notes,
-            "register": self.register,
-            "register_written": self.register_written,
-        }
 
 
 def _submission(result: FileResult, sha: str, size: int, archived: str) -> Submission:
@@ -140,7 +93,7 @@ def parse_parallel(
 def merge(
     ws: Workspace, parse: Parser = parse_parallel, now: Callable[[], dt.datetime] = dt.datetime.now
 ) -> MergeReport:
-    report = MergeReport(register=str(ws.register_path))
+    report = MergeReport(register=str(ws.register_path), form_names=form_names())
     try:
         with exclusive_lock(ws.data / "merge.lock"):
             _merge_locked(ws, report, parse, now)
@@ -215,6 +168,7 @@ def _merge_locked(
                 flush_batch()
                 fsync_dirs({folder, folder / PACKS})
             store.update_inbox_hashes(*hashes.changes())
+            store.set_meta("form_names", json.dumps(report.form_names, ensure_ascii=False))
             store.log(
                 stamp,
                 "merge",
@@ -243,14 +197,11 @@ def _merge_locked(
     write_register(ws, state, report, expected=on_disk or "")
 
 
-def register_inputs(ws: Workspace, generation: int) -> str:
-    """What register.xlsx is made of besides the store: config, roster, our version."""
-    from xlsxflow import __version__
+def form_names() -> dict[str, str]:
+    """Form id → its Chinese name, for the report (kept in the store for nothing_new)."""
+    from xlsxflow.forms import catalog
 
-    digest = hashlib.sha256(f"{__version__}|{generation}|".encode())
-    for path in (ws.config_path, ws.roster_path):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return {k: f.name for k, f in catalog().forms.items()} | {"unknown": "未识别的文件"}
 
 
 def figures_for(state: RegisterState, config: Config, meetings: list[Any]) -> Figures:

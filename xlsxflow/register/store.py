@@ -152,9 +152,14 @@ class Submission:
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        """``readonly``: an existing store, only looked at (``sqlite3.Error`` if it is not
+        there or not one)."""
         self.path = path
+        if readonly:
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=DELETE")
         self.db.execute("PRAGMA synchronous=FULL")
@@ -197,6 +202,10 @@ class Store:
 
     def known_hashes(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT sha256 FROM submissions")}
+
+    def forms(self) -> dict[str, str | None]:
+        """SHA-256 → form of every submission (without loading any of them)."""
+        return dict(self.db.execute("SELECT sha256, form FROM submissions"))
 
     def add(self, s: Submission) -> bool:
         """Insert a submission; False when the same content was already there."""

@@ -1,0 +1,170 @@
+"""A merge with nothing new is answered from the store alone, and only then."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from registerkit import MiniCycle, mini_cycle, new_workspace, put_all
+
+from xlsxflow.fsutil import exclusive_lock
+from xlsxflow.register.merge import merge
+from xlsxflow.register.nothing_new import nothing_new
+from xlsxflow.workspace import Workspace
+
+LONG_AGO = time.time() - 86_400
+
+
+@pytest.fixture(scope="module")
+def cycle(tmp_path_factory) -> MiniCycle:
+    return mini_cycle(tmp_path_factory.mktemp("cycle"))
+
+
+def inbox_files(ws: Workspace) -> list[Path]:
+    return sorted(p for p in ws.inbox.rglob("*") if p.is_file())
+
+
+def received_yesterday(*paths: Path) -> None:
+    """Older than the hash cache's racy window (only these: touching a file changes its
+    ``stat``, which alone would send the merge the long way)."""
+    for path in paths:
+        os.utime(path, (LONG_AGO, LONG_AGO))
+
+
+@pytest.fixture
+def merged(tmp_path: Path, cycle: MiniCycle) -> Workspace:
+    """A workspace whose inbox (eight returns) was merged and remembered."""
+    ws = new_workspace(tmp_path / "ws")
+    received_yesterday(*put_all(cycle.returns[:8], ws.inbox))
+    merge(ws)
+    return ws
+
+
+def snapshot(ws: Workspace) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (ws.register_path, ws.data / "register.sqlite")}
+
+
+def test_nothing_new_gives_the_full_merges_report_and_touches_nothing(merged, cycle):
+    before = snapshot(merged)
+    quick = nothing_new(merged)
+    assert quick is not None
+    assert snapshot(merged) == before
+    full = merge(merged)
+    assert quick.as_json() == full.as_json()
+    kinds = {r.kind for r in cycle.returns[:8]}
+    assert sum(quick.unchanged.values()) == quick.files == 8
+    assert set(quick.unchanged) == kinds
+    assert quick.form_names["ledger"] == "项目管理台帐"
+    assert not quick.register_written
+
+
+def add_a_return(ws: Workspace, cycle: MiniCycle) -> None:
+    received_yesterday(cycle.returns[8].put(ws.inbox))
+
+
+def change_a_return(ws: Workspace, cycle: MiniCycle) -> None:
+    path = inbox_files(ws)[0]
+    path.write_bytes(cycle.returns[9].data)
+    received_yesterday(path)
+
+
+def remove_a_return(ws: Workspace, cycle: MiniCycle) -> None:
+    inbox_files(ws)[0].unlink()
+
+
+def copy_under_another_name(ws: Workspace, cycle: MiniCycle) -> None:
+    path = inbox_files(ws)[0]
+    copy = ws.inbox / f"副本-{path.name}"
+    copy.write_bytes(path.read_bytes())
+    received_yesterday(copy)
+
+
+def save_the_register(ws: Workspace, cycle: MiniCycle) -> None:
+    ws.register_path.write_bytes(ws.register_path.read_bytes() + b"\0")
+
+
+def delete_the_register(ws: Workspace, cycle: MiniCycle) -> None:
+    ws.register_path.unlink()
+
+
+def edit_the_config(ws: Workspace, cycle: MiniCycle) -> None:
+    with ws.config_path.open("a", encoding="utf-8") as fh:
+        fh.write("\n# 已核对\n")
+
+
+def drop_an_unrelated_file(ws: Workspace, cycle: MiniCycle) -> None:
+    lock = ws.inbox / "~$锁定.xlsx"
+    lock.write_bytes(b"owner")
+    received_yesterday(lock)
+    merge(ws)  # hashed and remembered, but skipped: each merge must say so again
+
+
+def receive_just_now(ws: Workspace, cycle: MiniCycle) -> None:
+    cycle.returns[8].put(ws.inbox)  # too recent to be remembered by its stat
+    merge(ws)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        add_a_return,
+        change_a_return,
+        remove_a_return,
+        copy_under_another_name,
+        save_the_register,
+        delete_the_register,
+        edit_the_config,
+        drop_an_unrelated_file,
+        receive_just_now,
+    ],
+)
+def test_any_doubt_goes_to_the_full_merge(
+    merged: Workspace, cycle: MiniCycle, change: Callable[[Workspace, MiniCycle], None]
+):
+    change(merged, cycle)
+    assert nothing_new(merged) is None
+
+
+def test_a_merge_running_meanwhile_is_left_to_the_full_merge(merged):
+    with exclusive_lock(merged.data / "merge.lock"):
+        assert nothing_new(merged) is None
+
+
+def test_a_workspace_never_merged_has_no_answer(tmp_path, cycle):
+    ws = new_workspace(tmp_path / "ws")
+    put_all(cycle.returns[:2], ws.inbox)
+    assert nothing_new(ws) is None
+    assert not (ws.data / "register.sqlite").exists()
+
+
+def test_the_command_answers_without_loading_config_or_forms(merged):
+    """The point of it: a county's re-run in a tenth of a second needs pydantic and the
+    form specifications left unimported (and the same words as the full merge)."""
+    code = (
+        "import sys\n"
+        "from xlsxflow.cli import main\n"
+        f"sys.argv = ['xlsxflow', 'merge', {str(merged.root)!r}]\n"
+        "try:\n    main()\n"
+        "except SystemExit as exit:\n"
+        "    print(exit.code, 'pydantic' in sys.modules, 'xlsxflow.forms' in sys.modules)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8"
+    )
+    *lines, last = run.stdout.strip().splitlines()
+    assert last == "0 False False", run.stderr
+    assert "项目评审表：新增 0，更新 0，未变 1，退回 0" in lines
+    assert "合计：新增 0，更新 0，未变 8，退回 0。" in lines
+    assert lines[-1] == f"总台账无变化：{merged.register_path}"
+    as_json = subprocess.run(
+        [sys.executable, "-m", "xlsxflow", "merge", str(merged.root), "--json"],
+        capture_output=True,
+        encoding="utf-8",
+    )
+    assert json.loads(as_json.stdout) == merge(merged).as_json()

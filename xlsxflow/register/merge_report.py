@@ -1,0 +1,60 @@
+"""What a merge did, per form: what the CLI prints and ``--json`` gives.
+
+Standard library only: a merge with nothing new answers with one of these before
+anything heavy is imported (``register/nothing_new.py``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class MergeReport:
+    files: int = 0
+    new: Counter[str] = field(default_factory=Counter)
+    updated: Counter[str] = field(default_factory=Counter)
+    unchanged: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    rejections: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    dept_edits: int = 0
+    committee_edits: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    register_written: bool = False
+    register: str = ""
+    form_names: dict[str, str] = field(default_factory=dict)  # form id → its Chinese name
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejections
+
+    def as_json(self) -> dict[str, Any]:
+        kinds = sorted(set(self.new) | set(self.updated) | set(self.unchanged) | set(self.rejected))
+        return {
+            "files": self.files,
+            "by_form": {
+                k: {
+                    "new": self.new[k],
+                    "updated": self.updated[k],
+                    "unchanged": self.unchanged[k],
+                    "rejected": self.rejected[k],
+                }
+                for k in kinds
+            },
+            "totals": {
+                "new": sum(self.new.values()),
+                "updated": sum(self.updated.values()),
+                "unchanged": sum(self.unchanged.values()),
+                "rejected": sum(self.rejected.values()),
+            },
+            "rejections": [{"path": p, "reason": r} for p, r in self.rejections],
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "department_edits_kept": self.dept_edits,
+            "committee_cell_edits": self.committee_edits,
+            "notes": self.notes,
+            "register": self.register,
+            "register_written": self.register_written,
+        }

@@ -1,0 +1,71 @@
+"""A merge with nothing to do, told from the store alone.
+
+A clerk re-runs merge many times a day, mostly with nothing new in the inbox. Proving
+that takes only the store, ``stat`` of each inbox file and the register's hash; for a
+county, loading the config, the roster and the form specifications (pydantic) was two
+thirds of such a run. So this module uses the standard library only, and any doubt —
+a file not seen before or changed, a file that was skipped, a register saved by the
+clerk, a changed config or roster, another merge running — falls through to the full
+merge, which reaches the same answer the long way (and reports what needs reporting).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+
+from xlsxflow.fsutil import LockedError, ensure_writable, exclusive_lock
+from xlsxflow.inbox import discover
+from xlsxflow.register.archive import sha256_of
+from xlsxflow.register.hashes import InboxHashes
+from xlsxflow.register.merge_report import MergeReport
+from xlsxflow.register.store import Store
+from xlsxflow.workspace import Workspace
+
+
+def register_inputs(ws: Workspace, generation: int) -> str:
+    """What register.xlsx is made of besides the store: config, roster, our version."""
+    from xlsxflow import __version__
+
+    digest = hashlib.sha256(f"{__version__}|{generation}|".encode())
+    for path in (ws.config_path, ws.roster_path):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def nothing_new(ws: Workspace) -> MergeReport | None:
+    """The report of a merge of ``ws`` that would change nothing, or None when a merge
+    may have something to do. Like a merge, fails if register.xlsx is held open."""
+    store_path = ws.data / "register.sqlite"
+    if not (store_path.is_file() and ws.register_path.is_file() and ws.inbox.is_dir()):
+        return None
+    ensure_writable(ws.register_path)
+    try:
+        with exclusive_lock(ws.data / "merge.lock"), Store(store_path, readonly=True) as store:
+            return _unchanged(ws, store)
+    except (LockedError, sqlite3.Error, OSError, ValueError):
+        return None  # (the full merge says what is wrong, if anything is)
+
+
+def _unchanged(ws: Workspace, store: Store) -> MergeReport | None:
+    names = store.meta("form_names")
+    if (
+        names is None
+        or store.meta("register_inputs") != register_inputs(ws, store.generation)
+        or sha256_of(ws.register_path) != store.meta("register_sha")
+    ):
+        return None
+    hashes = InboxHashes(ws.inbox, store.inbox_hashes())
+    forms = store.forms()
+    report = MergeReport(register=str(ws.register_path), form_names=json.loads(names))
+    paths = discover([ws.inbox])
+    if len(paths) != len(hashes.known):
+        return None  # files gone since (the cache is to be trimmed) or never cached
+    for path in paths:
+        sha = hashes.cached(path)
+        if sha is None or sha not in forms:  # new, changed, or read and skipped before
+            return None
+        report.unchanged[forms[sha] or "unknown"] += 1
+    report.files = len(paths)
+    return report
