@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
 import re
 import zipfile
 from decimal import Decimal
@@ -20,10 +19,10 @@ import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlsxflow.excel.bulk_rows import BlockCache, RowWriter, excel_date
+from xlsxflow.excel.bulk_rows import BlockCache, PartCache, RowWriter, excel_date
 from xlsxflow.excel.inert import INERT, MAX_CELL_UNITS, looks_rich
-from xlsxflow.excel.register_book import render_register
-from xlsxflow.register.sheets import Sheet
+from xlsxflow.excel.register_book import render_register, render_register_indexed
+from xlsxflow.register.sheets import Block, Sheet
 
 COLUMNS = 5
 WIDE = {2}
@@ -160,52 +159,144 @@ def test_rows_beyond_a_sheets_capacity_go_on_to_continuation_sheets(
     assert [[c.value for c in r] for r in book["乙"].iter_rows()] == [["备注"], ["末"]]
 
 
-def test_the_previous_parts_are_inflated_whole_and_odd_ones_not_used(
+def block_sheet(
+    versions: dict[int, str], blocks: int = 120, rows: int = 3, built: list[int] | None = None
+) -> list[Sheet]:
+    """A sheet of ``blocks`` projects of ``rows`` rows each (block i's content is
+    ``versions.get(i, "")``), between two plain sheets; ``built`` gets the number of each
+    block whose rows are asked for."""
+
+    def block(i: int) -> Block:
+        version = versions.get(i, "")
+        made = [[f"项目{i}{version}", j, dt.date(2012, 1, 1 + j)] for j in range(rows)]
+
+        def make() -> list[list[Any]]:
+            if built is not None:
+                built.append(i)
+            return made
+
+        return Block(f"key-{i}-{version}", make)
+
+    return [
+        Sheet("总", ["名称"], [["甲"], ["乙"]]),
+        Sheet("任务", ["项目", "序号", "日期"], blocks=[block(i) for i in range(blocks)]),
+        Sheet("尾", ["名称"], [["丙"]]),
+    ]
+
+
+def render_with(sheets: list[Sheet], previous: tuple[bytes, dict[str, Any]] | None = None):  # type: ignore[no-untyped-def]
+    cache = None
+    if previous is not None:
+        data, parts = previous
+        index = json.dumps({"sha256": sha256(data).hexdigest(), "parts": parts})
+        cache = BlockCache.load(data, index)
+        assert cache is not None
+    return render_register_indexed(sheets, CREATED, "总台账", cache)
+
+
+def copied_chunks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The first row of each chunk found unchanged (copied compressed) from here on."""
+    copied: list[int] = []
+    real = PartCache.get
+
+    def spy(self, start, digest):  # type: ignore[no-untyped-def]
+        found = real(self, start, digest)
+        if found is not None:
+            copied.append(start)
+        return found
+
+    monkeypatch.setattr(PartCache, "get", spy)
+    return copied
+
+
+SAMPLED = list(range(100))  # blocks built anyway: the column widths come from them
+
+
+def test_unchanged_chunks_are_copied_compressed_and_give_the_bytes_built_afresh(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Parts inflate on threads in large zlib steps (not through zipfile's reader): the
-    XML comes out whole; a member that is missing or not deflated is built instead."""
-    xml = b"<sheetData>" + os.urandom(3 << 20).hex().encode() + b"</sheetData>"  # 6 MiB+
+    first = render_with(block_sheet({}))
+    copied = copied_chunks(monkeypatch)
+    built: list[int] = []
+    again = render_with(block_sheet({}, built=built), first)
+    chunks = again[1]["任务"]["chunks"]
+    assert again[0] == first[0] and len(chunks) > 10
+    assert copied == [c[0] for c in chunks]  # every chunk copied
+    assert built == SAMPLED  # none built
+    copied.clear()
+    built.clear()
+    changed = render_with(block_sheet({110: "（新）"}, built=built), first)
+    assert built == [*SAMPLED, 110]  # its neighbours came from the previous chunk
+    afresh = render_with(block_sheet({110: "（新）"}))
+    assert changed == afresh  # byte for byte, and the same index
+    rebuilt = [c for c in changed[1]["任务"]["chunks"] if c[0] not in copied]
+    assert 1 <= len(rebuilt) <= 2  # the chunk of block 110 (which may end another)
+    assert any(c[0] <= 1 + 110 * 3 < c[0] + c[1] for c in rebuilt)
+    book = openpyxl.load_workbook(io.BytesIO(changed[0]))
+    rows = [[c.value for c in r] for r in book["任务"].iter_rows()]
+    assert rows[1 + 110 * 3][0] == "项目110（新）" and rows[1 + 109 * 3][0] == "项目109"
+    assert len(rows) == 1 + 120 * 3
+    # a project with more rows: the blocks below it moved, and are built again
+    copied.clear()
+    grown = block_sheet({})
+    longer = Block("key-100-long", lambda: [["长", 0, None]] * 5)
+    grown[1].blocks = [*list(grown[1].blocks)[:100], longer, *list(grown[1].blocks)[101:]]
+    shifted = render_with(grown, first)
+    assert copied and max(copied) <= 1 + 100 * 3
+    assert shifted[0] == render_with(grown)[0]
+
+
+@pytest.mark.parametrize("blocks", [7, 8, 30])
+def test_blocks_beyond_a_sheets_capacity_go_on_whole_and_copy_alike(
+    monkeypatch: pytest.MonkeyPatch, blocks: int
+) -> None:
+    """Excel's limit here: 10 data rows; a project's 3 rows are never split."""
+    from xlsxflow.excel import register_book
+
+    monkeypatch.setattr(register_book, "ROWS_PER_SHEET", 10)
+    first = render_with(block_sheet({}, blocks=blocks))
+    book = openpyxl.load_workbook(io.BytesIO(first[0]))
+    parts = [n for n in book.sheetnames if n.startswith("任务")]
+    assert len(parts) == -(-blocks // 3)
+    seen = []
+    for name in parts:
+        values = [[c.value for c in r] for r in book[name].iter_rows()][1:]
+        assert len(values) % 3 == 0 and len(values) <= 9
+        seen += [v[0] for v in values]
+    assert seen == [f"项目{i}" for i in range(blocks) for _ in range(3)]
+    changed = render_with(block_sheet({1: "新"}, blocks=blocks), first)
+    assert changed == render_with(block_sheet({1: "新"}, blocks=blocks))
+
+
+def test_an_index_or_part_of_another_shape_is_not_used() -> None:
+    data, parts = render_with(block_sheet({}))
+    part = parts["任务"]
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("xl/worksheets/sheet1.xml", b"<x/>", zipfile.ZIP_STORED)
-        zf.writestr("xl/worksheets/sheet2.xml", xml, zipfile.ZIP_DEFLATED)
-    data = buf.getvalue()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buf, "w") as dst:
+        for info in src.infolist():  # the same workbook with every member stored
+            dst.writestr(info.filename, src.read(info), zipfile.ZIP_STORED)
+    stored = buf.getvalue()
 
-    def entry(member: str) -> dict[str, Any]:
-        return {"member": member, "fingerprint": "f", "head": 11, "blocks": {}}
+    def cache_of(workbook: bytes, entry: dict[str, Any]) -> BlockCache:
+        index = {"sha256": sha256(workbook).hexdigest(), "parts": {"任务": entry}}
+        cache = BlockCache.load(workbook, json.dumps(index))
+        assert cache is not None
+        return cache
 
-    parts = {
-        "deflated": entry("xl/worksheets/sheet2.xml"),
-        "stored": entry("xl/worksheets/sheet1.xml"),
-        "missing": entry("xl/worksheets/sheet9.xml"),
-    }
-    index = json.dumps({"sha256": sha256(data).hexdigest(), "parts": parts})
-    cache = BlockCache.load(data, index)
-    assert cache is not None
-    try:
-        found = cache.part("deflated", "f")
-        assert found is not None
-        found.file.seek(0)
-        assert found.file.read() == xml
-        assert cache.part("deflated", "another fingerprint") is None
-        assert cache.part("stored", "f") is None
-        assert cache.part("missing", "f") is None
-    finally:
-        cache.close()
-
-    class FullDisk(io.BytesIO):
-        def write(self, data: Any) -> int:
-            if self.tell() + len(data) > 1 << 20:
-                raise OSError(28, "No space left on device")
-            return super().write(data)
-
-    from xlsxflow.excel import bulk_rows
-
-    monkeypatch.setattr(bulk_rows.tempfile, "TemporaryFile", FullDisk)
-    cache = BlockCache.load(data, index)
-    assert cache is not None
-    try:  # a part cut short by a full disk is never handed out as if whole
-        assert cache.part("deflated", "f") is None
-    finally:
-        cache.close()
+    assert cache_of(data, part).part("任务", part["fingerprint"]) is not None
+    assert cache_of(data, part).part("任务", "another fingerprint") is None
+    assert cache_of(stored, part).part("任务", part["fingerprint"]) is None
+    assert (
+        cache_of(data, {**part, "member": "xl/worksheets/sheet9.xml"}).part(
+            "任务", part["fingerprint"]
+        )
+        is None
+    )
+    assert cache_of(data, {**part, "chunks": [["odd"]]}).part("任务", part["fingerprint"]) is None
+    assert (
+        cache_of(data, {k: v for k, v in part.items() if k != "head_z"}).part(
+            "任务", part["fingerprint"]
+        )
+        is None
+    )
+    assert BlockCache.load(data, json.dumps({"sha256": "0" * 64, "parts": parts})) is None

@@ -39,23 +39,28 @@ def test_off_linux_each_pack_is_flushed_as_it_is_written(
     monkeypatch.setattr(fsutil, "BATCH_SYNC", False)
     calls = spy_on(monkeypatch)
     files = sources(tmp_path, 6)
+    packs = set()
     for batch in (files[:2], files[2:4], files[4:]):
-        archive.archive_pack(batch, tmp_path / "archive")
-    fsutil.flush_batch()
+        names = archive.archive_pack(batch, tmp_path / "archive")
+        packs |= {tmp_path / "archive" / archive.locate(n)[0] for n in names.values()}
+    fsutil.flush_batch(packs)
     assert calls == ["fsync"] * 3
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="Linux only")
-def test_on_linux_one_sync_covers_the_batch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("few", [1, 2])
+def test_on_linux_a_batch_is_flushed_at_once_or_a_few_files_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, few: int
 ) -> None:
+    monkeypatch.setattr(fsutil, "FEW_FILES", few)
     calls = spy_on(monkeypatch)
     names: dict[str, str] = {}
     files = sources(tmp_path, 6)
     for batch in (files[:3], files[3:]):
         names |= archive.archive_pack(batch, tmp_path / "archive")
-    fsutil.flush_batch()
-    assert calls == ["sync"]
+    assert calls == []  # nothing flushed while packing
+    fsutil.flush_batch({tmp_path / "archive" / archive.locate(n)[0] for n in names.values()})
+    assert calls == (["sync"] if few == 1 else ["fsync", "fsync"])
     read = [archive.read_archived(tmp_path / "archive", names[str(p)]) for p, _ in files]
     assert [data.decode() for data in read] == [f"内容{i}" for i in range(6)]
 

@@ -613,14 +613,14 @@ def test_a_parser_that_does_not_archive_still_gets_every_file_archived(tmp_path,
 
 
 def cache_hits(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Each look-up of a block in the previous register from here on: found or not."""
+    """Each look-up of a chunk in the previous register from here on: found or not."""
     from xlsxflow.excel import bulk_rows
 
     hits: list[bool] = []
     real_get = bulk_rows.PartCache.get
 
-    def counting(self, key, start):  # type: ignore[no-untyped-def]
-        found = real_get(self, key, start)
+    def counting(self, start, digest):  # type: ignore[no-untyped-def]
+        found = real_get(self, start, digest)
         hits.append(found is not None)
         return found
 
@@ -638,7 +638,7 @@ def test_a_rewrite_copies_unchanged_rows_and_gives_the_same_register(tmp_path, c
     first = cycle.returns[0]
     (ws.inbox / f"copy-{first.name}").write_bytes(first.data)  # a new name: a rewrite
     merge(ws)
-    assert hits and all(hits)  # every block of 任务台账 and 经费台账 came from the cache
+    assert hits and all(hits)  # every chunk of 任务台账 and 经费台账 came from the cache
     reused = ws.register_path.read_bytes()
     ws.register_path.unlink()
     hits.clear()

@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -60,10 +60,24 @@ def atomic_file(path: Path, *, sync_dir: bool = True, sync: bool = True) -> Iter
 BATCH_SYNC = sys.platform == "linux"
 
 
-def flush_batch() -> None:
-    """Make durable what was written with ``sync=not BATCH_SYNC``."""
-    if BATCH_SYNC:
+# Up to this many files are flushed one by one: ``sync()`` also waits for whatever else
+# the system has to write (0.2 s on the development VM, with 100 files in 4 packs).
+FEW_FILES = 16
+
+
+def flush_batch(files: Collection[Path]) -> None:
+    """Make durable ``files``, written with ``sync=not BATCH_SYNC``."""
+    if not BATCH_SYNC:
+        return
+    if len(files) > FEW_FILES:
         os.sync()
+        return
+    for path in sorted(files):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def fsync_dirs(folders: set[Path]) -> None:

@@ -9,9 +9,13 @@ for byte), at a sixth of the cost or less, and spliced into the sheet part of th
 workbook xlsxwriter wrote around them: xlsxwriter still writes everything else —
 the header row, styles, column widths, filters, print setup, properties.
 
-Sheets built per project (``register.sheets.Block``) are also indexed block by block,
-so that the next rendering can copy the XML of blocks that have not changed from the
-previous register.xlsx (``BlockCache``) instead of building it again.
+Sheets built per project (``register.sheets.Block``) are cut into *chunks* of a few
+blocks, each compressed on its own (``excel.deflate``) and indexed by the keys of its
+blocks and its first row, so that the next rendering copies a chunk whose blocks and
+place are unchanged from the previous register.xlsx, still compressed (``BlockCache``),
+instead of building it again. Where a chunk ends depends only on its last block's key
+(about one block in ``CHUNK_BLOCKS``), so a changed project changes one chunk, and the
+same rows always give the same bytes, copied or built.
 
 One deliberate difference: xlsxwriter copies a string shaped like ``<r>…</r>`` into the
 XML unescaped (see ``excel.inert``); here every string is escaped.
@@ -25,15 +29,14 @@ import itertools
 import json
 import re
 import struct
-import tempfile
-import threading
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from hashlib import sha256
-from typing import IO, Any
+from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name
 
@@ -43,7 +46,11 @@ from xlsxflow.register.sheets import Block
 
 FLUSH_ROWS = 2_000
 KNOWN_TEXTS = 50_000
-INFLATE_STEP = 8 << 20  # bytes of XML out per zlib call
+# A chunk ends after a block whose key's CRC is a multiple of CHUNK_BLOCKS, or after
+# MAX_CHUNK_BLOCKS blocks: ~130 KB of task rows, which compress to 3–4 % more than one
+# stream would, and a resubmitted ledger has ~4 projects' rows built again.
+CHUNK_BLOCKS = 4
+MAX_CHUNK_BLOCKS = 32
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # a zip member's local file header
 # Text needs xlsxwriter's slower handling if it has XML escapes, control characters,
 # literal _xHHHH_ sequences, non-characters, or leading or trailing white space.
@@ -145,20 +152,49 @@ class RowWriter:
         return f'<row r="{n}">{"".join(cells)}</row>'
 
 
+@dataclass(slots=True)
+class Chunk:
+    """Where a chunk of blocks sits in a sheet part: its first row, its rows, the last
+    row holding a cell, a digest of its blocks' keys, the CRC and length of its XML, the
+    offset and length of its segment in the part's compressed body, and its blocks
+    (key, first row, rows, last row with a cell, offset and length of the XML)."""
+
+    start: int
+    count: int
+    last: int
+    digest: str
+    crc: int
+    size: int
+    offset: int = 0
+    length: int = 0
+    blocks: list[list[Any]] = field(default_factory=list)
+
+    def as_json(self) -> list[Any]:
+        return [self.start, self.count, self.last, self.digest, self.crc, self.size,
+                self.offset, self.length, self.blocks]  # fmt: skip
+
+
+def _digest(blocks: Sequence[Block]) -> str:
+    return sha256("\n".join(b.key for b in blocks).encode()).hexdigest()[:32]
+
+
+def _ends_chunk(block: Block, blocks_in_chunk: int) -> bool:
+    return blocks_in_chunk >= MAX_CHUNK_BLOCKS or zlib.crc32(block.key.encode()) % CHUNK_BLOCKS == 0
+
+
 class SheetBody:
     """The data rows of one sheet, compressed on a second thread as they are made
     (``excel.deflate``) and kept until the workbook is done.
 
-    Rows added by ``extend_blocks`` are also indexed by block key (start row, rows,
-    last row with a cell, byte offset and length in the body) so that the next
-    rendering can copy unchanged blocks from this one (``BlockCache``)."""
+    Rows added by ``extend_blocks`` go in chunks of blocks, one compressed segment each,
+    indexed (``chunks``) so that the next rendering can copy unchanged chunks from this
+    one (``BlockCache``)."""
 
     def __init__(self, writer: RowWriter, first_row: int) -> None:
         self.writer = writer
         self.next_row = first_row
         self.last_row = first_row - 1  # last row that holds a cell
-        self.size = 0
-        self.blocks: dict[str, list[int]] = {}
+        self.chunks: list[Chunk] = []
         self.deflate = BackgroundDeflate()
 
     def __enter__(self) -> SheetBody:
@@ -178,9 +214,7 @@ class SheetBody:
                 last = start + i
         return "".join(parts).encode(), last
 
-    def _add(self, data: bytes, count: int, last: int) -> None:
-        self.deflate.write(data)
-        self.size += len(data)
+    def _advance(self, count: int, last: int) -> None:
         self.next_row += count
         if last >= 0:
             self.last_row = last
@@ -189,98 +223,128 @@ class SheetBody:
         rows = iter(rows)
         while chunk := list(itertools.islice(rows, FLUSH_ROWS)):
             data, last = self._serialise(self.next_row, chunk)
-            self._add(data, len(chunk), last)
+            self.deflate.write(data)
+            self._advance(len(chunk), last)
 
     def extend_blocks(
         self, blocks: Iterator[Block], limit: int, cache: PartCache | None
     ) -> Iterator[Block] | None:
         """Add whole blocks while they fit in rows up to ``limit``; the blocks left for
         the next sheet, or None when all were added."""
+        chunk: list[Block] = []
         for block in blocks:
-            start = self.next_row
-            old = cache.get(block.key, start) if cache else None
-            if old is not None:
-                count, last, data = old
+            chunk.append(block)
+            if _ends_chunk(block, len(chunk)):
+                left = self._add_chunk(chunk, limit, cache)
+                if left:
+                    return itertools.chain(left, blocks)
+                chunk = []
+        left = self._add_chunk(chunk, limit, cache) if chunk else None
+        return iter(left) if left else None
+
+    def _add_chunk(
+        self, chunk: list[Block], limit: int, cache: PartCache | None
+    ) -> list[Block] | None:
+        """Copy or build one chunk; the blocks that did not fit (for the next sheet)."""
+        start = self.next_row
+        digest = _digest(chunk)
+        old = cache.get(start, digest) if cache else None
+        if old is not None and (start - 1 + old.count <= limit or start == 1):
+            data = cache.segment(old) if cache else None
+            if data is not None:
+                self.deflate.add_segment(data, old.crc, old.size)
+                self.chunks.append(
+                    Chunk(start, old.count, old.last, digest, old.crc, old.size, blocks=old.blocks)
+                )
+                self._advance(old.count, old.last)
+                return None
+        added: list[Block] = []
+        index: list[list[Any]] = []
+        left: list[Block] = []
+        offset = 0
+        for i, block in enumerate(chunk):
+            row = self.next_row
+            # (a block copied from a chunk that changed around it: inflated, not built)
+            copy = cache.block(block.key, row) if cache else None
+            if copy is not None:
+                count, last, data = copy
             else:
                 rows = block.rows()
                 count = len(rows)
-                data, last = self._serialise(start, rows)
-            if start - 1 + count > limit and start > 1:  # on to the next sheet, whole
-                again = Block(block.key, (lambda r=rows: r) if old is None else block.rows)
-                return itertools.chain([again], blocks)
-            self.blocks[block.key] = [start, count, last, self.size, len(data)]
-            self._add(data, count, last)
-        return None
+            if row - 1 + count > limit and row > 1:  # on to the next sheet, whole
+                again = block if copy is not None else Block(block.key, lambda r=rows: r)
+                left = [again, *chunk[i + 1 :]]
+                break
+            if copy is None:
+                data, last = self._serialise(row, rows)
+            self.deflate.write(data)
+            self._advance(count, last)
+            added.append(block)
+            index.append([block.key, row, count, last, offset, len(data)])
+            offset += len(data)
+        if added:
+            crc, size = self.deflate.end_segment()
+            count = self.next_row - start
+            last = self.last_row if self.last_row >= start else -1
+            self.chunks.append(Chunk(start, count, last, _digest(added), crc, size, blocks=index))
+        return left or None
+
+    def chunk_index(self) -> list[list[Any]]:
+        """The chunks with their places in the compressed body (after ``close``)."""
+        if len(self.deflate.spans) != len(self.chunks):
+            raise ValueError("rows written outside chunks")
+        for chunk, (offset, length) in zip(self.chunks, self.deflate.spans, strict=True):
+            chunk.offset, chunk.length = offset, length
+        return [c.as_json() for c in self.chunks]
 
 
 class PartCache:
-    """The body of one sheet part of the previous register.xlsx, with its block index."""
+    """The chunks of one sheet part of the previous register.xlsx: copied compressed
+    where all their blocks are unchanged, else inflated for the blocks that are."""
 
-    def __init__(self, file: IO[bytes], offset: int, blocks: dict[str, list[int]]) -> None:
-        self.file, self.offset, self.blocks = file, offset, blocks
+    def __init__(self, body: memoryview, chunks: list[Chunk]) -> None:
+        self.body = body
+        self.chunks = {(c.start, c.digest): c for c in chunks}
+        self.blocks = {b[0]: (c, b) for c in chunks for b in c.blocks}
+        self._inflated: tuple[Chunk, bytes] | None = None  # (blocks come in order)
 
-    def get(self, key: str, start: int) -> tuple[int, int, bytes] | None:
+    def get(self, start: int, digest: str) -> Chunk | None:
+        """The chunk of these blocks (by ``digest``) if it sat at ``start`` too."""
+        return self.chunks.get((start, digest))
+
+    def segment(self, chunk: Chunk) -> memoryview | None:
+        data = self.body[chunk.offset : chunk.offset + chunk.length]
+        return data if len(data) == chunk.length else None
+
+    def block(self, key: str, start: int) -> tuple[int, int, bytes] | None:
         """(rows, last row with a cell, XML) of the block if it sat at ``start`` too."""
-        entry = self.blocks.get(key)
-        if entry is None or entry[0] != start:
+        found = self.blocks.get(key)
+        if found is None or found[1][1] != start:
             return None
-        _start, count, last, offset, length = entry
-        self.file.seek(self.offset + offset)
-        return count, last, self.file.read(length)
+        chunk, (_key, _start, count, last, offset, length) = found
+        if self._inflated is None or self._inflated[0] is not chunk:
+            segment = self.segment(chunk)
+            if segment is None:
+                return None
+            xml = zlib.decompressobj(-zlib.MAX_WBITS).decompress(segment)
+            if len(xml) != chunk.size:
+                return None
+            self._inflated = (chunk, xml)
+        return count, last, self._inflated[1][offset : offset + length]
 
 
 class BlockCache:
-    """Blocks of the previous register.xlsx, for a rendering that may reuse them.
+    """Chunks of the previous register.xlsx, for a rendering that may copy them.
 
     The index is what the previous rendering returned, with the hash of the workbook it
     describes: for each sheet part (by sheet name and part number) its zip member, a
-    fingerprint of everything else its row XML depends on (formats, columns, code), the
-    length of the XML before its rows and its blocks. The workbook is read once, here,
-    and used only if it is still that very file. Its parts are inflated to temporary
-    files on threads started here (zlib works outside the GIL), while the caller builds
-    the new rows: 160 MB of task rows take ~0.4 s to inflate."""
+    fingerprint of everything else its rows depend on (formats, columns, code, zlib),
+    the length of the compressed XML before its rows and its chunks. The workbook is
+    used only if it is still that very file (its bytes are not inflated or checked
+    again: the hash was)."""
 
     def __init__(self, workbook: bytes, parts: dict[str, Any]) -> None:
         self.workbook, self.parts = workbook, parts
-        self.files: dict[str, IO[bytes]] = {}  # parts inflated whole
-        self.threads: dict[str, threading.Thread] = {}
-        for name, entry in sorted(parts.items()):
-            thread = threading.Thread(target=self._inflate, args=(name, entry), daemon=True)
-            self.threads[name] = thread
-            thread.start()
-
-    def _inflate(self, name: str, entry: Any) -> None:
-        """Inflate in 8 MB zlib calls: each releases the GIL for its whole run, where
-        zipfile's reader would ask for it back every megabyte. (No CRC check: the
-        workbook's SHA-256 was checked; the length is.) Whatever goes wrong here — an
-        index of another shape, a full disk — only means the rows are built instead:
-        a part is handed out only if it came out whole."""
-        file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close)
-        try:
-            with zipfile.ZipFile(io.BytesIO(self.workbook)) as zf:
-                info = zf.getinfo(entry["member"])
-            if info.compress_type != zipfile.ZIP_DEFLATED:
-                raise ValueError(info.compress_type)
-            start = info.header_offset
-            fixed = _LOCAL_HEADER.unpack(self.workbook[start : start + _LOCAL_HEADER.size])
-            if fixed[0] != b"PK\x03\x04":
-                raise ValueError("no local header")
-            begin = start + _LOCAL_HEADER.size + fixed[-2] + fixed[-1]
-            raw = memoryview(self.workbook)[begin : begin + info.compress_size]
-            inflate = zlib.decompressobj(-zlib.MAX_WBITS)
-            size = 0
-            for at in range(0, len(raw), 1 << 20):
-                pending: bytes | memoryview = raw[at : at + (1 << 20)]
-                while pending:  # (XML inflates 10-20 fold: the output is what is bounded)
-                    size += file.write(inflate.decompress(pending, INFLATE_STEP))
-                    pending = inflate.unconsumed_tail
-            size += file.write(inflate.flush())
-            if not inflate.eof or size != info.file_size:
-                raise ValueError("part not whole")
-        except Exception:
-            file.close()
-            return
-        self.files[name] = file
 
     @classmethod
     def load(cls, data: bytes, index: str, sha: str | None = None) -> BlockCache | None:
@@ -303,17 +367,20 @@ class BlockCache:
         try:
             if entry is None or entry["fingerprint"] != fingerprint:
                 return None
-            self.threads[name].join()
-            file = self.files.get(name)
-            return None if file is None else PartCache(file, int(entry["head"]), entry["blocks"])
-        except (KeyError, TypeError, ValueError):
+            with zipfile.ZipFile(io.BytesIO(self.workbook)) as zf:
+                info = zf.getinfo(entry["member"])
+            if info.compress_type != zipfile.ZIP_DEFLATED:
+                return None
+            at = info.header_offset
+            fixed = _LOCAL_HEADER.unpack(self.workbook[at : at + _LOCAL_HEADER.size])
+            if fixed[0] != b"PK\x03\x04":
+                return None
+            begin = at + _LOCAL_HEADER.size + fixed[-2] + fixed[-1]
+            member = memoryview(self.workbook)[begin : begin + info.compress_size]
+            chunks = [Chunk(*fields) for fields in entry["chunks"]]
+            return PartCache(member[int(entry["head_z"]) :], chunks)
+        except (KeyError, TypeError, ValueError, IndexError, zipfile.BadZipFile, struct.error):
             return None  # an index not of this shape: build the rows instead
-
-    def close(self) -> None:
-        for thread in self.threads.values():
-            thread.join()
-        for file in self.files.values():
-            file.close()
 
 
 def splice(
@@ -324,7 +391,7 @@ def splice(
 
     ``bodies`` and ``last_columns`` are keyed by part name (``xl/worksheets/sheetN.xml``);
     every other member is copied as it is, with its original (fixed) time stamp. Also
-    returns, per spliced part, the length in bytes of its XML before the rows."""
+    returns, per spliced part, the compressed length of its XML before the rows."""
     out = io.BytesIO()
     heads: dict[str, int] = {}
     with (
@@ -349,8 +416,8 @@ def splice(
             target = zipfile.ZipInfo(info.filename, info.date_time)
             target.external_attr = info.external_attr
             target.create_system = info.create_system
-            encoded = head.encode()
-            heads[info.filename] = len(encoded)
             body.deflate.close()
-            write_member(dst, target, encoded, body.deflate, f"</sheetData>{tail}".encode())
+            heads[info.filename] = write_member(
+                dst, target, head.encode(), body.deflate, f"</sheetData>{tail}".encode()
+            )
     return out.getvalue(), heads

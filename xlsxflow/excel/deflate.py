@@ -9,6 +9,11 @@ dimension, known only at the end) and tail are compressed on their own, the thre
 segments are concatenated — a valid deflate stream, as pigz makes them — and the CRC
 of the whole is combined from the three CRCs.
 
+A body may be a series of *independent* segments, each from a fresh compressor: a
+segment depends on its own bytes only, so the next rendering can copy a segment whose
+rows are unchanged, compressed as it is, from the previous register.xlsx
+(``excel.bulk_rows``), and a segment compressed elsewhere is the same bytes.
+
 zipfile has no public way to add a member that is already compressed, so
 ``write_member`` writes its local header and data and registers it for the central
 directory the way ``ZipFile.writestr`` does.
@@ -16,6 +21,7 @@ directory the way ``ZipFile.writestr`` does.
 
 from __future__ import annotations
 
+import functools
 import queue
 import shutil
 import tempfile
@@ -44,19 +50,29 @@ def _gf2_square(matrix: list[int]) -> list[int]:
     return [_gf2_times(matrix, row) for row in matrix]
 
 
-def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
-    """The CRC-32 of A + B from the CRC-32 of A, that of B and B's length (zlib's
-    ``crc32_combine``, which Python's zlib does not offer): A's CRC is carried through
-    ``len2`` zero bytes by operators for 1, 2, 4, … zero bytes, then B's is added."""
+@functools.cache
+def _zero_operators() -> list[list[int]]:
+    """Operators carrying a CRC through 2**k zero bytes, k = 0 … 63 (built once)."""
     matrix = [_CRC_POLY] + [1 << n for n in range(31)]  # one zero bit
     for _ in range(3):
         matrix = _gf2_square(matrix)  # … eight: one zero byte
+    operators = [matrix]
+    for _ in range(63):
+        operators.append(_gf2_square(operators[-1]))
+    return operators
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """The CRC-32 of A + B from the CRC-32 of A, that of B and B's length (zlib's
+    ``crc32_combine``, which Python's zlib does not offer): A's CRC is carried through
+    ``len2`` zero bytes by the operators for 1, 2, 4, … zero bytes, then B's is added."""
+    operators = _zero_operators()
+    k = 0
     while len2 > 0:
         if len2 & 1:
-            crc1 = _gf2_times(matrix, crc1)
+            crc1 = _gf2_times(operators[k], crc1)
         len2 >>= 1
-        if len2:
-            matrix = _gf2_square(matrix)
+        k += 1
     return crc1 ^ crc2
 
 
@@ -67,42 +83,91 @@ def deflate_segment(data: bytes, *, last: bool) -> bytes:
     return z.compress(data) + z.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
 
 
+_END = b""  # (queued: ends the open segment)
+
+
 class BackgroundDeflate:
     """Compresses what is written to it on a thread, into a temporary file (``out``);
-    ``close`` waits for it. ``crc`` and ``size`` describe what was written. Not the
-    stream's end: a segment to be followed by another."""
+    ``close`` waits for it. ``crc`` and ``size`` describe the whole body. Not the
+    stream's end: segments to be followed by another.
+
+    ``end_segment`` ends the open segment (the next write starts a fresh compressor);
+    ``add_segment`` appends one compressed elsewhere. After ``close``, ``spans`` holds
+    each ended or added segment's (offset, length) in ``out``, in order."""
 
     def __init__(self) -> None:
         self.out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by discard)
         self.crc = 0
         self.size = 0
+        self.spans: list[tuple[int, int]] = []
+        self._segment_crc = 0
+        self._segment_size = 0
         self._pending: list[bytes] = []
         self._pending_size = 0
-        self._queue: queue.Queue[bytes | None] = queue.Queue(QUEUE_CHUNKS)
+        self._queue: queue.Queue[bytes | tuple[bytes] | None] = queue.Queue(QUEUE_CHUNKS)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        z = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        z, start = None, 0
         ended = False
         try:
-            while (data := self._queue.get()) is not None:
-                self.out.write(z.compress(data))
+            while (item := self._queue.get()) is not None:
+                if isinstance(item, tuple):  # compressed elsewhere: copied
+                    start = self.out.tell()
+                    self.out.write(item[0])
+                    self.spans.append((start, len(item[0])))
+                    continue
+                if z is None:
+                    z, start = (
+                        zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS),
+                        self.out.tell(),
+                    )
+                if item is _END:
+                    self.out.write(z.flush(zlib.Z_FULL_FLUSH))
+                    self.spans.append((start, self.out.tell() - start))
+                    z = None
+                else:
+                    self.out.write(z.compress(item))
             ended = True
-            self.out.write(z.flush(zlib.Z_FULL_FLUSH))
+            if z is not None:
+                self.out.write(z.flush(zlib.Z_FULL_FLUSH))
+                self.spans.append((start, self.out.tell() - start))
         except BaseException as err:  # (a full disk): reported by close
             self._error = err
             while not ended and self._queue.get() is not None:  # never block the writer
                 pass
 
     def write(self, data: bytes) -> None:
+        if not data:
+            return
         self.crc = zlib.crc32(data, self.crc)
         self.size += len(data)
+        self._segment_crc = zlib.crc32(data, self._segment_crc)
+        self._segment_size += len(data)
         self._pending.append(data)
         self._pending_size += len(data)
         if self._pending_size >= PIECE:
             self._hand_over()
+
+    def end_segment(self) -> tuple[int, int]:
+        """End the open segment (made even if nothing was written to it); its CRC and
+        length."""
+        self._hand_over()
+        self._queue.put(_END)
+        ended = self._segment_crc, self._segment_size
+        self._segment_crc = self._segment_size = 0
+        return ended
+
+    def add_segment(self, data: bytes, crc: int, size: int) -> None:
+        """Append a segment compressed elsewhere, of ``size`` bytes whose CRC is ``crc``
+        (between segments: nothing written since the last one ended)."""
+        if self._segment_size:
+            raise ValueError("a segment is open")
+        self.crc = crc32_combine(self.crc, crc, size)
+        self.size += size
+        self._queue.put((bytes(data),))
 
     def _hand_over(self) -> None:
         if self._pending:
@@ -128,9 +193,9 @@ class BackgroundDeflate:
 
 def write_member(
     dst: zipfile.ZipFile, info: zipfile.ZipInfo, head: bytes, body: BackgroundDeflate, tail: bytes
-) -> None:
+) -> int:
     """Add ``head`` + the body + ``tail`` to ``dst`` as one deflated member (``body``
-    closed)."""
+    closed); the length of the compressed head (where the body starts in the data)."""
     head_z, tail_z = deflate_segment(head, last=False), deflate_segment(tail, last=True)
     crc = crc32_combine(
         crc32_combine(zlib.crc32(head), body.crc, body.size), zlib.crc32(tail), len(tail)
@@ -153,3 +218,4 @@ def write_member(
     dst.NameToInfo[info.filename] = info
     dst.start_dir = fp.tell()
     dst._didModify = True  # type: ignore[attr-defined]
+    return len(head_z)

@@ -9,6 +9,7 @@ import hashlib
 import io
 import itertools
 import sys
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -136,8 +137,8 @@ def render_register_indexed(
             name: {
                 "member": part,
                 "fingerprint": fingerprint,
-                "head": heads[part],
-                "blocks": bodies[part].blocks,
+                "head_z": heads[part],
+                "chunks": bodies[part].chunk_index(),
             }
             for part, (name, fingerprint) in parts.items()
         }
@@ -146,14 +147,15 @@ def render_register_indexed(
 
 @functools.cache
 def _code() -> str:
-    """A hash of the code and specs that turn stored values into row XML: a block built
-    by other code (an upgrade, a changed spec) is never copied, whatever the version."""
-    from xlsxflow.excel import bulk_rows, inert
+    """A hash of the code and specs that turn stored values into compressed row XML: a
+    chunk made by other code (an upgrade, a changed spec, another zlib) is never copied,
+    whatever the version."""
+    from xlsxflow.excel import bulk_rows, deflate, inert
     from xlsxflow.forms.catalog import templates_dir
     from xlsxflow.register import codec, sheets, state
 
-    digest = hashlib.sha256(__version__.encode())
-    for module in (bulk_rows, inert, codec, sheets, state, sys.modules[__name__]):
+    digest = hashlib.sha256(f"{__version__}|{zlib.ZLIB_RUNTIME_VERSION}".encode())
+    for module in (bulk_rows, deflate, inert, codec, sheets, state, sys.modules[__name__]):
         digest.update(Path(str(module.__file__)).read_bytes())
     for spec in sorted(templates_dir().glob("*.toml")):
         digest.update(spec.read_bytes())

@@ -165,7 +165,7 @@ def _merge_locked(
             report.dept_edits = len(changed)
             # The packs and their folder reach the disk before the commit.
             if new_subs:
-                flush_batch()
+                flush_batch({folder / locate(sub.archived)[0] for _, sub in new_subs})
                 fsync_dirs({folder, folder / PACKS})
             store.update_inbox_hashes(*hashes.changes())
             store.set_meta("form_names", json.dumps(report.form_names, ensure_ascii=False))
@@ -251,7 +251,6 @@ def write_register(
     created = dt.datetime.combine(config.cycle.notice_date, dt.time())
     # One reading of the register on disk serves both the copying of unchanged rows and
     # the check whether anything changed (a save by the clerk meanwhile cannot mix in).
-    # (Loaded first: its parts inflate on threads while the sheets are built.)
     previous = target.read_bytes() if target.exists() else None
     previous_sha = _sha_or_empty(previous)
     if expected is None and previous is not None and previous_sha != recorded:
@@ -261,16 +260,12 @@ def write_register(
     cache = (
         BlockCache.load(previous, index, previous_sha) if previous is not None and index else None
     )
-    try:
-        sheets = register_sheets(
-            state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
-        )
-        data, blocks = render_register_indexed(
-            sheets, created, f"{config.cycle.county}基层党建项目总台账", cache
-        )
-    finally:
-        if cache is not None:
-            cache.close()
+    sheets = register_sheets(
+        state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
+    )
+    data, blocks = render_register_indexed(
+        sheets, created, f"{config.cycle.county}基层党建项目总台账", cache
+    )
     written = data != previous
     if written:
         if previous is not None:

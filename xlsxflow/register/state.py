@@ -175,15 +175,15 @@ def derive(submissions: list[Submission], config: Config) -> RegisterState:
         if sub.form not in APPLICATION_KINDS:
             continue
         spec = forms.form(sub.form)
-        values = decode_values(spec, sub.payload)
+        payload = sub.payload  # (loaded and parsed once: 5,000 applications in a province)
         projects[instance] = Project(
             key=instance,
             committee=sub.committee or "",
             kind=sub.form,
             cycle=sub.cycle or "",
             application=sub,
-            values=values,
-            plan=decode_rows(spec, sub.payload, "plan"),
+            values=decode_values(spec, payload),
+            plan=decode_rows(spec, payload, "plan"),
         )
         transitions.append(Transition(instance, "applied", sub.saved_at, sub.sha256))
 
