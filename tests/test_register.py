@@ -1112,3 +1112,49 @@ def test_a_save_by_the_clerk_after_the_merge_read_the_edits_is_never_overwritten
     monkeypatch.setattr(merge_module, "derive", real)
     assert merge(ws).register_written
     assert ws.register_path.read_bytes() == _built_afresh(ws)
+
+
+@pytest.mark.parametrize("start", ["default", "spawn"])  # spawn: as on Windows
+def test_a_helper_process_makes_part_of_the_rows_and_the_register_is_the_same(
+    tmp_path, cycle, monkeypatch, start
+):
+    """Built from nothing, a province's task and fund rows are shared with a helper
+    process (``excel.chunk_workers``); the register is byte for byte the one a single
+    process makes. (Here every project is a chunk of its own and is worth sharing.)"""
+    import functools
+    import multiprocessing
+
+    from xlsxflow.excel import bulk_rows, chunk_workers, register_book
+
+    if start == "spawn":
+        spawning = functools.partial(
+            chunk_workers.ProcessPoolExecutor, mp_context=multiprocessing.get_context("spawn")
+        )
+        monkeypatch.setattr(chunk_workers, "ProcessPoolExecutor", spawning)
+    monkeypatch.setattr(bulk_rows, "CHUNK_BLOCKS", 1)
+    monkeypatch.setattr(register_book, "SAMPLE_BLOCKS", 1)
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns)
+    alone = _built_afresh(ws)
+    shares = []
+    real = register_book.share
+    monkeypatch.setattr(
+        register_book, "share", lambda *a: (shares.append(found := real(*a)), found)[1]
+    )
+    monkeypatch.setattr(chunk_workers, "SHARED_FROM", 1)
+    shared = _built_afresh(ws)
+    assert [s is not None for s in shares] == [True, True]  # 任务台账, 经费台账
+    assert all(s.mine and s.theirs.result() for s in shares)
+    assert shared == alone
+    rows = register_rows(ws, TASKS)
+    assert len(rows) == sum(c[1] for c in _chunks(ws, TASKS))
+
+
+def _chunks(ws: Workspace, sheet: str) -> list[list]:
+    import json
+
+    from xlsxflow.register.store import Store
+
+    with Store(ws.data / "register.sqlite") as store:
+        index = json.loads(store.meta("register_blocks") or "{}")
+    return index["parts"][sheet]["chunks"]

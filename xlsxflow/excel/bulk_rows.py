@@ -152,6 +152,30 @@ class RowWriter:
         return f'<row r="{n}">{"".join(cells)}</row>'
 
 
+def serialise(writer: RowWriter, start: int, rows: Sequence[Sequence[Any]]) -> tuple[bytes, int]:
+    """``rows`` as XML from row ``start`` on, and the last of them holding a cell (-1 if
+    none does)."""
+    parts, last = [], -1
+    for i, values in enumerate(rows):
+        xml = writer.row(start + i, values)
+        if xml:
+            parts.append(xml)
+            last = start + i
+    return "".join(parts).encode(), last
+
+
+def chunks_of(blocks: Iterable[Block]) -> Iterator[list[Block]]:
+    """The blocks in chunks, as ``SheetBody.extend_blocks`` cuts them on one sheet."""
+    chunk: list[Block] = []
+    for block in blocks:
+        chunk.append(block)
+        if _ends_chunk(block, len(chunk)):
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 @dataclass(slots=True)
 class Chunk:
     """Where a chunk of blocks sits in a sheet part: its first row, its rows, the last
@@ -174,8 +198,9 @@ class Chunk:
                 self.offset, self.length, self.blocks]  # fmt: skip
 
 
-def _digest(blocks: Sequence[Block]) -> str:
-    return sha256("\n".join(b.key for b in blocks).encode()).hexdigest()[:32]
+def digest_of(keys: Sequence[str]) -> str:
+    """Names a chunk by its blocks' keys."""
+    return sha256("\n".join(keys).encode()).hexdigest()[:32]
 
 
 def _ends_chunk(block: Block, blocks_in_chunk: int) -> bool:
@@ -204,15 +229,7 @@ class SheetBody:
         self.deflate.discard()
 
     def _serialise(self, start: int, rows: Sequence[Sequence[Any]]) -> tuple[bytes, int]:
-        """``rows`` as XML from row ``start`` on, and the last of them holding a cell
-        (-1 if none does)."""
-        parts, last = [], -1
-        for i, values in enumerate(rows):
-            xml = self.writer.row(start + i, values)
-            if xml:
-                parts.append(xml)
-                last = start + i
-        return "".join(parts).encode(), last
+        return serialise(self.writer, start, rows)
 
     def _advance(self, count: int, last: int) -> None:
         self.next_row += count
@@ -231,23 +248,19 @@ class SheetBody:
     ) -> Iterator[Block] | None:
         """Add whole blocks while they fit in rows up to ``limit``; the blocks left for
         the next sheet, or None when all were added."""
-        chunk: list[Block] = []
-        for block in blocks:
-            chunk.append(block)
-            if _ends_chunk(block, len(chunk)):
-                left = self._add_chunk(chunk, limit, cache)
-                if left:
-                    return itertools.chain(left, blocks)
-                chunk = []
-        left = self._add_chunk(chunk, limit, cache) if chunk else None
-        return iter(left) if left else None
+        blocks = iter(blocks)
+        for chunk in chunks_of(blocks):
+            left = self._add_chunk(chunk, limit, cache)
+            if left:
+                return itertools.chain(left, blocks)
+        return None
 
     def _add_chunk(
         self, chunk: list[Block], limit: int, cache: PartCache | None
     ) -> list[Block] | None:
         """Copy or build one chunk; the blocks that did not fit (for the next sheet)."""
         start = self.next_row
-        digest = _digest(chunk)
+        digest = digest_of([b.key for b in chunk])
         old = cache.get(start, digest) if cache else None
         if old is not None and (start - 1 + old.count <= limit or start == 1):
             data = cache.segment(old) if cache else None
@@ -286,8 +299,20 @@ class SheetBody:
             crc, size = self.deflate.end_segment()
             count = self.next_row - start
             last = self.last_row if self.last_row >= start else -1
-            self.chunks.append(Chunk(start, count, last, _digest(added), crc, size, blocks=index))
+            self.chunks.append(
+                Chunk(
+                    start, count, last, digest_of([b.key for b in added]), crc, size, blocks=index
+                )
+            )
         return left or None
+
+    def add_built(self, chunk: Chunk, data: bytes) -> None:
+        """Append a chunk built and compressed elsewhere, at ``next_row``."""
+        if chunk.start != self.next_row:
+            raise ValueError(f"chunk for row {chunk.start} at row {self.next_row}")
+        self.deflate.add_segment(data, chunk.crc, chunk.size)
+        self.chunks.append(chunk)
+        self._advance(chunk.count, chunk.last)
 
     def chunk_index(self) -> list[list[Any]]:
         """The chunks with their places in the compressed body (after ``close``)."""

@@ -10,12 +10,14 @@ import io
 import itertools
 import sys
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 from xlsxflow import __version__
 from xlsxflow.excel.bulk_rows import BlockCache, RowWriter, SheetBody, splice
+from xlsxflow.excel.chunk_workers import Share, share
 from xlsxflow.excel.inert import new_workbook
 from xlsxflow.excel.widths import display_width
 from xlsxflow.register.sheets import Block, Sheet
@@ -36,9 +38,11 @@ def render_register_indexed(
     created: dt.datetime,
     title: str,
     cache: BlockCache | None = None,
+    helper: Executor | None = None,
 ) -> tuple[bytes, dict[str, Any]]:
     """The workbook, and the index of its row blocks for ``BlockCache`` next time.
-    Blocks copied from ``cache`` are byte for byte what would have been built."""
+    Blocks copied from ``cache``, or made by ``helper`` (``excel.chunk_workers``), are
+    byte for byte what would have been built here."""
     buffer = io.BytesIO()
     book = new_workbook(buffer, constant_memory=True)
     book.set_properties({"title": title, "author": "xlsxflow", "created": created})
@@ -74,6 +78,39 @@ def render_register_indexed(
     bodies: dict[str, SheetBody] = {}
     last_columns: dict[str, int] = {}
     parts: dict[str, tuple[str, str]] = {}  # block sheets' parts: (sheet name, fingerprint)
+
+    def writer_for(sheet: Sheet) -> RowWriter:
+        wide = {i for i, h in enumerate(sheet.headers) if h in sheet.wide}
+        return RowWriter(
+            len(sheet.headers),
+            text=styles[2],
+            wrap=styles[3],
+            date=styles[4],
+            number=styles[5],
+            wide=wide,
+        )
+
+    def fingerprint_of(sheet: Sheet) -> str:
+        wide = sorted(i for i, h in enumerate(sheet.headers) if h in sheet.wide)
+        made = repr((_code(), sheet.headers, styles, wide, sheet.signature))
+        return hashlib.sha256(made.encode()).hexdigest()
+
+    # Block sheets with nothing to copy are shared with the helper first, so that it
+    # makes its chunks while this process makes everything else.
+    shares: dict[str, Share] = {}
+    for sheet in sheets if helper is not None else ():
+        if sheet.blocks is None or sheet.made_by is None:
+            continue
+        if cache is not None and cache.part(sheet.name, fingerprint_of(sheet)) is not None:
+            continue
+        sheet.blocks = blocks = list(sheet.blocks)
+        assert helper is not None
+        found = share(
+            blocks, sheet.made_by, writer_for(sheet), ROWS_PER_SHEET, helper, SAMPLE_BLOCKS
+        )
+        if found is not None:
+            shares[sheet.name] = found
+    deferred: list[tuple[SheetBody, Share]] = []
     with contextlib.ExitStack() as stack:
         for sheet in sheets:
             widths = [max(display_width(h), 6) for h in sheet.headers]
@@ -83,20 +120,12 @@ def render_register_indexed(
             for row in sample:
                 for i, value in enumerate(row):
                     widths[i] = max(widths[i], display_width(value))
+            writer = writer_for(sheet)
             wide = {i for i, h in enumerate(sheet.headers) if h in sheet.wide}
-            writer = RowWriter(
-                len(sheet.headers),
-                text=styles[2],
-                wrap=styles[3],
-                date=styles[4],
-                number=styles[5],
-                wide=wide,
-            )
             remaining: Iterator[Sequence[object]] = itertools.chain(sample, rows)
-            pending = _sampled_blocks(sheet, widths)
-            fingerprint = hashlib.sha256(
-                repr((_code(), sheet.headers, styles, sorted(wide), sheet.signature)).encode()
-            ).hexdigest()
+            shared = shares.get(sheet.name)
+            pending = _sampled_blocks(shared.mine if shared else sheet.blocks, widths)
+            fingerprint = fingerprint_of(sheet)
             # A sheet holds 1,048,576 rows: more (a province's tasks) go on to 续 sheets.
             for part_no in itertools.count(1):
                 name = sheet.name if part_no == 1 else f"{sheet.name}（续{part_no - 1}）"
@@ -112,8 +141,10 @@ def render_register_indexed(
                 body = bodies[part] = stack.enter_context(SheetBody(writer, first_row=1))
                 last_columns[part] = len(sheet.headers) - 1
                 if pending is not None:
-                    reuse = cache.part(name, fingerprint) if cache else None
+                    reuse = cache.part(name, fingerprint) if cache and not shared else None
                     pending = body.extend_blocks(pending, ROWS_PER_SHEET, reuse)
+                    if shared is not None:  # (fits one part: planned so) the helper's
+                        deferred.append((body, shared))  # chunks come after the others
                     parts[part] = (name, fingerprint)
                     more = pending is not None
                 else:
@@ -123,7 +154,8 @@ def render_register_indexed(
                     if more:
                         remaining = itertools.chain([following], remaining)
                 ws.freeze_panes(1, 0)
-                ws.autofilter(0, 0, max(body.next_row - 1, 1), len(sheet.headers) - 1)
+                end = shared.end if shared else body.next_row
+                ws.autofilter(0, 0, max(end - 1, 1), len(sheet.headers) - 1)
                 ws.set_landscape()
                 ws.set_paper(9)
                 ws.fit_to_pages(1, 0)
@@ -131,6 +163,9 @@ def render_register_indexed(
                 ws.set_footer("&C第 &P 页，共 &N 页")
                 if not more:
                     break
+        for body, shared in deferred:
+            for chunk, data in shared.theirs.result():
+                body.add_built(chunk, data)
         book.close()
         data, heads = splice(buffer.getvalue(), bodies, last_columns)
         index = {
@@ -162,13 +197,15 @@ def _code() -> str:
     return digest.hexdigest()
 
 
-def _sampled_blocks(sheet: Sheet, widths: list[int]) -> Iterator[Block] | None:
+def _sampled_blocks(
+    sheet_blocks: Iterable[Block] | None, widths: list[int]
+) -> Iterator[Block] | None:
     """A block sheet's blocks, with the column widths taken from the rows of its first
     blocks: 500 rows or more, or 100 blocks (经费台账 has a few rows a project, and each
     block read here costs its payload)."""
-    if sheet.blocks is None:
+    if sheet_blocks is None:
         return None
-    blocks = iter(sheet.blocks)
+    blocks = iter(sheet_blocks)
     first: list[Block] = []
     seen = 0
     for block in blocks:

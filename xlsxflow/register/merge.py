@@ -233,6 +233,7 @@ def write_register(
     alone, so a register the clerk saved since it was written must go through a merge
     first (``register.unread_edits``)."""
     from xlsxflow.excel.bulk_rows import BlockCache
+    from xlsxflow.excel.chunk_workers import helper
     from xlsxflow.excel.register_book import render_register_indexed
     from xlsxflow.register.sheets import register_sheets
 
@@ -260,12 +261,15 @@ def write_register(
     cache = (
         BlockCache.load(previous, index, previous_sha) if previous is not None and index else None
     )
-    sheets = register_sheets(
-        state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
-    )
-    data, blocks = render_register_indexed(
-        sheets, created, f"{config.cycle.county}基层党建项目总台账", cache
-    )
+    # Built from nothing, a province's task rows are shared with a helper process
+    # (started now, so that its start-up overlaps the building of the sheets).
+    with helper(0 if cache is not None else len(state.projects)) as pool:
+        sheets = register_sheets(
+            state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
+        )
+        data, blocks = render_register_indexed(
+            sheets, created, f"{config.cycle.county}基层党建项目总台账", cache, pool
+        )
     written = data != previous
     if written:
         if previous is not None:

@@ -12,11 +12,13 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from xlsxflow.compliance import VERDICT_TEXT
 from xlsxflow.config import Config
 from xlsxflow.forms import catalog
+from xlsxflow.register.codec import decode_table
 from xlsxflow.register.state import STATE_TEXT, Project, RegisterState
 from xlsxflow.roster import Roster
 from xlsxflow.scoring import Evaluation
@@ -36,14 +38,47 @@ DEPT_COLUMNS = ("督办人", "备注", "整改意见")
 Cell = str | int | Decimal | dt.date | None
 
 
+Lead = tuple[Cell, Cell, Cell]  # project number, project name, committee: a block's first cells
+
+
 @dataclass(frozen=True)
 class Block:
     """One project's rows of a sheet and a key naming everything they are made of:
     a block whose key (and place) is unchanged since the last register.xlsx is copied
-    from it instead of being built again (a province's 任务台账 has 400,000 rows)."""
+    from it instead of being built again (a province's 任务台账 has 400,000 rows).
+    ``source`` (its first cells and the return's hash) lets another process make the
+    same rows from the store alone (``TableRows``)."""
 
     key: str
     rows: Callable[[], list[Sequence[Cell]]]
+    source: tuple[Lead, str] | None = None
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """Makes one project's rows of a table sheet (任务台账, 经费台账) from its return's
+    stored rows. Picklable, with the store's path: a province's task rows are made in
+    two processes at once (``excel.chunk_workers``)."""
+
+    form: str
+    table: str
+    ids: tuple[str, ...]
+    shown: tuple[dict[str, str] | None, ...]  # per column: code → text shown, if a choice
+    store: Path | None  # where the returns are (None: held in memory, one process only)
+
+    def __call__(self, lead: Lead, sha: str, stored: list[dict[str, Any]]) -> list[list[Cell]]:
+        out: list[list[Cell]] = []
+        source = sha[:12]
+        for r in decode_table(catalog().form(self.form), self.table, stored):
+            cells: list[Cell] = list(lead)
+            for cid, texts in zip(self.ids, self.shown, strict=True):
+                value = r.get(cid)
+                if texts is not None:
+                    value = _shown(texts, value)
+                cells.append(value)
+            cells += [source, r.get("_at", "")]
+            out.append(cells)
+        return out
 
 
 @dataclass
@@ -55,6 +90,7 @@ class Sheet:
     wide: tuple[str, ...] = ()  # columns holding long text
     blocks: Iterable[Block] | None = None  # instead of ``rows``, where rows come per project
     signature: str = ""  # what the blocks' rows depend on besides their keys
+    made_by: TableRows | None = None  # how the blocks' rows are made from their source
 
 
 def _label(kind: str, field_id: str) -> str:
@@ -197,27 +233,18 @@ def _table_sheet(
     ]
 
     # code → shown text per choice column, looked up once (not once per task)
-    shown = [_choices_shown(c.choices) if c.choices else None for c in columns]
-    ids = [c.id for c in columns]
+    shown = tuple(_choices_shown(c.choices) if c.choices else None for c in columns)
+    ids = tuple(c.id for c in columns)
+    subs = [getattr(p, form) for p in state.projects]
+    loaders = {s.loader.path if s.loader and s.payload_json is None else None for s in subs if s}
+    made_by = TableRows(form, table, ids, shown, next(iter(loaders)) if len(loaders) == 1 else None)
 
-    def project_rows(p: Project, name_: str, committee: str, sub: Any) -> list[Sequence[Cell]]:
-        out: list[Sequence[Cell]] = []
-        source = sub.sha256[:12]
-        for r in p.rows(form, table):
-            cells: list[Cell] = [p.number, name_, committee]
-            for cid, texts in zip(ids, shown, strict=True):
-                value = r.get(cid)
-                if texts is not None:
-                    value = _shown(texts, value)
-                cells.append(value)
-            cells += [source, r.get("_at", "")]
-            out.append(cells)
-        return out
+    def project_rows(lead: Lead, sub: Any) -> list[list[Cell]]:
+        return made_by(lead, sub.sha256, sub.table(table))
 
     def blocks() -> Iterator[Block]:
         # A generator: one project's rows at a time (a province has 100,000s of tasks).
-        for p in state.projects:
-            sub = getattr(p, form)
+        for p, sub in zip(state.projects, subs, strict=True):
             if sub is None:
                 continue
             name_ = str(p.values.get("project_name") or "")
@@ -225,11 +252,12 @@ def _table_sheet(
             # the rows are made of exactly these (the return's content by its hash)
             made_of = "\x1f".join([name, p.number or "", name_, committee, sub.sha256])
             key = hashlib.sha256(made_of.encode()).hexdigest()
-            yield Block(key, functools.partial(project_rows, p, name_, committee, sub))
+            lead = (p.number, name_, committee)
+            yield Block(key, functools.partial(project_rows, lead, sub), (lead, sub.sha256))
 
     wide = tuple(c.label for c in columns if c.type == "text" and not c.max_length)
-    signature = repr((ids, shown))  # a changed choice text changes every block's rows
-    return Sheet(name, headers, wide=wide, blocks=blocks(), signature=signature)
+    signature = repr((list(ids), list(shown)))  # a changed choice text changes every row
+    return Sheet(name, headers, wide=wide, blocks=blocks(), signature=signature, made_by=made_by)
 
 
 def submissions_sheet(state: RegisterState, roster: Roster | None) -> Sheet:

@@ -1,0 +1,130 @@
+"""Make part of a big block sheet in a second process while the first makes the rest.
+
+Written from nothing, a province's 任务台账 (200,000 rows) was most of the time a merge
+spent after reading the returns, all of it on one core: the rows of each project made
+from its stored return, then serialised. Its chunks are independent compressed segments
+(``excel.bulk_rows``), so a helper process can make a run of them from the store alone
+(``register.sheets.TableRows``) while the main process makes the first ones and the
+other sheets; its segments are then appended as they are. Where each chunk starts is
+planned first, from the number of rows of each return, counted by SQLite. The bytes
+are those the main process would have made alone (tested).
+
+Only a sheet with nothing to copy from the previous register.xlsx, that fits one sheet
+part, with enough projects to pay for it, is shared. The helper is started (spawned on
+Windows) before the sheets are built, so that its start-up overlaps them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zlib
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
+
+from xlsxflow.excel.bulk_rows import Chunk, RowWriter, chunks_of, digest_of, serialise
+from xlsxflow.excel.deflate import LEVEL
+from xlsxflow.register.sheets import Block, Lead, TableRows
+from xlsxflow.register.store import PayloadReader
+
+SHARED_FROM = 400  # projects: fewer are made faster in one process
+HELPER_SHARE = 0.6  # of the rows: the main process also makes every other sheet
+
+Planned = tuple[int, list[tuple[str, Lead, str]]]  # first row, blocks (key, lead, sha)
+
+
+@dataclass
+class Share:
+    """The main process's blocks, and the helper's chunks to come after them, up to the
+    row before ``end``."""
+
+    mine: list[Block]
+    theirs: Future[list[tuple[Chunk, bytes]]]
+    end: int
+
+
+def warm_up() -> None:
+    """Run in the helper as soon as it exists: importing this module is its start-up."""
+
+
+@contextlib.contextmanager
+def helper(projects: int) -> Iterator[Executor | None]:
+    """One helper process if there are enough projects to share a sheet's rows."""
+    if projects < SHARED_FROM:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        pool.submit(warm_up)
+        yield pool
+
+
+def share(
+    blocks: Sequence[Block],
+    made_by: TableRows,
+    writer: RowWriter,
+    limit: int,
+    pool: Executor,
+    keep: int,
+) -> Share | None:
+    """Hand the last chunks of ``blocks`` (a sheet starting at row 1) to ``pool``, or
+    None if the sheet is not one to share (returns held in memory, rows beyond one sheet
+    part, too few projects). The first ``keep`` blocks stay here (the column widths are
+    measured on them)."""
+    if made_by.store is None or len(blocks) < SHARED_FROM or any(b.source is None for b in blocks):
+        return None
+    shas = [b.source[1] for b in blocks if b.source is not None]
+    reader = PayloadReader(made_by.store)
+    try:
+        counts = reader.table_lengths(sorted(set(shas)), made_by.table)
+    finally:
+        reader.close()
+    chunks = list(chunks_of(blocks))
+    total = sum(counts.get(sha, 0) for sha in shas)
+    if total > limit:
+        return None
+    mine: list[Block] = []
+    planned: list[Planned] = []
+    row = 1
+    for chunk in chunks:
+        rows = sum(counts.get(b.source[1], 0) for b in chunk if b.source is not None)
+        if len(mine) < keep or row - 1 < total * (1 - HELPER_SHARE):
+            mine += chunk
+        else:
+            planned.append((row, [(b.key, *b.source) for b in chunk if b.source is not None]))
+        row += rows
+    if not planned:
+        return None
+    return Share(mine, pool.submit(build_chunks, made_by, writer, planned), row)
+
+
+def build_chunks(
+    made_by: TableRows, writer: RowWriter, planned: list[Planned]
+) -> list[tuple[Chunk, bytes]]:
+    """In the helper: each planned chunk made, serialised and compressed as
+    ``SheetBody`` would (a fresh compressor per chunk, ended by a full flush)."""
+    assert made_by.store is not None
+    reader = PayloadReader(made_by.store)
+    built = []
+    try:
+        for start, blocks in planned:
+            row, offset, last = start, 0, -1
+            parts: list[bytes] = []
+            index: list[list[object]] = []
+            for key, lead, sha in blocks:
+                rows = made_by(lead, sha, reader.table(sha, made_by.table))
+                xml, block_last = serialise(writer, row, rows)
+                parts.append(xml)
+                index.append([key, row, len(rows), block_last, offset, len(xml)])
+                offset += len(xml)
+                row += len(rows)
+                last = max(last, block_last)
+            data = b"".join(parts)
+            z = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+            segment = z.compress(data) + z.flush(zlib.Z_FULL_FLUSH)
+            digest = digest_of([key for key, _lead, _sha in blocks])
+            chunk = Chunk(start, row - start, last, digest, zlib.crc32(data), len(data))
+            chunk.blocks = index
+            built.append((chunk, segment))
+    finally:
+        reader.close()
+    return built
