@@ -88,6 +88,31 @@ def convert(
     raw = found.value
     if not found.error and not found.formula and is_blank(raw):
         return None, []  # most cells of a return: nothing to say, nothing to build
+    if not (found.error or found.formula or found.truncated):
+        # Most of the rest: a value as it should be. Checked here without building the
+        # messages a problem would need (400 cells a ledger); any doubt goes the long way.
+        try:
+            value, note = _parse(f, raw, date1904)
+        except Unreadable:
+            pass
+        else:
+            if note is None and _range_problem(f, value) is None and _in_window(f, value, ctx):
+                return value, []
+    return _convert_at_length(f, found, ctx, date1904, row)
+
+
+def _in_window(f: FieldSpec, value: Any, ctx: ValidationContext) -> bool:
+    if f.type != "date" or not f.bounds:
+        return True
+    window = ctx.windows[f.bounds]
+    return bool(window.low <= value <= window.high)
+
+
+def _convert_at_length(
+    f: FieldSpec, found: Found, ctx: ValidationContext, date1904: bool, row: int | None
+) -> tuple[Any, list[Problem]]:
+    """``convert`` for a value with something to say about it."""
+    raw = found.value
     # A cell of a table row is named with its row, e.g. 计划进度（第 3 行）
     label = f"{f.label}（第 {row} 行）" if row is not None else f.label
 
