@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from xlsxflow.read.book import NameRef
@@ -29,8 +30,10 @@ def parse_cell(ref: str) -> tuple[int, int] | None:
     return int(m.group(2)) - 1, col_index(m.group(1))
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_name_ref(formula: str) -> NameRef | None:
-    """A name's formula as one rectangle on one sheet; ``None`` if it is anything else."""
+    """A name's formula as one rectangle on one sheet; ``None`` if it is anything else.
+    (Kept for the next file: every return of a form carries the same 30–60 names.)"""
     m = _REF.match(formula.lstrip("="))
     if not m:
         return None
