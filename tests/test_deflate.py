@@ -6,6 +6,7 @@ import io
 import os
 import zipfile
 import zlib
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -100,3 +101,52 @@ def test_a_failure_at_the_last_flush_is_raised_not_waited_for() -> None:
     assert not closer.is_alive(), "close() hung"
     assert caught and "No space" in str(caught[0])
     body.discard()
+
+
+class _Recording:
+    """A compressor that notes the length of each input it is handed."""
+
+    def __init__(self, calls: list[int], make: Any, *args: int) -> None:
+        self.calls, self.z = calls, make(*args)
+
+    def compress(self, data: bytes) -> bytes:
+        self.calls.append(len(data))
+        return self.z.compress(data)
+
+    def flush(self, mode: int) -> bytes:
+        self.calls.append(-1)
+        return self.z.flush(mode)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.binary(max_size=300), max_size=12), min_size=1, max_size=4),
+    st.integers(min_value=1, max_value=700),
+)
+def test_a_segment_made_elsewhere_is_compressed_in_the_same_steps(
+    segments: list[list[bytes]], piece: int
+) -> None:
+    """zlib-ng (unlike zlib) compresses the same bytes differently when the calls split
+    them differently: a segment made by the helper process must hand zlib exactly what
+    the background thread hands it."""
+    real, old_piece = deflate.zlib.compressobj, deflate.PIECE
+    calls: list[int] = []
+    deflate.PIECE = piece
+    deflate.zlib.compressobj = lambda *a: _Recording(calls, real, *a)  # type: ignore[assignment]
+    try:
+        body = BackgroundDeflate()
+        for pieces in segments:
+            for data in pieces:
+                body.write(data)
+            body.end_segment()
+        body.close()
+        threaded = list(calls)
+        calls.clear()
+        made = [deflate.compress_segment(pieces) for pieces in segments]
+        assert calls == threaded
+        body.out.seek(0)
+        out = body.out.read()
+        assert [out[a : a + n] for a, n in body.spans] == made
+        body.discard()
+    finally:
+        deflate.zlib.compressobj, deflate.PIECE = real, old_piece  # type: ignore[assignment]

@@ -168,3 +168,19 @@ def test_the_command_answers_without_loading_config_or_forms(merged):
         encoding="utf-8",
     )
     assert json.loads(as_json.stdout) == merge(merged).as_json()
+
+
+def test_the_store_is_only_looked_at(merged):
+    import sqlite3
+
+    from xlsxflow.register.store import Store
+
+    before = snapshot(merged)
+    with Store(merged.data / "register.sqlite", readonly=True) as store:
+        assert store.forms()
+        with pytest.raises(sqlite3.OperationalError):
+            store.set_meta("register_sha", "")
+    assert snapshot(merged) == before
+    with pytest.raises(sqlite3.Error):
+        Store(merged.data / "elsewhere.sqlite", readonly=True)
+    assert not (merged.data / "elsewhere.sqlite").exists()

@@ -1114,23 +1114,15 @@ def test_a_save_by_the_clerk_after_the_merge_read_the_edits_is_never_overwritten
     assert ws.register_path.read_bytes() == _built_afresh(ws)
 
 
-@pytest.mark.parametrize("start", ["default", "spawn"])  # spawn: as on Windows
 def test_a_helper_process_makes_part_of_the_rows_and_the_register_is_the_same(
-    tmp_path, cycle, monkeypatch, start
+    tmp_path, cycle, monkeypatch
 ):
     """Built from nothing, a province's task and fund rows are shared with a helper
-    process (``excel.chunk_workers``); the register is byte for byte the one a single
-    process makes. (Here every project is a chunk of its own and is worth sharing.)"""
-    import functools
-    import multiprocessing
-
+    process (``excel.chunk_workers``, spawned as on Windows); the register is byte for
+    byte the one a single process makes. (Here every project is a chunk of its own and
+    is worth sharing.)"""
     from xlsxflow.excel import bulk_rows, chunk_workers, register_book
 
-    if start == "spawn":
-        spawning = functools.partial(
-            chunk_workers.ProcessPoolExecutor, mp_context=multiprocessing.get_context("spawn")
-        )
-        monkeypatch.setattr(chunk_workers, "ProcessPoolExecutor", spawning)
     monkeypatch.setattr(bulk_rows, "CHUNK_BLOCKS", 1)
     monkeypatch.setattr(register_book, "SAMPLE_BLOCKS", 1)
     ws = fresh(tmp_path)
@@ -1158,3 +1150,33 @@ def _chunks(ws: Workspace, sheet: str) -> list[list]:
     with Store(ws.data / "register.sqlite") as store:
         index = json.loads(store.meta("register_blocks") or "{}")
     return index["parts"][sheet]["chunks"]
+
+
+def _helper_dies(*_args: object) -> object:
+    os._exit(3)  # as if killed (out of memory, an antivirus)
+
+
+def _helper_falls_short(*_args: object) -> list[object]:
+    return []
+
+
+@pytest.mark.parametrize("helper_run", [_helper_dies, _helper_falls_short])
+def test_what_a_failed_helper_was_to_make_is_made_here(tmp_path, cycle, monkeypatch, helper_run):
+    """A helper that dies, or whose chunks do not fill the rows planned for it: its
+    blocks are made in the main process, and the register is the same."""
+    from xlsxflow.excel import bulk_rows, chunk_workers, register_book
+
+    monkeypatch.setattr(bulk_rows, "CHUNK_BLOCKS", 1)
+    monkeypatch.setattr(register_book, "SAMPLE_BLOCKS", 1)
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns)
+    alone = _built_afresh(ws)
+    monkeypatch.setattr(chunk_workers, "SHARED_FROM", 1)
+    monkeypatch.setattr(chunk_workers, "build_chunks", helper_run)  # (the forked helper's too)
+    shares = []
+    real = register_book.share
+    monkeypatch.setattr(
+        register_book, "share", lambda *a: (shares.append(found := real(*a)), found)[1]
+    )
+    assert _built_afresh(ws) == alone
+    assert shares and all(s is not None and s.chunks(1) is None for s in shares)

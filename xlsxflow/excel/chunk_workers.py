@@ -10,20 +10,24 @@ planned first, from the number of rows of each return, counted by SQLite. The by
 are those the main process would have made alone (tested).
 
 Only a sheet with nothing to copy from the previous register.xlsx, that fits one sheet
-part, with enough projects to pay for it, is shared. The helper is started (spawned on
-Windows) before the sheets are built, so that its start-up overlaps them.
+part, with enough projects to pay for it, is shared. The helper is spawned (as Windows
+must, on every system: nothing inherited, no SQLite connection carried over a fork)
+before the sheets are built, so that its start-up overlaps them. A helper that fails —
+killed, out of memory, unable to start — costs time, not the register: what it was to
+make is made here, to the same bytes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 from xlsxflow.excel.bulk_rows import Chunk, RowWriter, chunks_of, digest_of, serialise
-from xlsxflow.excel.deflate import LEVEL
+from xlsxflow.excel.deflate import compress_segment
 from xlsxflow.register.sheets import Block, Lead, TableRows
 from xlsxflow.register.store import PayloadReader
 
@@ -35,12 +39,27 @@ Planned = tuple[int, list[tuple[str, Lead, str]]]  # first row, blocks (key, lea
 
 @dataclass
 class Share:
-    """The main process's blocks, and the helper's chunks to come after them, up to the
-    row before ``end``."""
+    """The main process's blocks, and the helper's chunks to come after them (made of
+    ``rest``), up to the row before ``end``."""
 
     mine: list[Block]
     theirs: Future[list[tuple[Chunk, bytes]]]
+    rest: list[Block]
     end: int
+
+    def chunks(self, start: int) -> list[tuple[Chunk, bytes]] | None:
+        """The helper's chunks, from row ``start`` on; None if it failed (it died, was
+        killed, could not start) or they do not fill the rows planned: the caller makes
+        ``rest`` itself, which gives the same bytes."""
+        try:
+            built = self.theirs.result()
+        except Exception:  # (BrokenProcessPool, or whatever it raised)
+            return None
+        for chunk, _data in built:
+            if chunk.start != start:
+                return None
+            start += chunk.count
+        return built if start == self.end else None
 
 
 def warm_up() -> None:
@@ -53,8 +72,14 @@ def helper(projects: int) -> Iterator[Executor | None]:
     if projects < SHARED_FROM:
         yield None
         return
-    with ProcessPoolExecutor(max_workers=1) as pool:
-        pool.submit(warm_up)
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        try:
+            pool.submit(warm_up)
+        except Exception:  # (no process can be started here: everything made here)
+            yield None
+            return
         yield pool
 
 
@@ -83,6 +108,7 @@ def share(
     if total > limit:
         return None
     mine: list[Block] = []
+    rest: list[Block] = []
     planned: list[Planned] = []
     row = 1
     for chunk in chunks:
@@ -90,11 +116,16 @@ def share(
         if len(mine) < keep or row - 1 < total * (1 - HELPER_SHARE):
             mine += chunk
         else:
+            rest += chunk
             planned.append((row, [(b.key, *b.source) for b in chunk if b.source is not None]))
         row += rows
     if not planned:
         return None
-    return Share(mine, pool.submit(build_chunks, made_by, writer, planned), row)
+    try:
+        theirs = pool.submit(build_chunks, made_by, writer, planned)
+    except Exception:  # (a helper that could not start: made here instead)
+        return None
+    return Share(mine, theirs, rest, row)
 
 
 def build_chunks(
@@ -119,8 +150,7 @@ def build_chunks(
                 row += len(rows)
                 last = max(last, block_last)
             data = b"".join(parts)
-            z = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
-            segment = z.compress(data) + z.flush(zlib.Z_FULL_FLUSH)
+            segment = compress_segment(parts)  # (as SheetBody writes them: block by block)
             digest = digest_of([key for key, _lead, _sha in blocks])
             chunk = Chunk(start, row - start, last, digest, zlib.crc32(data), len(data))
             chunk.blocks = index

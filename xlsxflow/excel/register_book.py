@@ -164,7 +164,14 @@ def render_register_indexed(
                 if not more:
                     break
         for body, shared in deferred:
-            for chunk, data in shared.theirs.result():
+            built = shared.chunks(body.next_row)
+            # (the helper failed: its blocks made here instead, to the same bytes)
+            left = (
+                body.extend_blocks(iter(shared.rest), ROWS_PER_SHEET, None) if not built else None
+            )
+            if left is not None:
+                raise ValueError("the stored returns hold more rows than counted")
+            for chunk, data in built or ():
                 body.add_built(chunk, data)
         book.close()
         data, heads = splice(buffer.getvalue(), bodies, last_columns)

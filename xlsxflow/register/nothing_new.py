@@ -15,7 +15,7 @@ import hashlib
 import json
 import sqlite3
 
-from xlsxflow.fsutil import LockedError, ensure_writable, exclusive_lock
+from xlsxflow.fsutil import FileBusyError, LockedError, ensure_writable, exclusive_lock
 from xlsxflow.inbox import discover
 from xlsxflow.register.archive import sha256_of
 from xlsxflow.register.hashes import InboxHashes
@@ -40,10 +40,15 @@ def nothing_new(ws: Workspace) -> MergeReport | None:
     store_path = ws.data / "register.sqlite"
     if not (store_path.is_file() and ws.register_path.is_file() and ws.inbox.is_dir()):
         return None
-    ensure_writable(ws.register_path)
     try:
-        with exclusive_lock(ws.data / "merge.lock"), Store(store_path, readonly=True) as store:
-            return _unchanged(ws, store)
+        with exclusive_lock(ws.data / "merge.lock"):
+            # (checked with the lock held, as a merge does: opening the file could make
+            # a running merge fail to replace it on Windows)
+            ensure_writable(ws.register_path)
+            with Store(store_path, readonly=True) as store:
+                return _unchanged(ws, store)
+    except FileBusyError:
+        raise
     except (LockedError, sqlite3.Error, OSError, ValueError):
         return None  # (the full merge says what is wrong, if anything is)
 

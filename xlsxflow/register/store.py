@@ -70,6 +70,17 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A connection to an existing store that cannot write to it. (Not through a
+    ``file:`` URI with ``mode=ro``: a workspace on a Windows share, ``\\\\server\\share``,
+    has a URI naming a host, which SQLite refuses.)"""
+    if not path.is_file():
+        raise sqlite3.OperationalError(f"no store at {path}")
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA query_only = ON")
+    return db
+
+
 class PayloadReader:
     """Reads one submission's values on demand, through its own read-only connection, so
     that the register never needs every return's values in memory at once."""
@@ -80,7 +91,7 @@ class PayloadReader:
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
-            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            self._db = connect_readonly(self.path)
         return self._db
 
     def __call__(self, sha: str) -> dict[str, Any]:
@@ -167,7 +178,7 @@ class Store:
         there or not one)."""
         self.path = path
         if readonly:
-            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            self.db = connect_readonly(path)
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None)
