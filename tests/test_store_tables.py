@@ -50,3 +50,38 @@ def test_each_table_comes_out_as_stored(tmp_path_factory, tables: dict) -> None:
         [sub] = store.submissions()
         for table in ("tasks", "funds", "adjustments", "a.b", "表", "missing"):
             assert sub.table(table) == payload["rows"].get(table, []), table
+
+
+PROGRESS = st.sampled_from(["0", "100", "50.5", "0.000001", "0.00", "1"])
+DONE = st.sampled_from(["", "2012-01-31"])
+TASK = st.fixed_dictionaries(
+    {"task_no": st.just("1")},
+    optional={
+        "task_progress": st.one_of(st.none(), PROGRESS),
+        "task_done_date": st.one_of(st.none(), DONE),
+    },
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(TASK, max_size=4), min_size=1, max_size=6))
+def test_sqlite_finds_the_ledgers_whose_work_started_as_the_state_machine_does(
+    tmp_path_factory, ledgers: list[list[dict]]
+) -> None:
+    """The state machine asks SQLite which stored ledgers show progress or a completion
+    date (``state.STARTED_TASK``); a ledger held in memory is looked at in Python."""
+    from xlsxflow.register.state import _ledgers_with_work, _work_started
+
+    path: Path = tmp_path_factory.mktemp("store") / "register.sqlite"
+    held = [
+        submission(f"{i:064d}", {"values": {}, "rows": {"tasks": tasks}, "locations": {}})
+        for i, tasks in enumerate(ledgers)
+    ]
+    with Store(path) as store, store.transaction():
+        for sub in held:
+            store.add(sub)
+    expected = {s.sha256 for s in held if _work_started(s)}
+    with Store(path) as store:
+        stored = store.submissions()
+        assert _ledgers_with_work(stored) == expected
+    assert _ledgers_with_work(held) == expected

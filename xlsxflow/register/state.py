@@ -19,7 +19,7 @@ from typing import Any
 from xlsxflow.config import Config
 from xlsxflow.forms import catalog
 from xlsxflow.register.codec import decode, decode_rows, decode_table, decode_values
-from xlsxflow.register.store import Submission
+from xlsxflow.register.store import PayloadReader, Submission
 from xlsxflow.templates import APPLICATION_KINDS
 
 STATE_TEXT = {
@@ -245,6 +245,7 @@ def derive(submissions: list[Submission], config: Config) -> RegisterState:
     for sub in latest.values():
         if sub.form in ("ledger", "closure", "acceptance"):
             by_stage[sub.form].append(sub)
+    started = _ledgers_with_work(by_stage["ledger"])
     for form in ("ledger", "closure", "acceptance"):
         for sub in sorted(by_stage[form], key=lambda s: s.instance or ""):
             project = numbers.get(sub.project or "")
@@ -254,7 +255,7 @@ def derive(submissions: list[Submission], config: Config) -> RegisterState:
                 continue
             assert project is not None
             setattr(project, form, sub)
-            _advance(project, form, sub, transitions)
+            _advance(project, form, sub, transitions, sub.sha256 in started)
     transitions.sort(key=lambda t: (t.project, t.at))  # stable: causes before effects
     ordered = sorted(projects.values(), key=lambda p: (p.number or "~", p.committee, p.key))
     return RegisterState(ordered, statuses, transitions, notes, subs)
@@ -314,12 +315,38 @@ def _work_started(ledger: Submission) -> bool:
     )
 
 
-def _advance(project: Project, form: str, sub: Submission, transitions: list[Transition]) -> None:
+# ``_work_started`` of one stored task row ``t.value``, for SQLite (held to it by a test)
+STARTED_TASK = (
+    "CAST(json_extract(t.value, '$.task_progress') AS REAL) > 0"
+    " OR (json_type(t.value, '$.task_done_date') = 'text'"
+    " AND json_extract(t.value, '$.task_done_date') <> '')"
+)
+
+
+def _ledgers_with_work(ledgers: list[Submission]) -> set[str]:
+    """The hashes of the ledgers that ``_work_started``. Stored ones are asked of the
+    store in one query (SQLite reads their JSON in C: 0.1 s for a province's 5,000
+    ledgers, against 0.3 s decoding them here)."""
+    found: set[str] = set()
+    by_store: dict[PayloadReader, list[str]] = defaultdict(list)
+    for sub in ledgers:
+        if sub.loader is not None and sub.payload_json is None:
+            by_store[sub.loader].append(sub.sha256)
+        elif _work_started(sub):
+            found.add(sub.sha256)
+    for loader, shas in by_store.items():
+        found |= loader.with_row(shas, "tasks", STARTED_TASK)
+    return found
+
+
+def _advance(
+    project: Project, form: str, sub: Submission, transitions: list[Transition], started: bool
+) -> None:
     if form == "ledger":
         if project.state == "approved":
             project.state = "launched"
             transitions.append(Transition(project.key, "launched", sub.saved_at, sub.sha256))
-        if project.state == "launched" and _work_started(sub):
+        if project.state == "launched" and started:
             project.state = "in_progress"
             transitions.append(Transition(project.key, "in_progress", sub.saved_at, sub.sha256))
     elif form == "closure":

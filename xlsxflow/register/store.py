@@ -115,6 +115,16 @@ class PayloadReader:
         )
         return json.loads(row[0]) if row and row[0] else []
 
+    def with_row(self, shas: list[str], table: str, condition: str) -> set[str]:
+        """Those of ``shas`` whose ``table`` has a row meeting ``condition``: SQL over
+        the row ``t.value``, written in our code (never from a file)."""
+        found = self._connection().execute(
+            "SELECT sha256 FROM submissions s WHERE sha256 IN (SELECT value FROM json_each(?))"
+            f" AND EXISTS (SELECT 1 FROM json_each(s.payload, ?) t WHERE {condition})",
+            (json.dumps(shas), f'$.rows."{table}"'),
+        )
+        return {sha for (sha,) in found}
+
     def table_lengths(self, shas: list[str], table: str) -> dict[str, int]:
         """How many rows ``table`` has in each of these returns (counted by SQLite, in C:
         where a province's task rows will go is planned before any is made)."""
