@@ -79,20 +79,21 @@ def render_register_indexed(
     last_columns: dict[str, int] = {}
     parts: dict[str, tuple[str, str]] = {}  # block sheets' parts: (sheet name, fingerprint)
 
+    def wide_of(sheet: Sheet) -> set[int]:
+        return {i for i, h in enumerate(sheet.headers) if h in sheet.wide}
+
     def writer_for(sheet: Sheet) -> RowWriter:
-        wide = {i for i, h in enumerate(sheet.headers) if h in sheet.wide}
         return RowWriter(
             len(sheet.headers),
             text=styles[2],
             wrap=styles[3],
             date=styles[4],
             number=styles[5],
-            wide=wide,
+            wide=wide_of(sheet),
         )
 
     def fingerprint_of(sheet: Sheet) -> str:
-        wide = sorted(i for i, h in enumerate(sheet.headers) if h in sheet.wide)
-        made = repr((_code(), sheet.headers, styles, wide, sheet.signature))
+        made = repr((_code(), sheet.headers, styles, sorted(wide_of(sheet)), sheet.signature))
         return hashlib.sha256(made.encode()).hexdigest()
 
     # Block sheets with nothing to copy are shared with the helper first, so that it
@@ -121,7 +122,7 @@ def render_register_indexed(
                 for i, value in enumerate(row):
                     widths[i] = max(widths[i], display_width(value))
             writer = writer_for(sheet)
-            wide = {i for i, h in enumerate(sheet.headers) if h in sheet.wide}
+            wide = wide_of(sheet)
             remaining: Iterator[Sequence[object]] = itertools.chain(sample, rows)
             shared = shares.get(sheet.name)
             pending = _sampled_blocks(shared.mine if shared else sheet.blocks, widths)
