@@ -648,18 +648,24 @@ def test_a_rewrite_copies_unchanged_rows_and_gives_the_same_register(tmp_path, c
 
 
 def test_rows_are_not_copied_from_a_register_the_clerk_saved(tmp_path, cycle, monkeypatch):
-    from xlsxflow.excel import bulk_rows
-
     ws = fresh(tmp_path)
     receive(ws, *cycle.returns)
     book = openpyxl.load_workbook(ws.register_path)
     book.save(ws.register_path)  # as if saved in Excel: no longer our bytes
-    asked = []
+    assert _parts_asked_in_a_rewrite(ws, cycle, monkeypatch) == []
+
+
+def _parts_asked_in_a_rewrite(ws: Workspace, cycle, monkeypatch) -> list:  # type: ignore[no-untyped-def]
+    """Merge a copy of a return under a new name (the register is written again) and
+    tell which parts of the previous register.xlsx were asked for rows to copy."""
+    from xlsxflow.excel import bulk_rows
+
+    asked: list = []
     monkeypatch.setattr(bulk_rows.BlockCache, "part", lambda *a: asked.append(a))
     first = cycle.returns[0]
     (ws.inbox / f"copy-{first.name}").write_bytes(first.data)
     merge(ws)
-    assert asked == []
+    return asked
 
 
 def test_task_rows_trace_back_to_their_file_and_row(merged, cycle):
@@ -1028,7 +1034,6 @@ def test_copied_rows_match_a_fresh_build_as_ledgers_change_and_sheets_spill(tmp_
 def test_an_index_of_another_file_is_not_used(tmp_path, cycle, monkeypatch):
     """An older xlsxflow rewrote register.xlsx (and its hash) but left our index: the
     index names another file, so nothing is copied from it."""
-    from xlsxflow.excel import bulk_rows
     from xlsxflow.register.store import Store
 
     ws = fresh(tmp_path)
@@ -1037,12 +1042,7 @@ def test_an_index_of_another_file_is_not_used(tmp_path, cycle, monkeypatch):
     book.save(ws.register_path)
     with Store(ws.data / "register.sqlite") as store, store.transaction():
         store.set_meta("register_sha", hashlib.sha256(ws.register_path.read_bytes()).hexdigest())
-    asked = []
-    monkeypatch.setattr(bulk_rows.BlockCache, "part", lambda *a: asked.append(a))
-    first = cycle.returns[0]
-    (ws.inbox / f"copy-{first.name}").write_bytes(first.data)
-    merge(ws)
-    assert asked == []
+    assert _parts_asked_in_a_rewrite(ws, cycle, monkeypatch) == []
     assert ws.register_path.read_bytes() == _built_afresh(ws)
 
 
@@ -1121,6 +1121,19 @@ def test_a_helper_process_makes_part_of_the_rows_and_the_register_is_the_same(
     process (``excel.chunk_workers``, spawned as on Windows); the register is byte for
     byte the one a single process makes. (Here every project is a chunk of its own and
     is worth sharing.)"""
+    ws, alone, shares = _ready_to_share(tmp_path, cycle, monkeypatch)
+    shared = _built_afresh(ws)
+    assert [s is not None for s in shares] == [True, True]  # 任务台账, 经费台账
+    assert all(s.mine and s.theirs.result() for s in shares)
+    assert shared == alone
+    rows = register_rows(ws, TASKS)
+    assert len(rows) == sum(c[1] for c in _chunks(ws, TASKS))
+
+
+def _ready_to_share(tmp_path, cycle, monkeypatch):  # type: ignore[no-untyped-def]
+    """A merged workspace, its register as one process builds it, and from here on
+    every sheet shared with a helper (every project a chunk of its own), with what
+    ``share`` answered for each sheet noted."""
     from xlsxflow.excel import bulk_rows, chunk_workers, register_book
 
     monkeypatch.setattr(bulk_rows, "CHUNK_BLOCKS", 1)
@@ -1128,18 +1141,13 @@ def test_a_helper_process_makes_part_of_the_rows_and_the_register_is_the_same(
     ws = fresh(tmp_path)
     receive(ws, *cycle.returns)
     alone = _built_afresh(ws)
-    shares = []
+    shares: list = []
     real = register_book.share
     monkeypatch.setattr(
         register_book, "share", lambda *a: (shares.append(found := real(*a)), found)[1]
     )
     monkeypatch.setattr(chunk_workers, "SHARED_FROM", 1)
-    shared = _built_afresh(ws)
-    assert [s is not None for s in shares] == [True, True]  # 任务台账, 经费台账
-    assert all(s.mine and s.theirs.result() for s in shares)
-    assert shared == alone
-    rows = register_rows(ws, TASKS)
-    assert len(rows) == sum(c[1] for c in _chunks(ws, TASKS))
+    return ws, alone, shares
 
 
 def _chunks(ws: Workspace, sheet: str) -> list[list]:
@@ -1164,19 +1172,10 @@ def _helper_falls_short(*_args: object) -> list[object]:
 def test_what_a_failed_helper_was_to_make_is_made_here(tmp_path, cycle, monkeypatch, helper_run):
     """A helper that dies, or whose chunks do not fill the rows planned for it: its
     blocks are made in the main process, and the register is the same."""
-    from xlsxflow.excel import bulk_rows, chunk_workers, register_book
+    from xlsxflow.excel import chunk_workers
 
-    monkeypatch.setattr(bulk_rows, "CHUNK_BLOCKS", 1)
-    monkeypatch.setattr(register_book, "SAMPLE_BLOCKS", 1)
-    ws = fresh(tmp_path)
-    receive(ws, *cycle.returns)
-    alone = _built_afresh(ws)
-    monkeypatch.setattr(chunk_workers, "SHARED_FROM", 1)
-    monkeypatch.setattr(chunk_workers, "build_chunks", helper_run)  # (the forked helper's too)
-    shares = []
-    real = register_book.share
-    monkeypatch.setattr(
-        register_book, "share", lambda *a: (shares.append(found := real(*a)), found)[1]
-    )
+    ws, alone, shares = _ready_to_share(tmp_path, cycle, monkeypatch)
+    # (handed to the helper by reference: it runs this test's function instead)
+    monkeypatch.setattr(chunk_workers, "build_chunks", helper_run)
     assert _built_afresh(ws) == alone
     assert shares and all(s is not None and s.chunks(1) is None for s in shares)
