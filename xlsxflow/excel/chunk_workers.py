@@ -139,21 +139,21 @@ def build_chunks(
     built = []
     try:
         for start, blocks in planned:
-            row, offset, last = start, 0, -1
+            row, offset, last, crc = start, 0, -1, 0
             parts: list[bytes] = []
             index: list[list[object]] = []
             for key, lead, sha in blocks:
                 rows = made_by(lead, sha, reader.table(sha, made_by.table))
                 xml, block_last = serialise(writer, row, rows)
                 parts.append(xml)
+                crc = zlib.crc32(xml, crc)
                 index.append([key, row, len(rows), block_last, offset, len(xml)])
                 offset += len(xml)
                 row += len(rows)
                 last = max(last, block_last)
-            data = b"".join(parts)
             segment = compress_segment(parts)  # (as SheetBody writes them: block by block)
             digest = digest_of([key for key, _lead, _sha in blocks])
-            chunk = Chunk(start, row - start, last, digest, zlib.crc32(data), len(data))
+            chunk = Chunk(start, row - start, last, digest, crc, offset)
             chunk.blocks = index
             built.append((chunk, segment))
     finally:
