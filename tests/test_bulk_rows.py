@@ -8,6 +8,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from decimal import Decimal
 from hashlib import sha256
 from typing import Any
@@ -19,7 +20,8 @@ import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlsxflow.excel.bulk_rows import BlockCache, PartCache, RowWriter, excel_date
+from xlsxflow.excel import bulk_rows
+from xlsxflow.excel.bulk_rows import BlockCache, PartCache, RowWriter, excel_date, row_chunks
 from xlsxflow.excel.inert import INERT, MAX_CELL_UNITS, looks_rich
 from xlsxflow.excel.register_book import render_register, render_register_indexed
 from xlsxflow.register.sheets import Block, Sheet
@@ -195,13 +197,14 @@ def render_with(sheets: list[Sheet], previous: tuple[bytes, dict[str, Any]] | No
 
 
 def copied_chunks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The first row of each chunk found unchanged (copied compressed) from here on."""
+    """The first row of each chunk of blocks found unchanged (copied compressed) from
+    here on (chunks of plain rows are left out)."""
     copied: list[int] = []
     real = PartCache.get
 
     def spy(self, start, digest):  # type: ignore[no-untyped-def]
         found = real(self, start, digest)
-        if found is not None:
+        if found is not None and found.blocks:
             copied.append(start)
         return found
 
@@ -244,6 +247,82 @@ def test_unchanged_chunks_are_copied_compressed_and_give_the_bytes_built_afresh(
     shifted = render_with(grown, first)
     assert copied and max(copied) <= 1 + 100 * 3
     assert shifted[0] == render_with(grown)[0]
+
+
+def plain_rows(count: int, changed: dict[int, str] | None = None) -> list[list[Any]]:
+    changed = changed or {}
+    return [
+        [f"文件{i}{changed.get(i, '')}", i, dt.date(2012, 1, 1) + dt.timedelta(days=i % 300)]
+        for i in range(count)
+    ]
+
+
+def plain_sheet(rows: list[list[Any]]) -> list[Sheet]:
+    return [Sheet("提交", ["文件", "序号", "日期"], rows), Sheet("尾", ["名称"], [["丙"]])]
+
+
+def rows_built(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The first row of each chunk of plain rows serialised from here on."""
+    built: list[int] = []
+    real = bulk_rows.SheetBody._serialise
+
+    def spy(self, start, rows):  # type: ignore[no-untyped-def]
+        built.append(start)
+        return real(self, start, rows)
+
+    monkeypatch.setattr(bulk_rows.SheetBody, "_serialise", spy)
+    return built
+
+
+def test_plain_rows_unchanged_in_place_are_copied_and_give_the_bytes_built_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = render_with(plain_sheet(plain_rows(3000)))
+    chunks = first[1]["提交"]["chunks"]
+    assert len(chunks) > 10 and sum(c[1] for c in chunks) == 3000
+    built = rows_built(monkeypatch)
+    again = render_with(plain_sheet(plain_rows(3000)), first)
+    assert again[0] == first[0] and built == []  # every chunk copied
+    # rows added at the end: only the last chunk (which they extend) is built again
+    afresh = render_with(plain_sheet(plain_rows(3010)))
+    built.clear()
+    assert render_with(plain_sheet(plain_rows(3010)), first) == afresh
+    assert built[0] == chunks[-1][0] and len(built) <= 2
+    # one row changed: its chunk is built again, the rest copied
+    changed_rows = plain_rows(3000, {1500: "（改）"})
+    afresh = render_with(plain_sheet(changed_rows))
+    built.clear()
+    changed = render_with(plain_sheet(changed_rows), first)
+    assert changed == afresh
+    assert 1 <= len(built) <= 2 and built[0] <= 1 + 1500 < built[0] + 512
+    book = openpyxl.load_workbook(io.BytesIO(changed[0]))
+    values = [[c.value for c in r] for r in book["提交"].iter_rows()]
+    assert values[1 + 1500][0] == "文件1500（改）" and values[1 + 1501][0] == "文件1501"
+    assert len(values) == 3001 and book["提交"].auto_filter.ref == "A1:C3001"
+    # a row removed near the top: the rows below it moved, so they are built again
+    moved = plain_rows(3000)
+    del moved[10]
+    afresh = render_with(plain_sheet(moved))
+    built.clear()
+    assert render_with(plain_sheet(moved), first) == afresh
+    assert built[0] <= 1 + 10 and len(built) > len(chunks) // 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(values, max_size=4), max_size=300), st.integers(0, 6))
+def test_row_chunks_cover_the_rows_in_order_and_cut_by_content(
+    rows: list[list[Any]], at: int
+) -> None:
+    chunks = list(row_chunks(rows))
+    assert [r for chunk, _ in chunks for r in chunk] == rows
+    for chunk, digest in chunks[:-1]:  # each ends where its last row says, or when full
+        ends = zlib.crc32(repr(chunk[-1]).encode()) % bulk_rows.ROW_CHUNK == 0
+        assert ends or len(chunk) == bulk_rows.MAX_CHUNK_ROWS
+        assert list(row_chunks(chunk)) == [(chunk, digest)]
+    # rows put in front change no chunk after the first cut (the rows are fewer than
+    # MAX_CHUNK_ROWS here: every cut is where a row's content says)
+    again = list(row_chunks([["新增"]] * at + rows))
+    assert again[len(again) - len(chunks) + 1 :] == chunks[1:] or len(chunks) < 2
 
 
 @pytest.mark.parametrize("blocks", [7, 8, 30])

@@ -15,7 +15,10 @@ blocks and its first row, so that the next rendering copies a chunk whose blocks
 place are unchanged from the previous register.xlsx, still compressed (``BlockCache``),
 instead of building it again. Where a chunk ends depends only on its last block's key
 (about one block in ``CHUNK_BLOCKS``), so a changed project changes one chunk, and the
-same rows always give the same bytes, copied or built.
+same rows always give the same bytes, copied or built. Plain rows (提交记录, 变更记录,
+未报送名单…) are chunked alike by their values (``row_chunks``): building a row's text
+costs a fifth of serialising it, and the rows of a resubmission leave most chunks of
+those sheets where they were.
 
 One deliberate difference: xlsxwriter copies a string shaped like ``<r>…</r>`` into the
 XML unescaped (see ``excel.inert``); here every string is escaped.
@@ -44,13 +47,16 @@ from xlsxflow.excel.deflate import BackgroundDeflate, write_member
 from xlsxflow.excel.inert import MAX_CELL_UNITS, fit_cell
 from xlsxflow.register.sheets import Block
 
-FLUSH_ROWS = 2_000
 KNOWN_TEXTS = 50_000
 # A chunk ends after a block whose key's CRC is a multiple of CHUNK_BLOCKS, or after
 # MAX_CHUNK_BLOCKS blocks: ~130 KB of task rows, which compress to 3–4 % more than one
 # stream would, and a resubmitted ledger has ~4 projects' rows built again.
 CHUNK_BLOCKS = 4
 MAX_CHUNK_BLOCKS = 32
+# Plain rows (提交记录, 变更记录…) go in chunks of ~64 rows (~16 KB of XML), large
+# enough to compress nearly as well as one stream.
+ROW_CHUNK = 64
+MAX_CHUNK_ROWS = 512
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # a zip member's local file header
 # Text needs xlsxwriter's slower handling if it has XML escapes, control characters,
 # literal _xHHHH_ sequences, non-characters, or leading or trailing white space.
@@ -176,6 +182,25 @@ def chunks_of(blocks: Iterable[Block]) -> Iterator[list[Block]]:
         yield chunk
 
 
+def row_chunks(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[list[Sequence[Any]], str]]:
+    """Plain rows in chunks, each with a digest of its rows' values. A chunk ends after
+    a row whose text's CRC is a multiple of ``ROW_CHUNK`` (or after ``MAX_CHUNK_ROWS``
+    rows), so rows added or changed change the chunks around them only. A row's text is
+    its ``repr``: every cell type of the register (str, int, Decimal, date, bool, None)
+    has one that is its value, never an address."""
+    chunk: list[Sequence[Any]] = []
+    digest = sha256()
+    for row in rows:
+        text = repr(row).encode()
+        chunk.append(row)
+        digest.update(text + b"\n")  # (a repr holds no raw line feed)
+        if zlib.crc32(text) % ROW_CHUNK == 0 or len(chunk) >= MAX_CHUNK_ROWS:
+            yield chunk, digest.hexdigest()[:32]
+            chunk, digest = [], sha256()
+    if chunk:
+        yield chunk, digest.hexdigest()[:32]
+
+
 @dataclass(slots=True)
 class Chunk:
     """Where a chunk of blocks sits in a sheet part: its first row, its rows, the last
@@ -236,13 +261,6 @@ class SheetBody:
         if last >= 0:
             self.last_row = last
 
-    def extend(self, rows: Iterable[Sequence[Any]]) -> None:
-        rows = iter(rows)
-        while chunk := list(itertools.islice(rows, FLUSH_ROWS)):
-            data, last = self._serialise(self.next_row, chunk)
-            self.deflate.write(data)
-            self._advance(len(chunk), last)
-
     def extend_blocks(
         self, blocks: Iterator[Block], limit: int, cache: PartCache | None
     ) -> Iterator[Block] | None:
@@ -259,18 +277,10 @@ class SheetBody:
         self, chunk: list[Block], limit: int, cache: PartCache | None
     ) -> list[Block] | None:
         """Copy or build one chunk; the blocks that did not fit (for the next sheet)."""
-        start = self.next_row
         digest = digest_of([b.key for b in chunk])
-        old = cache.get(start, digest) if cache else None
-        if old is not None and (start - 1 + old.count <= limit or start == 1):
-            data = cache.segment(old) if cache else None
-            if data is not None:
-                self.deflate.add_segment(data, old.crc, old.size)
-                self.chunks.append(
-                    Chunk(start, old.count, old.last, digest, old.crc, old.size, blocks=old.blocks)
-                )
-                self._advance(old.count, old.last)
-                return None
+        if cache is not None and self._copied(cache, digest, limit):
+            return None
+        start = self.next_row
         added: list[Block] = []
         index: list[list[Any]] = []
         left: list[Block] = []
@@ -305,6 +315,36 @@ class SheetBody:
                 )
             )
         return left or None
+
+    def _copied(self, cache: PartCache, digest: str, limit: int | None = None) -> bool:
+        """Copy the chunk named ``digest`` if it sat at this row before (and fits in
+        rows up to ``limit``)."""
+        start = self.next_row
+        old = cache.get(start, digest)
+        if old is None or (limit is not None and start - 1 + old.count > limit and start > 1):
+            return False
+        data = cache.segment(old)
+        if data is None:
+            return False
+        self.deflate.add_segment(data, old.crc, old.size)
+        self.chunks.append(
+            Chunk(start, old.count, old.last, digest, old.crc, old.size, blocks=old.blocks)
+        )
+        self._advance(old.count, old.last)
+        return True
+
+    def extend_rows(self, rows: Iterable[Sequence[Any]], cache: PartCache | None) -> None:
+        """Add plain rows in chunks cut by their content (``row_chunks``): a chunk whose
+        rows sat at the same place in the previous register is copied from it."""
+        for chunk, digest in row_chunks(rows):
+            if cache is not None and self._copied(cache, digest):
+                continue
+            start = self.next_row
+            data, last = self._serialise(start, chunk)
+            self.deflate.write(data)
+            crc, size = self.deflate.end_segment()
+            self.chunks.append(Chunk(start, len(chunk), last, digest, crc, size))
+            self._advance(len(chunk), last)
 
     def add_built(self, chunk: Chunk, data: bytes) -> None:
         """Append a chunk built and compressed elsewhere, at ``next_row``."""

@@ -149,7 +149,9 @@ def render_register_indexed(
                     parts[part] = (name, fingerprint)
                     more = pending is not None
                 else:
-                    body.extend(itertools.islice(remaining, ROWS_PER_SHEET))
+                    reuse = cache.part(name, fingerprint) if cache else None
+                    body.extend_rows(itertools.islice(remaining, ROWS_PER_SHEET), reuse)
+                    parts[part] = (name, fingerprint)
                     following = next(remaining, None)
                     more = following is not None
                     if more:
