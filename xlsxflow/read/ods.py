@@ -36,10 +36,11 @@ def _name_ref(address: str) -> NameRef | None:
     return NameRef(m.group("sheet").replace("''", "'"), r1, c1, r2, c2)
 
 
-def read_ods(path: Path, limits: Limits) -> RawBook:
+def read_ods(path: Path, limits: Limits, zip_: SafeZip) -> RawBook:
+    """``zip_``: the file's zip, opened by the caller (closed here)."""
     from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
 
-    with SafeZip(path, limits) as z:
+    with zip_ as z:
         content = _parse(z.read("content.xml"), "content.xml")
         meta = _parse(z.read("meta.xml"), "meta.xml") if z.has("meta.xml") else None
     names: dict[str, NameRef | None] = {}

@@ -7,7 +7,7 @@ from pathlib import Path
 from xlsxflow.read.book import RawBook
 from xlsxflow.read.errors import ReadError
 from xlsxflow.read.limits import DEFAULT_LIMITS, Limits
-from xlsxflow.read.sniff import Kind, sniff
+from xlsxflow.read.sniff import Kind, sniff, zip_kind
 
 
 def classify(path: Path) -> Kind:
@@ -25,20 +25,39 @@ def open_book(path: Path, kind: Kind, limits: Limits = DEFAULT_LIMITS) -> RawBoo
     """Read the structure of a spreadsheet that ``classify`` recognised."""
     if path.stat().st_size > limits.max_file_bytes:
         raise ReadError("file.too_large", f"{path.stat().st_size} 字节")
-    if kind == "xlsx":
-        from xlsxflow.read.xlsx import read_xlsx
-
-        return read_xlsx(path, limits)
+    if kind in ("xlsx", "ods", "zip"):
+        return _zip_book(path, kind, limits)
     if kind == "xls":
         from xlsxflow.read.xls import read_xls
 
         return read_xls(path, limits)
-    if kind == "ods":
-        from xlsxflow.read.ods import read_ods
-
-        return read_ods(path, limits)
     if kind == "encrypted":
         raise ReadError("file.encrypted")
     if kind == "empty":
         raise ReadError("file.empty")
+    raise ReadError("file.not_spreadsheet")
+
+
+def _zip_book(path: Path, kind: Kind, limits: Limits) -> RawBook:
+    """An xlsx or ods file, its zip opened once: for the reader, and to tell which."""
+    from xlsxflow.read.safezip import SafeZip
+
+    z = SafeZip(path, limits)
+    try:
+        if kind == "zip":
+            kind = zip_kind(
+                z.names, lambda: z.read("mimetype") if z.size("mimetype") < 200 else None
+            )
+        if kind == "xlsx":
+            from xlsxflow.read.xlsx import read_xlsx
+
+            return read_xlsx(path, limits, z)
+        if kind == "ods":
+            from xlsxflow.read.ods import read_ods
+
+            return read_ods(path, limits, z)
+    except BaseException:
+        z.close()
+        raise
+    z.close()
     raise ReadError("file.not_spreadsheet")

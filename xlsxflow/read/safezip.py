@@ -47,6 +47,10 @@ class SafeZip:
     def has(self, name: str) -> bool:
         return name in self.names
 
+    def size(self, name: str) -> int:
+        """The size ``name`` declares (not to be trusted: ``read`` checks it)."""
+        return self.zf.getinfo(name).file_size
+
     def read(self, name: str) -> bytes:
         limits = self.limits
         try:

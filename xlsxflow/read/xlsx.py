@@ -81,10 +81,10 @@ def _text(el: Element, t_tag: str, r_tag: str) -> str:
 
 
 class _XlsxReader:
-    def __init__(self, path: Path, limits: Limits) -> None:
+    def __init__(self, path: Path, limits: Limits, zip_: SafeZip) -> None:
         self.path = path
         self.limits = limits
-        self.zip = SafeZip(path, limits)
+        self.zip = zip_
         self._strings: list[str] | None = None
         self._calamine: Any = None
         self._calamine_safe: bool | None = None
@@ -326,10 +326,10 @@ def _plain_sheet(data: bytes) -> bool:
     return False
 
 
-def read_xlsx(path: Path, limits: Limits) -> RawBook:
+def read_xlsx(path: Path, limits: Limits, zip_: SafeZip) -> RawBook:
     """The workbook's structure, read now; sheets are parsed when first asked for,
-    until ``RawBook.close``."""
-    reader = _XlsxReader(path, limits)
+    until ``RawBook.close`` (which closes ``zip_``, the file's zip, opened by the caller)."""
+    reader = _XlsxReader(path, limits, zip_)
     try:
         return reader.book()
     except BaseException:
