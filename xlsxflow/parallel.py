@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
+from xlsxflow import collect_less_often
 from xlsxflow.intake import read_return
 from xlsxflow.problems import FileResult
 from xlsxflow.register.archive import Archive
@@ -22,6 +23,7 @@ from xlsxflow.validation import ValidationContext
 
 SERIAL_BELOW = 64  # starting workers costs more than reading this many files
 CHUNK = 32
+MIN_CHUNK = 4
 ALL = frozenset({"raw", "values"})
 
 
@@ -58,10 +60,9 @@ def _init_worker(ctx: ValidationContext, archive: Archive | None) -> None:
     sending it with every chunk cost more than reading the files."""
     global _WORKER
     _WORKER = (ctx, archive)
-    # What the worker holds from here on lives until it exits; reading a return makes
-    # many small, short-lived (acyclic) objects: collecting less often saves ~5 %.
+    # What the worker holds from here on lives until it exits.
     gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
+    collect_less_often()
 
 
 def _read_chunk(paths: Sequence[Path], keep: frozenset[str]) -> list[FileResult]:
@@ -76,6 +77,21 @@ def workers_for(count: int, workers: int | None = None) -> int:
     if count < SERIAL_BELOW:
         return 1
     return max(1, min(os.cpu_count() or 1, count // CHUNK))
+
+
+def _chunked(paths: Sequence[Path], workers: int) -> list[list[Path]]:
+    """``paths`` in chunks of ``CHUNK``, smaller towards the end (down to ``MIN_CHUNK``)
+    so that the workers finish at nearly the same time: the last chunk handed out is
+    the longest any worker can be left alone with. (Each chunk's files go into one
+    archive pack: read in one process, they are packed in chunks of ``CHUNK``.)"""
+    chunks: list[list[Path]] = []
+    i = 0
+    while i < len(paths):
+        left = len(paths) - i
+        size = CHUNK if workers == 1 else min(CHUNK, max(MIN_CHUNK, -(-left // (4 * workers))))
+        chunks.append(list(paths[i : i + size]))
+        i += size
+    return chunks
 
 
 def read_many(
@@ -94,7 +110,7 @@ def read_many(
     stay small for large runs. ``archive`` (picklable) keeps each chunk of files in the
     worker that read them (merge's archive), so that the copies run on every core."""
     n = workers_for(len(paths), workers)
-    chunks = [list(paths[i : i + CHUNK]) for i in range(0, len(paths), CHUNK)]
+    chunks = _chunked(paths, n)
     if n == 1:
         for chunk in chunks:
             yield from _read_batch(chunk, ctx, keep, archive)
