@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from xlsxflow import __version__
+from xlsxflow import __version__, collect_less_often
 
 COMMANDS = {
     "init": ("xlsxflow.cli.init_cmd", "创建一个年度周期的工作区（配置、名册、文件夹）"),
@@ -66,4 +66,5 @@ def cli() -> None:
 
 def main() -> None:
     _utf8_console()
+    collect_less_often()
     cli(prog_name="xlsxflow")

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
+from xlsxflow import collect_less_often
 from xlsxflow.excel.bulk_rows import Chunk, RowWriter, chunks_of, digest_of, serialise
 from xlsxflow.excel.deflate import compress_segment
 from xlsxflow.register.sheets import Block, Lead, TableRows
@@ -65,6 +66,7 @@ class Share:
 
 def warm_up() -> None:
     """Run in the helper as soon as it exists: importing this module is its start-up."""
+    collect_less_often()
 
 
 @contextlib.contextmanager

@@ -136,12 +136,12 @@ class PayloadReader:
         return {sha: count or 0 for sha, count in found}
 
     def close(self) -> None:
+        """(A reader dropped unclosed has its connection closed as it is freed, by
+        sqlite3 itself: maybe by the collector, on another thread, where ``close``
+        would be refused.)"""
         if self._db is not None:
             self._db.close()
             self._db = None
-
-    def __del__(self) -> None:
-        self.close()
 
 
 @dataclass(frozen=True)
