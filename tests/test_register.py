@@ -607,7 +607,7 @@ def test_a_parser_that_does_not_archive_still_gets_every_file_archived(tmp_path,
     ws = fresh(tmp_path)
     returns = cycle.returns[:4]
     put_all(returns, ws.inbox)
-    merge(ws, parse=lambda paths, ctx, _archive: [read_return(p, ctx) for p in paths])
+    merge(ws, parse=lambda paths, ctx, _archive, _on: [read_return(p, ctx) for p in paths])
     assert archived_whole(ws, returns)
     assert len(stored(ws)) == len(returns)
 
@@ -1128,6 +1128,33 @@ def test_a_helper_process_makes_part_of_the_rows_and_the_register_is_the_same(
     assert shared == alone
     rows = register_rows(ws, TASKS)
     assert len(rows) == sum(c[1] for c in _chunks(ws, TASKS))
+
+
+def test_merges_readers_make_part_of_the_rows_once_they_are_done_reading(
+    tmp_path, cycle, monkeypatch
+):
+    """A merge that read its files on several processes hands part of the rows to those
+    same processes, already running, instead of starting a helper; the register is the
+    one a single process makes."""
+    from xlsxflow import parallel
+    from xlsxflow.excel import bulk_rows, chunk_workers, register_book
+
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 2)
+    monkeypatch.setattr(bulk_rows, "CHUNK_BLOCKS", 1)
+    monkeypatch.setattr(register_book, "SAMPLE_BLOCKS", 1)
+    monkeypatch.setattr(chunk_workers, "WARM_FROM", 1)
+    asked: list = []
+    real = register_book.share
+    monkeypatch.setattr(
+        register_book, "share", lambda *a: (asked.append((a[4], found := real(*a))), found)[1]
+    )
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns)
+    assert asked and all(h.least == 1 for h, _ in asked)  # merge's readers, not a new one
+    made = [share.theirs.result() for _, share in asked if share is not None]
+    assert made and all(made)  # chunks made by a reader
+    assert ws.register_path.read_bytes() == _built_afresh(ws)  # (made alone: no helper)
 
 
 def _ready_to_share(tmp_path, cycle, monkeypatch):  # type: ignore[no-untyped-def]

@@ -8,10 +8,12 @@ the outcome never depends on which worker finished first.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
@@ -94,6 +96,37 @@ def _chunked(paths: Sequence[Path], workers: int) -> list[list[Path]]:
     return chunks
 
 
+@dataclass
+class Workers:
+    """Reading processes (``count`` of them) that outlive one ``read_many``: merge keeps
+    them to make part of the register's rows afterwards (``excel.chunk_workers``)
+    instead of starting a process for that. ``warm``: they have read, so are running."""
+
+    pool: ProcessPoolExecutor
+    count: int
+    warm: bool = False
+
+
+@contextlib.contextmanager
+def workers_to_read(
+    files: int,
+    ctx: ValidationContext,
+    archive: Archive | None = None,
+    workers: int | None = None,
+    mp_context: BaseContext | None = None,
+) -> Iterator[Workers | None]:
+    """The processes to read ``files`` returns with, None if reading them here is faster.
+    (Started only when first given work.)"""
+    n = workers_for(files, workers)
+    if n == 1:
+        yield None
+        return
+    with ProcessPoolExecutor(
+        max_workers=n, mp_context=mp_context, initializer=_init_worker, initargs=(ctx, archive)
+    ) as pool:
+        yield Workers(pool, n)
+
+
 def read_many(
     paths: Sequence[Path],
     ctx: ValidationContext,
@@ -101,22 +134,26 @@ def read_many(
     keep: frozenset[str] = ALL,
     mp_context: BaseContext | None = None,
     archive: Archive | None = None,
+    on: Workers | None = None,
 ) -> Iterator[FileResult]:
-    """``read_return`` for every path, in input order, on up to ``workers`` processes.
+    """``read_return`` for every path, in input order, on up to ``workers`` processes
+    (or on those of ``workers_to_read``, given as ``on``, made with the same ``ctx``
+    and ``archive``).
 
     ``keep`` names the heavy parts of each result the caller needs ("raw" for feedback
     copies, "values" for the clean values, "json" for the values encoded for the store);
     the rest is dropped in the worker, so that memory and the traffic between processes
     stay small for large runs. ``archive`` (picklable) keeps each chunk of files in the
     worker that read them (merge's archive), so that the copies run on every core."""
-    n = workers_for(len(paths), workers)
-    chunks = _chunked(paths, n)
-    if n == 1:
-        for chunk in chunks:
-            yield from _read_batch(chunk, ctx, keep, archive)
-        return
-    with ProcessPoolExecutor(
-        max_workers=n, mp_context=mp_context, initializer=_init_worker, initargs=(ctx, archive)
-    ) as pool:
-        for results in pool.map(_read_chunk, chunks, [keep] * len(chunks)):
+    if on is not None:
+        on.warm = True
+        chunks = _chunked(paths, on.count)
+        for results in on.pool.map(_read_chunk, chunks, [keep] * len(chunks)):
             yield from results
+        return
+    with workers_to_read(len(paths), ctx, archive, workers, mp_context) as started:
+        if started is not None:
+            yield from read_many(paths, ctx, keep=keep, on=started)
+            return
+        for chunk in _chunked(paths, 1):
+            yield from _read_batch(chunk, ctx, keep, archive)

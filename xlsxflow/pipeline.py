@@ -127,7 +127,9 @@ def run(
     try:
         merged = merge(
             ws,
-            parse=lambda paths, _ctx, archive: _read_already(results, stats, ctx, paths, archive),
+            parse=lambda paths, _ctx, archive, _on: _read_already(
+                results, stats, ctx, paths, archive
+            ),
         )
     except (XlsxflowError, FileBusyError) as err:
         step("合并", False, f"{err}；后续步骤未执行")

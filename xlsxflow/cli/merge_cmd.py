@@ -61,8 +61,8 @@ def _merge(workspace: Path, silent: bool) -> MergeReport:
     from xlsxflow.register.merge import merge, parse_parallel
     from xlsxflow.workspace import Workspace
 
-    def parse(paths: list[Path], ctx, before):  # type: ignore[no-untyped-def]
-        results = parse_parallel(paths, ctx, before)
+    def parse(paths: list[Path], ctx, archive, on):  # type: ignore[no-untyped-def]
+        results = parse_parallel(paths, ctx, archive, on)
         if silent or not paths:
             yield from results
             return

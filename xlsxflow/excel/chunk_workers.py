@@ -10,9 +10,11 @@ planned first, from the number of rows of each return, counted by SQLite. The by
 are those the main process would have made alone (tested).
 
 Only a sheet with nothing to copy from the previous register.xlsx, that fits one sheet
-part, with enough projects to pay for it, is shared. The helper is spawned (as Windows
-must, on every system: nothing inherited, no SQLite connection carried over a fork)
-before the sheets are built, so that its start-up overlaps them. A helper that fails —
+part, with enough projects to pay for it, is shared. After a merge has read its files
+on several processes, one of those (running, idle) is the helper: from 200 projects on.
+Otherwise a helper is spawned (as Windows must, on every system: nothing inherited, no
+SQLite connection carried over a fork) before the sheets are built, so that its
+start-up overlaps them, from 2,000 projects on. A helper that fails —
 killed, out of memory, unable to start — costs time, not the register: what it was to
 make is made here, to the same bytes.
 """
@@ -34,6 +36,7 @@ from xlsxflow.register.store import PayloadReader
 
 SHARED_FROM = 2_000  # projects: fewer are made sooner in one process (the helper takes
 # ~0.35 s to start, as spawned on Windows; it makes ~0.35 ms of rows a project)
+WARM_FROM = 200  # projects, with a process that is already running (merge's readers)
 HELPER_SHARE = 0.6  # of the rows: the main process also makes every other sheet
 
 Planned = tuple[int, list[tuple[str, Lead, str]]]  # first row, blocks (key, lead, sha)
@@ -69,9 +72,22 @@ def warm_up() -> None:
     collect_less_often()
 
 
+@dataclass(frozen=True)
+class Helper:
+    """Where chunks can be made, and the fewest projects a sheet needs to be worth it."""
+
+    pool: Executor
+    least: int
+
+
 @contextlib.contextmanager
-def helper(projects: int) -> Iterator[Executor | None]:
-    """One helper process if there are enough projects to share a sheet's rows."""
+def helper(projects: int, running: Executor | None = None) -> Iterator[Helper | None]:
+    """A process to share a sheet's rows with, if there are enough projects: one of
+    ``running`` (processes that have done their work, such as merge's readers), else
+    one started now."""
+    if running is not None and projects >= WARM_FROM:
+        yield Helper(running, WARM_FROM)
+        return
     if projects < SHARED_FROM:
         yield None
         return
@@ -83,7 +99,7 @@ def helper(projects: int) -> Iterator[Executor | None]:
         except Exception:  # (no process can be started here: everything made here)
             yield None
             return
-        yield pool
+        yield Helper(pool, SHARED_FROM)
 
 
 def share(
@@ -91,14 +107,14 @@ def share(
     made_by: TableRows,
     writer: RowWriter,
     limit: int,
-    pool: Executor,
+    helper: Helper,
     keep: int,
 ) -> Share | None:
-    """Hand the last chunks of ``blocks`` (a sheet starting at row 1) to ``pool``, or
+    """Hand the last chunks of ``blocks`` (a sheet starting at row 1) to ``helper``, or
     None if the sheet is not one to share (returns held in memory, rows beyond one sheet
     part, too few projects). The first ``keep`` blocks stay here (the column widths are
     measured on them)."""
-    if made_by.store is None or len(blocks) < SHARED_FROM or any(b.source is None for b in blocks):
+    if made_by.store is None or len(blocks) < helper.least or any(b.source is None for b in blocks):
         return None
     shas = [b.source[1] for b in blocks if b.source is not None]
     reader = PayloadReader(made_by.store)
@@ -125,7 +141,7 @@ def share(
     if not planned:
         return None
     try:
-        theirs = pool.submit(build_chunks, made_by, writer, planned)
+        theirs = helper.pool.submit(build_chunks, made_by, writer, planned)
     except Exception:  # (a helper that could not start: made here instead)
         return None
     return Share(mine, theirs, rest, row)

@@ -11,13 +11,12 @@ import itertools
 import sys
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 from xlsxflow import __version__
 from xlsxflow.excel.bulk_rows import BlockCache, RowWriter, SheetBody, splice
-from xlsxflow.excel.chunk_workers import Share, share
+from xlsxflow.excel.chunk_workers import Helper, Share, share
 from xlsxflow.excel.inert import new_workbook
 from xlsxflow.excel.widths import display_width
 from xlsxflow.register.sheets import Block, Sheet
@@ -38,7 +37,7 @@ def render_register_indexed(
     created: dt.datetime,
     title: str,
     cache: BlockCache | None = None,
-    helper: Executor | None = None,
+    helper: Helper | None = None,
 ) -> tuple[bytes, dict[str, Any]]:
     """The workbook, and the index of its row blocks for ``BlockCache`` next time.
     Blocks copied from ``cache``, or made by ``helper`` (``excel.chunk_workers``), are

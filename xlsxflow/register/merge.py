@@ -50,6 +50,7 @@ from xlsxflow.validation import ValidationContext
 from xlsxflow.workspace import Workspace
 
 if TYPE_CHECKING:
+    from xlsxflow.parallel import Workers
     from xlsxflow.register.sheets import Figures
     from xlsxflow.register.state import RegisterState
 
@@ -79,15 +80,16 @@ def _submission(result: FileResult, sha: str, size: int, archived: str) -> Submi
 # A parser reads the paths and yields their results in the order of the paths; it may
 # archive what it read with ``archive`` (in the process that read it) and set each
 # result's ``archived`` from what that returns.
-Parser = Callable[[list[Path], ValidationContext, Archive], Iterable[FileResult]]
+# (the files, the context, the archive, and the processes to read on, if any)
+Parser = Callable[[list[Path], ValidationContext, Archive, "Workers | None"], Iterable[FileResult]]
 
 
 def parse_parallel(
-    paths: list[Path], ctx: ValidationContext, archive: Archive
+    paths: list[Path], ctx: ValidationContext, archive: Archive, on: Workers | None
 ) -> Iterable[FileResult]:
     from xlsxflow.parallel import read_many
 
-    return read_many(paths, ctx, keep=frozenset({"json"}), archive=archive)
+    return read_many(paths, ctx, keep=frozenset({"json"}), archive=archive, on=on)
 
 
 def merge(
@@ -105,96 +107,108 @@ def merge(
 def _merge_locked(
     ws: Workspace, report: MergeReport, parse: Parser, now: Callable[[], dt.datetime]
 ) -> None:
-    ensure_writable(ws.register_path)
-    _remove_stale_temporaries(ws)
-    ctx = ValidationContext(ws.config, ws.roster, ws.root)
-    with Store(ws.data / "register.sqlite") as store:
-        before = store.submissions()
-        _remove_orphan_packs(ws.data / "archive", before)
-        edits = None  # (edits.py, with the reader behind it, is imported only when needed)
-        on_disk = sha256_of(ws.register_path) if ws.register_path.exists() else None
-        edited = on_disk is not None and on_disk != store.meta("register_sha")
-        if edited:  # the clerk saved register.xlsx since we wrote it: read the edits
-            from xlsxflow.register.edits import read_edits
+    with contextlib.ExitStack() as stack:
+        ensure_writable(ws.register_path)
+        _remove_stale_temporaries(ws)
+        ctx = ValidationContext(ws.config, ws.roster, ws.root)
+        with Store(ws.data / "register.sqlite") as store:
+            before = store.submissions()
+            _remove_orphan_packs(ws.data / "archive", before)
+            edits = None  # (edits.py, with the reader behind it, is imported only when needed)
+            on_disk = sha256_of(ws.register_path) if ws.register_path.exists() else None
+            edited = on_disk is not None and on_disk != store.meta("register_sha")
+            if edited:  # the clerk saved register.xlsx since we wrote it: read the edits
+                from xlsxflow.register.edits import read_edits
 
-            shown = derive(before, ws.config)
-            figures = figures_for(shown, ws.config, store.meetings())
-            edits = read_edits(ws.register_path, shown, ws.roster, store.dept_notes(), figures)
-        report.committee_edits = edits.committee_cells if edits else []
-        known = {s.sha256: s for s in before}
-        instances = {s.instance for s in before if s.valid and s.instance}
-        fresh: dict[Path, tuple[str, int]] = {}
-        fresh_shas: set[str] = set()
-        seen: list[tuple[str, str]] = []
-        hashes = InboxHashes(ws.inbox, store.inbox_hashes())
-        for path in discover([ws.inbox]):
-            sha, size = hashes.sha256(path)
-            seen.append((sha, path.name))
-            if sha in known:
-                report.unchanged[known[sha].form or "unknown"] += 1
-            elif sha not in fresh_shas:
-                fresh[path] = (sha, size)
-                fresh_shas.add(sha)
-        report.files = len(fresh) + sum(report.unchanged.values())
-        folder = ws.data / "archive"
-        # Results go into the store as they come (one transaction for the whole merge):
-        # only a small record of each new file stays in memory.
-        new_subs: list[tuple[Path, Submission]] = []
-        generation = store.generation
-        stamp = now().isoformat(timespec="seconds")
-        archiver = Archiver(folder, {str(p): sha for p, (sha, _) in fresh.items()})
-        with store.transaction():
-            for result in parse(list(fresh), ctx, archiver):
-                path = Path(result.path)
-                if result.skipped:
-                    report.skipped.append((result.path, result.skip_reason))
-                    continue
-                # (archived here if the parser did not)
-                archived = result.archived or archiver([path])[result.path]
-                sha, size = fresh[path]
-                sub = _submission(result, sha, size, archived)
-                store.add(sub)
-                new_subs.append((path, replace(sub, payload_json=None)))
-            stored = known.keys() | {sub.sha256 for _, sub in new_subs}
-            for sha, name in seen:
-                if sha in stored:
-                    store.add_name(sha, name)
-            for (project, column), value in sorted(edits.dept_notes.items() if edits else []):
-                store.set_dept_note(project, column, value)
-            changed = edits.changed if edits else []
-            report.dept_edits = len(changed)
-            # The packs and their folder reach the disk before the commit.
-            if new_subs:
-                flush_batch({folder / locate(sub.archived)[0] for _, sub in new_subs})
-                fsync_dirs({folder, folder / PACKS})
-            store.update_inbox_hashes(*hashes.changes())
-            store.set_meta("form_names", json.dumps(report.form_names, ensure_ascii=False))
-            store.log(
-                stamp,
-                "merge",
-                {"new": [s.sha256 for _, s in new_subs], "dept_edits": changed},
-            )
-        if (
-            not edited
-            and on_disk is not None
-            and store.generation == generation
-            and store.meta("register_inputs") == register_inputs(ws, generation)
-        ):
-            return  # nothing new and register.xlsx is what we last wrote: nothing to do
-        state = derive(store.submissions(), ws.config)
-    report.notes = state.notes
-    for path, sub in new_subs:
-        kind = sub.form or "unknown"
-        status = state.statuses[sub.sha256]
-        if not status.accepted:
-            report.rejected[kind] += 1
-            report.rejections.append((str(path), status.reason))
-        elif sub.instance in instances:
-            report.updated[kind] += 1
-        else:
-            report.new[kind] += 1
-            instances.add(sub.instance)
-    write_register(ws, state, report, expected=on_disk or "")
+                shown = derive(before, ws.config)
+                figures = figures_for(shown, ws.config, store.meetings())
+                edits = read_edits(ws.register_path, shown, ws.roster, store.dept_notes(), figures)
+            report.committee_edits = edits.committee_cells if edits else []
+            known = {s.sha256: s for s in before}
+            instances = {s.instance for s in before if s.valid and s.instance}
+            fresh: dict[Path, tuple[str, int]] = {}
+            fresh_shas: set[str] = set()
+            seen: list[tuple[str, str]] = []
+            hashes = InboxHashes(ws.inbox, store.inbox_hashes())
+            for path in discover([ws.inbox]):
+                sha, size = hashes.sha256(path)
+                seen.append((sha, path.name))
+                if sha in known:
+                    report.unchanged[known[sha].form or "unknown"] += 1
+                elif sha not in fresh_shas:
+                    fresh[path] = (sha, size)
+                    fresh_shas.add(sha)
+            report.files = len(fresh) + sum(report.unchanged.values())
+            folder = ws.data / "archive"
+            # Results go into the store as they come (one transaction for the whole merge):
+            # only a small record of each new file stays in memory.
+            new_subs: list[tuple[Path, Submission]] = []
+            generation = store.generation
+            stamp = now().isoformat(timespec="seconds")
+            archiver = Archiver(folder, {str(p): sha for p, (sha, _) in fresh.items()})
+            # The processes that read the new files stay, warm, to help write the register.
+            workers = stack.enter_context(_workers(len(fresh), ctx, archiver))
+            with store.transaction():
+                for result in parse(list(fresh), ctx, archiver, workers):
+                    path = Path(result.path)
+                    if result.skipped:
+                        report.skipped.append((result.path, result.skip_reason))
+                        continue
+                    # (archived here if the parser did not)
+                    archived = result.archived or archiver([path])[result.path]
+                    sha, size = fresh[path]
+                    sub = _submission(result, sha, size, archived)
+                    store.add(sub)
+                    new_subs.append((path, replace(sub, payload_json=None)))
+                stored = known.keys() | {sub.sha256 for _, sub in new_subs}
+                for sha, name in seen:
+                    if sha in stored:
+                        store.add_name(sha, name)
+                for (project, column), value in sorted(edits.dept_notes.items() if edits else []):
+                    store.set_dept_note(project, column, value)
+                changed = edits.changed if edits else []
+                report.dept_edits = len(changed)
+                # The packs and their folder reach the disk before the commit.
+                if new_subs:
+                    flush_batch({folder / locate(sub.archived)[0] for _, sub in new_subs})
+                    fsync_dirs({folder, folder / PACKS})
+                store.update_inbox_hashes(*hashes.changes())
+                store.set_meta("form_names", json.dumps(report.form_names, ensure_ascii=False))
+                store.log(
+                    stamp,
+                    "merge",
+                    {"new": [s.sha256 for _, s in new_subs], "dept_edits": changed},
+                )
+            if (
+                not edited
+                and on_disk is not None
+                and store.generation == generation
+                and store.meta("register_inputs") == register_inputs(ws, generation)
+            ):
+                return  # nothing new and register.xlsx is what we last wrote: nothing to do
+            state = derive(store.submissions(), ws.config)
+        report.notes = state.notes
+        for path, sub in new_subs:
+            kind = sub.form or "unknown"
+            status = state.statuses[sub.sha256]
+            if not status.accepted:
+                report.rejected[kind] += 1
+                report.rejections.append((str(path), status.reason))
+            elif sub.instance in instances:
+                report.updated[kind] += 1
+            else:
+                report.new[kind] += 1
+                instances.add(sub.instance)
+        write_register(ws, state, report, expected=on_disk or "", workers=workers)
+
+
+def _workers(files: int, ctx: ValidationContext, archiver: Archiver) -> Any:
+    """``parallel.workers_to_read`` (imported only with files to read)."""
+    if not files:
+        return contextlib.nullcontext(None)
+    from xlsxflow.parallel import workers_to_read
+
+    return workers_to_read(files, ctx, archiver)
 
 
 def form_names() -> dict[str, str]:
@@ -222,6 +236,7 @@ def write_register(
     state: RegisterState | None = None,
     report: MergeReport | None = None,
     expected: str | None = None,
+    workers: Workers | None = None,
 ) -> bool:
     """Derive (unless given) and write register.xlsx; False when it was already current.
     The caller holds the workspace lock.
@@ -231,7 +246,8 @@ def write_register(
     edits. ``expected`` is the SHA-256 the caller saw when it started ("" for no file):
     merge read the clerk's edits from that file. Other callers rewrite it from the store
     alone, so a register the clerk saved since it was written must go through a merge
-    first (``register.unread_edits``)."""
+    first (``register.unread_edits``). ``workers``: merge's readers, done reading, which
+    may make part of the rows."""
     from xlsxflow.excel.bulk_rows import BlockCache
     from xlsxflow.excel.chunk_workers import helper
     from xlsxflow.excel.register_book import render_register_indexed
@@ -263,7 +279,8 @@ def write_register(
     )
     # Built from nothing, a province's task rows are shared with a helper process
     # (started now, so that its start-up overlaps the building of the sheets).
-    with helper(0 if cache is not None else len(state.projects)) as pool:
+    running = workers.pool if workers is not None and workers.warm else None
+    with helper(0 if cache is not None else len(state.projects), running) as pool:
         sheets = register_sheets(
             state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
         )
