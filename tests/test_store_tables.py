@@ -85,3 +85,35 @@ def test_sqlite_finds_the_ledgers_whose_work_started_as_the_state_machine_does(
         stored = store.submissions()
         assert _ledgers_with_work(stored) == expected
     assert _ledgers_with_work(held) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.dictionaries(st.sampled_from(["tasks", "adjustments", "表"]), ROWS), max_size=6),
+    st.sets(st.integers(0, 5)),
+)
+def test_values_and_tables_of_many_returns_at_once_are_those_of_each(
+    tmp_path_factory, returns: list[dict], held_ones: set[int]
+) -> None:
+    """``payloads_of`` and ``tables_of`` ask a store once for all of its returns; returns
+    held in memory (new in this merge) are mixed in. Each answer is the return's own."""
+    from xlsxflow.register.store import payloads_of, tables_of
+
+    path: Path = tmp_path_factory.mktemp("store") / "register.sqlite"
+    made = [
+        submission(f"{i:064d}", {"values": {"n": i}, "rows": rows, "locations": {}})
+        for i, rows in enumerate(returns)
+    ]
+    with Store(path) as store, store.transaction():
+        for sub in made:
+            store.add(sub)
+    with Store(path) as store:
+        stored = {s.sha256: s for s in store.submissions()}
+    mixed = [sub if i in held_ones else stored[sub.sha256] for i, sub in enumerate(made)]
+    assert sum(s.payload_json is None for s in mixed) == len(made) - len(
+        held_ones & set(range(len(made)))
+    )
+    assert payloads_of(mixed) == {s.sha256: s.payload for s in made}
+    for table in ("tasks", "adjustments", "表", "missing"):
+        expected = {s.sha256: s.table(table) for s in made if s.table(table)}
+        assert tables_of(mixed, table) == expected, table

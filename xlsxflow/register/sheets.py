@@ -20,6 +20,7 @@ from xlsxflow.config import Config
 from xlsxflow.forms import catalog
 from xlsxflow.register.codec import decode_table
 from xlsxflow.register.state import STATE_TEXT, Project, RegisterState
+from xlsxflow.register.store import tables_of
 from xlsxflow.roster import Roster
 from xlsxflow.scoring import Evaluation
 
@@ -93,7 +94,9 @@ class Sheet:
     made_by: TableRows | None = None  # how the blocks' rows are made from their source
 
 
+@functools.cache
 def _label(kind: str, field_id: str) -> str:
+    """(Asked for every column of every project row: looked up once.)"""
     return catalog().form(kind).field(field_id).label
 
 
@@ -326,10 +329,12 @@ def changes_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
                 t.sha256[:12],
             ]
         )
+    ledger = catalog().form("ledger")
+    stored = tables_of((p.ledger for p in state.projects if p.ledger), "adjustments")
     for p in state.projects:
         if p.ledger is None:
             continue
-        for adj in p.rows("ledger", "adjustments"):
+        for adj in decode_table(ledger, "adjustments", stored.get(p.ledger.sha256, [])):
             when = adj.get("adj_date")
             rows.append(
                 [
@@ -388,13 +393,11 @@ def missing_sheet(
         if s.form == "ledger" and s.valid and s.project:
             ledger_days.setdefault(s.project, []).append(s.saved_at[:10])
     for meeting in cycle.dispatch_meetings:
+        since, until = previous.isoformat(), meeting.isoformat()
         for p in active:
             if p.state in ("concluded", "accepted", "not_accepted"):
                 continue
-            returned = any(
-                previous.isoformat() < day <= meeting.isoformat()
-                for day in ledger_days.get(p.number or "", ())
-            )
+            returned = any(since < day <= until for day in ledger_days.get(p.number or "", ()))
             if not returned:
                 rows.append(
                     [

@@ -19,7 +19,7 @@ from typing import Any
 from xlsxflow.config import Config
 from xlsxflow.forms import catalog
 from xlsxflow.register.codec import decode, decode_rows, decode_table, decode_values
-from xlsxflow.register.store import PayloadReader, Submission
+from xlsxflow.register.store import Submission, by_store, payloads_of
 from xlsxflow.templates import APPLICATION_KINDS
 
 STATE_TEXT = {
@@ -171,11 +171,13 @@ def derive(submissions: list[Submission], config: Config) -> RegisterState:
                 statuses[s.sha256].reason = reason
 
     projects: dict[str, Project] = {}
-    for instance, sub in sorted(latest.items()):
-        if sub.form not in APPLICATION_KINDS:
-            continue
+    applications = sorted((i, s) for i, s in latest.items() if s.form in APPLICATION_KINDS)
+    # (a province's 5,000 applications: loaded in one query, each parsed once)
+    payloads = payloads_of(sub for _, sub in applications)
+    for instance, sub in applications:
+        assert sub.form is not None
         spec = forms.form(sub.form)
-        payload = sub.payload  # (loaded and parsed once: 5,000 applications in a province)
+        payload = payloads[sub.sha256]
         projects[instance] = Project(
             key=instance,
             committee=sub.committee or "",
@@ -327,14 +329,9 @@ def _ledgers_with_work(ledgers: list[Submission]) -> set[str]:
     """The hashes of the ledgers that ``_work_started``. Stored ones are asked of the
     store in one query (SQLite reads their JSON in C: 0.1 s for a province's 5,000
     ledgers, against 0.3 s decoding them here)."""
-    found: set[str] = set()
-    by_store: dict[PayloadReader, list[str]] = defaultdict(list)
-    for sub in ledgers:
-        if sub.loader is not None and sub.payload_json is None:
-            by_store[sub.loader].append(sub.sha256)
-        elif _work_started(sub):
-            found.add(sub.sha256)
-    for loader, shas in by_store.items():
+    held, stored = by_store(ledgers)
+    found = {sub.sha256 for sub in held if _work_started(sub)}
+    for loader, shas in stored.items():
         found |= loader.with_row(shas, "tasks", STARTED_TASK)
     return found
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,27 @@ class PayloadReader:
         )
         return json.loads(row[0]) if row and row[0] else []
 
+    def many(self, shas: list[str]) -> dict[str, dict[str, Any]]:
+        """The values of many returns, in one query (a province's 5,000 applications
+        one by one cost a query each)."""
+        found = self._connection().execute(
+            "SELECT sha256, payload FROM submissions"
+            " WHERE sha256 IN (SELECT value FROM json_each(?))",
+            (json.dumps(shas),),
+        )
+        return {sha: json.loads(payload) for sha, payload in found}
+
+    def tables(self, shas: list[str], table: str) -> dict[str, list[dict[str, Any]]]:
+        """One table's rows of those of many returns that have any, in one query."""
+        path = f'$.rows."{table}"'
+        found = self._connection().execute(
+            "SELECT sha256, json_extract(payload, ?) FROM submissions"
+            " WHERE sha256 IN (SELECT value FROM json_each(?))"
+            " AND json_array_length(payload, ?) > 0",
+            (path, json.dumps(shas), path),
+        )
+        return {sha: json.loads(rows) for sha, rows in found}
+
     def with_row(self, shas: list[str], table: str, condition: str) -> set[str]:
         """Those of ``shas`` whose ``table`` has a row meeting ``condition``: SQL over
         the row ``t.value``, written in our code (never from a file)."""
@@ -180,6 +202,37 @@ class Submission:
     def order_key(self) -> tuple[str, str]:
         """'Latest' means saved last; ties (or no saved time) go by content hash."""
         return (self.saved_at, self.sha256)
+
+
+def by_store(subs: Iterable[Submission]) -> tuple[list[Submission], dict[PayloadReader, list[str]]]:
+    """The submissions whose values are held in memory (new ones), and the hashes of
+    the others by the store they are in: those are asked of it in one query."""
+    held: list[Submission] = []
+    stored: dict[PayloadReader, list[str]] = defaultdict(list)
+    for sub in subs:
+        if sub.payload_json is None and sub.loader is not None:
+            stored[sub.loader].append(sub.sha256)
+        else:
+            held.append(sub)
+    return held, stored
+
+
+def payloads_of(subs: Iterable[Submission]) -> dict[str, dict[str, Any]]:
+    """``payload`` of each submission."""
+    held, stored = by_store(subs)
+    found = {sub.sha256: sub.payload for sub in held}
+    for loader, shas in stored.items():
+        found |= loader.many(shas)
+    return found
+
+
+def tables_of(subs: Iterable[Submission], table: str) -> dict[str, list[dict[str, Any]]]:
+    """``table(table)`` of each submission that has rows in it."""
+    held, stored = by_store(subs)
+    found = {sub.sha256: rows for sub in held if (rows := sub.table(table))}
+    for loader, shas in stored.items():
+        found |= loader.tables(shas, table)
+    return found
 
 
 class Store:
