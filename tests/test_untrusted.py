@@ -221,13 +221,8 @@ def test_encrypted_ooxml_with_any_name(tmp_path: Path) -> None:
 
 def test_zip_members_with_the_encryption_flag(clean: Path, tmp_path: Path) -> None:
     path = tmp_path / "zipcrypto.xlsx"
-    data = bytearray(clean.read_bytes())
-    for sig, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
-        pos = data.find(sig)
-        while pos != -1:
-            data[pos + flag_at] |= 0x1
-            pos = data.find(sig, pos + 4)
-    path.write_bytes(bytes(data))
+    path.write_bytes(clean.read_bytes())
+    _flag_encrypted(path)
     only(read_untouched(path), "file.encrypted")
 
 
@@ -299,6 +294,31 @@ def test_a_zip_that_is_no_spreadsheet(tmp_path: Path) -> None:
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("word/document.xml", "<w/>")
     only(read_untouched(path), "file.not_spreadsheet")
+
+
+def _flag_encrypted(path: Path) -> None:
+    """Set the encryption flag of every member, in its local header and the directory."""
+    data = bytearray(path.read_bytes())
+    for sig, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        pos = data.find(sig)
+        while pos != -1:
+            data[pos + flag_at] |= 0x1
+            pos = data.find(sig, pos + 4)
+    path.write_bytes(bytes(data))
+
+
+def test_a_zip_that_is_no_spreadsheet_is_told_so_whatever_it_holds(tmp_path: Path) -> None:
+    """What it is comes first: its members are judged only if it is a spreadsheet."""
+    locked = tmp_path / "加密材料.xlsx"
+    with zipfile.ZipFile(locked, "w") as z:
+        z.writestr("word/document.xml", "<w/>")
+    _flag_encrypted(locked)
+    only(read_untouched(locked), "file.not_spreadsheet")
+    crowded = tmp_path / "很多文件.xlsx"
+    with zipfile.ZipFile(crowded, "w") as z:
+        for i in range(DEFAULT_LIMITS.max_members + 1):
+            z.writestr(f"word/media/{i}.xml", "<w/>")
+    only(read_untouched(crowded), "file.not_spreadsheet")
 
 
 def test_empty_file(tmp_path: Path) -> None:

@@ -45,9 +45,9 @@ def _zip_book(path: Path, kind: Kind, limits: Limits) -> RawBook:
     z = SafeZip(path, limits)
     try:
         if kind == "zip":
-            kind = zip_kind(
-                z.names, lambda: z.read("mimetype") if z.size("mimetype") < 200 else None
-            )
+            kind = zip_kind(z.names, lambda: z.small("mimetype"))
+        if kind in ("xlsx", "ods"):
+            z.check()
         if kind == "xlsx":
             from xlsxflow.read.xlsx import read_xlsx
 

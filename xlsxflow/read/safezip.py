@@ -14,26 +14,39 @@ from xlsxflow.read.limits import Limits
 
 
 class SafeZip:
+    """A zip's members, listed when it is opened (one that cannot be listed is
+    ``file.corrupt``). ``check`` refuses what no spreadsheet holds, once the caller
+    knows it is meant to be one (``read.open``)."""
+
     def __init__(self, path: Path, limits: Limits) -> None:
         self.limits = limits
         self.inflated = 0
         try:
             self.zf = zipfile.ZipFile(path)
-            infos = self.zf.infolist()
+            self.infos = self.zf.infolist()
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as err:
             raise ReadError("file.corrupt", str(err)) from None
-        if len(infos) > limits.max_members:
-            raise ReadError("file.too_large", f"{len(infos)} 个部件")
+        self.names = {info.filename for info in self.infos}
+
+    def check(self) -> None:
+        """Too many members, two of one name, or an encrypted one: refused."""
+        if len(self.infos) > self.limits.max_members:
+            raise ReadError("file.too_large", f"{len(self.infos)} 个部件")
         seen: set[str] = set()
-        for info in infos:
+        for info in self.infos:
             if info.filename in seen:
-                self.zf.close()
                 raise ReadError("file.duplicate_member", info.filename)
             seen.add(info.filename)
             if info.flag_bits & 0x1:
-                self.zf.close()
                 raise ReadError("file.encrypted", info.filename)
-        self.names = seen
+
+    def small(self, name: str) -> bytes | None:
+        """A member of under 200 bytes that is not encrypted (to tell what the zip
+        holds), or None."""
+        info = next((i for i in self.infos if i.filename == name), None)
+        if info is None or info.file_size >= 200 or info.flag_bits & 0x1:
+            return None
+        return self.read(name)
 
     def __enter__(self) -> SafeZip:
         return self
@@ -46,10 +59,6 @@ class SafeZip:
 
     def has(self, name: str) -> bool:
         return name in self.names
-
-    def size(self, name: str) -> int:
-        """The size ``name`` declares (not to be trusted: ``read`` checks it)."""
-        return self.zf.getinfo(name).file_size
 
     def read(self, name: str) -> bytes:
         limits = self.limits
