@@ -53,3 +53,35 @@ def test_a_files_key_is_its_path_under_the_inbox(parts: list[str], root: str) ->
     base = Path(root)
     path = base.joinpath(*parts)
     assert InboxHashes(base, {}).key(path) == path.relative_to(base).as_posix()
+
+
+def test_a_folder_that_cannot_be_listed_stops_the_run_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(Skipping it, as ``rglob`` did, would leave its returns out without a word.)"""
+    inbox = tmp_path / "inbox"
+    (inbox / "台帐").mkdir(parents=True)
+    (inbox / "a.xlsx").write_bytes(b"x")
+    real = os.scandir
+
+    def refused(path):  # type: ignore[no-untyped-def]
+        if str(path).endswith("台帐"):
+            raise PermissionError(13, "拒绝访问")
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", refused)
+    with pytest.raises(UsageError) as caught:
+        discover([inbox])
+    assert caught.value.code == "inbox.unreadable"
+    assert "台帐" in str(caught.value) and "拒绝访问" in str(caught.value)
+
+
+def test_a_file_named_twice_in_another_letter_case_is_listed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on Windows, where names differing in letter case are the same file (here two
+    files stand for one, compared as Windows compares them)."""
+    monkeypatch.setattr(os.path, "normcase", str.lower)
+    (tmp_path / "A.xlsx").write_bytes(b"x")
+    (tmp_path / "a.xlsx").write_bytes(b"x")
+    assert discover([tmp_path / "A.xlsx", tmp_path]) == [tmp_path / "A.xlsx"]

@@ -113,6 +113,13 @@ CATALOGUE = _catalogue(
         "{path} 中没有找到任何文件。请检查路径是否正确。",
     ),
     ErrorType(
+        "inbox.unreadable",
+        "error",
+        "文件夹无法读取",
+        "无法读取文件夹 {path}（{reason}），其中的表格未处理。请检查该文件夹的访问权限，"
+        "或把其中的文件移到收件文件夹中可以读取的位置后重新运行。",
+    ),
+    ErrorType(
         "output.busy",
         "error",
         "文件被占用",

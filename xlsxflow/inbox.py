@@ -7,6 +7,7 @@ lists the inbox before anything heavy is imported (see ``register/nothing_new.py
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -14,17 +15,22 @@ from xlsxflow.errors import UsageError
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
-    """Every file named or inside a named folder (recursively, not through links to
-    folders), sorted by path with ``/`` on every system, no duplicates."""
-    found: set[str] = set()
+    """Every file named or inside a named folder (recursively, not through links or
+    junctions to folders), sorted by path with ``/`` on every system, each once (on
+    Windows, whatever the letter case it was named with). A folder that cannot be
+    listed stops the run (``inbox.unreadable``): the returns in it would be missed."""
+    found: dict[str, str] = {}  # (normalised for comparison) → as found
     for path in paths:
         if path.is_dir():
-            found.update(_files_under(str(path)))
+            files = _files_under(str(path))
         elif path.is_file():
-            found.add(str(path))
+            files = iter([str(path)])
         else:
             raise UsageError("validate.no_files", path=path)
-    return [Path(p) for p in sorted(found, key=lambda p: p.replace(os.sep, "/"))]
+        for file in files:
+            found.setdefault(os.path.normcase(file), file)
+    ordered = sorted(found.values(), key=lambda p: p.replace(os.sep, "/"))
+    return [Path(p) for p in ordered]
 
 
 def _files_under(folder: str) -> Iterator[str]:
@@ -33,9 +39,28 @@ def _files_under(folder: str) -> Iterator[str]:
     10,000 returns listed at every merge.)"""
     pending = [folder]
     while pending:
-        with os.scandir(pending.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append(entry.path)
-                elif entry.is_file():
-                    yield entry.path
+        current = pending.pop()
+        try:
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        if not _is_link(entry):
+                            pending.append(entry.path)
+                    elif entry.is_file():
+                        yield entry.path
+        except OSError as err:
+            raise UsageError(
+                "inbox.unreadable", path=current, reason=err.strerror or type(err).__name__
+            ) from None
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    """A junction (Windows) is a folder to ``is_dir`` but points elsewhere, maybe to a
+    folder above it: not followed, as symbolic links are not. (Other reparse points,
+    such as OneDrive's folders, are listed.)"""
+    if os.name != "nt":
+        return False
+    attributes = entry.stat(follow_symlinks=False).st_file_attributes  # type: ignore[attr-defined]
+    if not attributes & stat.FILE_ATTRIBUTE_REPARSE_POINT:  # type: ignore[attr-defined]
+        return False
+    return os.lstat(entry.path).st_reparse_tag == stat.IO_REPARSE_TAG_MOUNT_POINT  # type: ignore[attr-defined]
