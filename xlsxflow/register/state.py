@@ -11,6 +11,7 @@ before its closure report is held back until the report arrives.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -21,6 +22,8 @@ from xlsxflow.forms import catalog
 from xlsxflow.register.codec import decode, decode_rows, decode_table, decode_values
 from xlsxflow.register.store import Submission, by_store, payloads_of
 from xlsxflow.templates import APPLICATION_KINDS
+
+PAYLOAD_BATCH = 500
 
 STATE_TEXT = {
     "applied": "已申报",
@@ -172,12 +175,9 @@ def derive(submissions: list[Submission], config: Config) -> RegisterState:
 
     projects: dict[str, Project] = {}
     applications = sorted((i, s) for i, s in latest.items() if s.form in APPLICATION_KINDS)
-    # (a province's 5,000 applications: loaded in one query, each parsed once)
-    payloads = payloads_of(sub for _, sub in applications)
-    for instance, sub in applications:
+    for instance, sub, payload in _with_payloads(applications):
         assert sub.form is not None
         spec = forms.form(sub.form)
-        payload = payloads[sub.sha256]
         projects[instance] = Project(
             key=instance,
             committee=sub.committee or "",
@@ -261,6 +261,19 @@ def derive(submissions: list[Submission], config: Config) -> RegisterState:
     transitions.sort(key=lambda t: (t.project, t.at))  # stable: causes before effects
     ordered = sorted(projects.values(), key=lambda p: (p.number or "~", p.committee, p.key))
     return RegisterState(ordered, statuses, transitions, notes, subs)
+
+
+def _with_payloads(
+    pairs: list[tuple[str, Submission]],
+) -> Iterator[tuple[str, Submission, dict[str, Any]]]:
+    """Each (instance, submission) with its values, loaded ``PAYLOAD_BATCH`` at a time:
+    a query each was most of the cost of a province's 5,000 applications, and all of
+    them at once would be held in memory together."""
+    for start in range(0, len(pairs), PAYLOAD_BATCH):
+        batch = pairs[start : start + PAYLOAD_BATCH]
+        payloads = payloads_of(sub for _, sub in batch)
+        for instance, sub in batch:
+            yield instance, sub, payloads[sub.sha256]
 
 
 def _approve(
