@@ -8,6 +8,7 @@ and roster; the mini cycle itself is built once per module.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -1155,6 +1156,50 @@ def test_merges_readers_make_part_of_the_rows_once_they_are_done_reading(
     made = [share.theirs.result() for _, share in asked if share is not None]
     assert made and all(made)  # chunks made by a reader
     assert ws.register_path.read_bytes() == _built_afresh(ws)  # (made alone: no helper)
+
+
+def test_reading_processes_start_with_no_store_open_in_the_merge(tmp_path, cycle, monkeypatch):
+    """Forked, a process inherits its parent's SQLite connections and the locks they
+    hold; merge's readers later open the store themselves, so they must start while
+    the merge has no connection open (the merge's own are tracked here)."""
+    import sqlite3
+
+    from xlsxflow import parallel
+    from xlsxflow.register import store as store_module
+
+    opened: set = set()
+
+    class Tracked(sqlite3.Connection):
+        def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            super().__init__(*args, **kwargs)
+            opened.add(self)
+
+        def close(self) -> None:
+            opened.discard(self)
+            super().close()
+
+    real_connect = sqlite3.connect
+    monkeypatch.setattr(
+        store_module.sqlite3, "connect", lambda *a, **k: real_connect(*a, factory=Tracked, **k)
+    )
+    open_at_start: list[int] = []  # connections open as each pool's processes started
+    real_workers = parallel.workers_to_read
+
+    @contextlib.contextmanager
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        count = len(opened)
+        with real_workers(*args, **kwargs) as pool:
+            if pool is not None:
+                open_at_start.append(count)
+            yield pool
+
+    monkeypatch.setattr(parallel, "workers_to_read", spy)
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 2)
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns[:4])
+    receive(ws, *cycle.returns[4:])  # with returns in the store, read by the first merge
+    assert open_at_start == [0, 0]
 
 
 def _ready_to_share(tmp_path, cycle, monkeypatch):  # type: ignore[no-untyped-def]

@@ -12,8 +12,7 @@ import contextlib
 import gc
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Executor, ProcessPoolExecutor
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from xlsxflow.validation import ValidationContext
 
 SERIAL_BELOW = 64  # starting workers costs more than reading this many files
 CHUNK = 32
-MIN_CHUNK = 4
 ALL = frozenset({"raw", "values"})
 
 
@@ -81,30 +79,14 @@ def workers_for(count: int, workers: int | None = None) -> int:
     return max(1, min(os.cpu_count() or 1, count // CHUNK))
 
 
-def _chunked(paths: Sequence[Path], workers: int) -> list[list[Path]]:
-    """``paths`` in chunks of ``CHUNK``, smaller towards the end (down to ``MIN_CHUNK``)
-    so that the workers finish at nearly the same time: the last chunk handed out is
-    the longest any worker can be left alone with. (Each chunk's files go into one
-    archive pack: read in one process, they are packed in chunks of ``CHUNK``.)"""
-    chunks: list[list[Path]] = []
-    i = 0
-    while i < len(paths):
-        left = len(paths) - i
-        size = CHUNK if workers == 1 else min(CHUNK, max(MIN_CHUNK, -(-left // (4 * workers))))
-        chunks.append(list(paths[i : i + size]))
-        i += size
-    return chunks
+def _chunked(paths: Sequence[Path]) -> list[list[Path]]:
+    """``paths`` in chunks of ``CHUNK``: a chunk is a worker's unit of work and its files
+    go into one archive pack (so the packs do not depend on the number of cores)."""
+    return [list(paths[i : i + CHUNK]) for i in range(0, len(paths), CHUNK)]
 
 
-@dataclass
-class Workers:
-    """Reading processes (``count`` of them) that outlive one ``read_many``: merge keeps
-    them to make part of the register's rows afterwards (``excel.chunk_workers``)
-    instead of starting a process for that. ``warm``: they have read, so are running."""
-
-    pool: ProcessPoolExecutor
-    count: int
-    warm: bool = False
+def _started() -> None:
+    """A task that only makes the pool start a process."""
 
 
 @contextlib.contextmanager
@@ -114,9 +96,12 @@ def workers_to_read(
     archive: Archive | None = None,
     workers: int | None = None,
     mp_context: BaseContext | None = None,
-) -> Iterator[Workers | None]:
-    """The processes to read ``files`` returns with, None if reading them here is faster.
-    (Started only when first given work.)"""
+) -> Iterator[ProcessPoolExecutor | None]:
+    """The processes to read ``files`` returns with (None if reading them here is
+    faster), started now. Forked (Linux), a process inherits the caller's open SQLite
+    connections and their locks, and one that later opens the store itself (merge keeps
+    them to make register rows, ``excel.chunk_workers``) would trust locks it does not
+    hold: the caller has no store open when it asks for them."""
     n = workers_for(files, workers)
     if n == 1:
         yield None
@@ -124,7 +109,9 @@ def workers_to_read(
     with ProcessPoolExecutor(
         max_workers=n, mp_context=mp_context, initializer=_init_worker, initargs=(ctx, archive)
     ) as pool:
-        yield Workers(pool, n)
+        for _ in range(n):
+            pool.submit(_started)
+        yield pool
 
 
 def read_many(
@@ -134,7 +121,7 @@ def read_many(
     keep: frozenset[str] = ALL,
     mp_context: BaseContext | None = None,
     archive: Archive | None = None,
-    on: Workers | None = None,
+    on: Executor | None = None,
 ) -> Iterator[FileResult]:
     """``read_return`` for every path, in input order, on up to ``workers`` processes
     (or on those of ``workers_to_read``, given as ``on``, made with the same ``ctx``
@@ -146,14 +133,13 @@ def read_many(
     stay small for large runs. ``archive`` (picklable) keeps each chunk of files in the
     worker that read them (merge's archive), so that the copies run on every core."""
     if on is not None:
-        on.warm = True
-        chunks = _chunked(paths, on.count)
-        for results in on.pool.map(_read_chunk, chunks, [keep] * len(chunks)):
+        chunks = _chunked(paths)
+        for results in on.map(_read_chunk, chunks, [keep] * len(chunks)):
             yield from results
         return
     with workers_to_read(len(paths), ctx, archive, workers, mp_context) as started:
         if started is not None:
             yield from read_many(paths, ctx, keep=keep, on=started)
             return
-        for chunk in _chunked(paths, 1):
+        for chunk in _chunked(paths):
             yield from _read_batch(chunk, ctx, keep, archive)

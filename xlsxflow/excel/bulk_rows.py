@@ -203,10 +203,11 @@ def row_chunks(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[list[Sequence[An
 
 @dataclass(slots=True)
 class Chunk:
-    """Where a chunk of blocks sits in a sheet part: its first row, its rows, the last
-    row holding a cell, a digest of its blocks' keys, the CRC and length of its XML, the
-    offset and length of its segment in the part's compressed body, and its blocks
-    (key, first row, rows, last row with a cell, offset and length of the XML)."""
+    """Where a chunk sits in a sheet part: its first row, its rows, the last row holding
+    a cell, a digest of its blocks' keys (or of its plain rows' values), the CRC and
+    length of its XML, the offset and length of its segment in the part's compressed
+    body, and its blocks (key, first row, rows, last row with a cell, offset and length
+    of the XML; none for plain rows)."""
 
     start: int
     count: int
@@ -236,9 +237,9 @@ class SheetBody:
     """The data rows of one sheet, compressed on a second thread as they are made
     (``excel.deflate``) and kept until the workbook is done.
 
-    Rows added by ``extend_blocks`` go in chunks of blocks, one compressed segment each,
-    indexed (``chunks``) so that the next rendering can copy unchanged chunks from this
-    one (``BlockCache``)."""
+    Rows go in chunks — of blocks (``extend_blocks``) or of plain rows
+    (``extend_rows``) — one compressed segment each, indexed (``chunks``) so that the
+    next rendering can copy unchanged chunks from this one (``BlockCache``)."""
 
     def __init__(self, writer: RowWriter, first_row: int) -> None:
         self.writer = writer

@@ -76,7 +76,7 @@ def render_register_indexed(
     styles = [fmt._get_xf_index() for fmt in (head, dept_head, text, wrap, date, number)]
     bodies: dict[str, SheetBody] = {}
     last_columns: dict[str, int] = {}
-    parts: dict[str, tuple[str, str]] = {}  # block sheets' parts: (sheet name, fingerprint)
+    parts: dict[str, tuple[str, str]] = {}  # each sheet part: (sheet name, fingerprint)
 
     def wide_of(sheet: Sheet) -> set[int]:
         return {i for i, h in enumerate(sheet.headers) if h in sheet.wide}

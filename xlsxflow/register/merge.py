@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,12 +46,13 @@ from xlsxflow.register.hashes import InboxHashes
 from xlsxflow.register.merge_report import MergeReport
 from xlsxflow.register.nothing_new import register_inputs
 from xlsxflow.register.state import derive
-from xlsxflow.register.store import Store, Submission
+from xlsxflow.register.store import Store, Submission, close_readers
 from xlsxflow.validation import ValidationContext
 from xlsxflow.workspace import Workspace
 
 if TYPE_CHECKING:
-    from xlsxflow.parallel import Workers
+    from concurrent.futures import Executor, ProcessPoolExecutor
+
     from xlsxflow.register.sheets import Figures
     from xlsxflow.register.state import RegisterState
 
@@ -81,11 +83,11 @@ def _submission(result: FileResult, sha: str, size: int, archived: str) -> Submi
 # archive what it read with ``archive`` (in the process that read it) and set each
 # result's ``archived`` from what that returns.
 # (the files, the context, the archive, and the processes to read on, if any)
-Parser = Callable[[list[Path], ValidationContext, Archive, "Workers | None"], Iterable[FileResult]]
+Parser = Callable[[list[Path], ValidationContext, Archive, "Executor | None"], Iterable[FileResult]]
 
 
 def parse_parallel(
-    paths: list[Path], ctx: ValidationContext, archive: Archive, on: Workers | None
+    paths: list[Path], ctx: ValidationContext, archive: Archive, on: Executor | None
 ) -> Iterable[FileResult]:
     from xlsxflow.parallel import read_many
 
@@ -107,47 +109,49 @@ def merge(
 def _merge_locked(
     ws: Workspace, report: MergeReport, parse: Parser, now: Callable[[], dt.datetime]
 ) -> None:
-    with contextlib.ExitStack() as stack:
-        ensure_writable(ws.register_path)
-        _remove_stale_temporaries(ws)
-        ctx = ValidationContext(ws.config, ws.roster, ws.root)
-        with Store(ws.data / "register.sqlite") as store:
-            before = store.submissions()
-            _remove_orphan_packs(ws.data / "archive", before)
-            edits = None  # (edits.py, with the reader behind it, is imported only when needed)
-            on_disk = sha256_of(ws.register_path) if ws.register_path.exists() else None
-            edited = on_disk is not None and on_disk != store.meta("register_sha")
-            if edited:  # the clerk saved register.xlsx since we wrote it: read the edits
-                from xlsxflow.register.edits import read_edits
+    ensure_writable(ws.register_path)
+    _remove_stale_temporaries(ws)
+    ctx = ValidationContext(ws.config, ws.roster, ws.root)
+    with Store(ws.data / "register.sqlite") as store:
+        before = store.submissions()
+        _remove_orphan_packs(ws.data / "archive", before)
+        edits = None  # (edits.py, with the reader behind it, is imported only when needed)
+        on_disk = sha256_of(ws.register_path) if ws.register_path.exists() else None
+        edited = on_disk is not None and on_disk != store.meta("register_sha")
+        if edited:  # the clerk saved register.xlsx since we wrote it: read the edits
+            from xlsxflow.register.edits import read_edits
 
-                shown = derive(before, ws.config)
-                figures = figures_for(shown, ws.config, store.meetings())
-                edits = read_edits(ws.register_path, shown, ws.roster, store.dept_notes(), figures)
-            report.committee_edits = edits.committee_cells if edits else []
-            known = {s.sha256: s for s in before}
-            instances = {s.instance for s in before if s.valid and s.instance}
-            fresh: dict[Path, tuple[str, int]] = {}
-            fresh_shas: set[str] = set()
-            seen: list[tuple[str, str]] = []
-            hashes = InboxHashes(ws.inbox, store.inbox_hashes())
-            for path in discover([ws.inbox]):
-                sha, size = hashes.sha256(path)
-                seen.append((sha, path.name))
-                if sha in known:
-                    report.unchanged[known[sha].form or "unknown"] += 1
-                elif sha not in fresh_shas:
-                    fresh[path] = (sha, size)
-                    fresh_shas.add(sha)
-            report.files = len(fresh) + sum(report.unchanged.values())
-            folder = ws.data / "archive"
-            # Results go into the store as they come (one transaction for the whole merge):
-            # only a small record of each new file stays in memory.
-            new_subs: list[tuple[Path, Submission]] = []
-            generation = store.generation
-            stamp = now().isoformat(timespec="seconds")
-            archiver = Archiver(folder, {str(p): sha for p, (sha, _) in fresh.items()})
-            # The processes that read the new files stay, warm, to help write the register.
-            workers = stack.enter_context(_workers(len(fresh), ctx, archiver))
+            shown = derive(before, ws.config)
+            figures = figures_for(shown, ws.config, store.meetings())
+            edits = read_edits(ws.register_path, shown, ws.roster, store.dept_notes(), figures)
+        hashes = InboxHashes(ws.inbox, store.inbox_hashes())
+        generation = store.generation
+    close_readers(before)
+    report.committee_edits = edits.committee_cells if edits else []
+    known = {s.sha256: s for s in before}
+    instances = {s.instance for s in before if s.valid and s.instance}
+    fresh: dict[Path, tuple[str, int]] = {}
+    fresh_shas: set[str] = set()
+    seen: list[tuple[str, str]] = []
+    for path in discover([ws.inbox]):
+        sha, size = hashes.sha256(path)
+        seen.append((sha, path.name))
+        if sha in known:
+            report.unchanged[known[sha].form or "unknown"] += 1
+        elif sha not in fresh_shas:
+            fresh[path] = (sha, size)
+            fresh_shas.add(sha)
+    report.files = len(fresh) + sum(report.unchanged.values())
+    folder = ws.data / "archive"
+    archiver = Archiver(folder, {str(p): sha for p, (sha, _) in fresh.items()})
+    # The processes that read the new files start here, with no store open in this
+    # process (``parallel.workers_to_read``), and stay to help write the register.
+    with _workers(len(fresh), ctx, archiver) as workers:
+        # Results go into the store as they come (one transaction for the whole merge):
+        # only a small record of each new file stays in memory.
+        new_subs: list[tuple[Path, Submission]] = []
+        stamp = now().isoformat(timespec="seconds")
+        with Store(ws.data / "register.sqlite") as store:
             with store.transaction():
                 for result in parse(list(fresh), ctx, archiver, workers):
                     path = Path(result.path)
@@ -187,6 +191,11 @@ def _merge_locked(
             ):
                 return  # nothing new and register.xlsx is what we last wrote: nothing to do
             state = derive(store.submissions(), ws.config)
+        if workers is not None and on_disk is not None and not edited:
+            # (rewritten from the register we last wrote, with its unchanged rows copied:
+            # nothing for them to make)
+            workers.shutdown()
+            workers = None
         report.notes = state.notes
         for path, sub in new_subs:
             kind = sub.form or "unknown"
@@ -199,10 +208,15 @@ def _merge_locked(
             else:
                 report.new[kind] += 1
                 instances.add(sub.instance)
-        write_register(ws, state, report, expected=on_disk or "", workers=workers)
+        try:
+            write_register(ws, state, report, expected=on_disk or "", workers=workers)
+        finally:
+            close_readers(state.submissions)
 
 
-def _workers(files: int, ctx: ValidationContext, archiver: Archiver) -> Any:
+def _workers(
+    files: int, ctx: ValidationContext, archiver: Archiver
+) -> AbstractContextManager[ProcessPoolExecutor | None]:
     """``parallel.workers_to_read`` (imported only with files to read)."""
     if not files:
         return contextlib.nullcontext(None)
@@ -236,7 +250,7 @@ def write_register(
     state: RegisterState | None = None,
     report: MergeReport | None = None,
     expected: str | None = None,
-    workers: Workers | None = None,
+    workers: Executor | None = None,
 ) -> bool:
     """Derive (unless given) and write register.xlsx; False when it was already current.
     The caller holds the workspace lock.
@@ -279,8 +293,7 @@ def write_register(
     )
     # Built from nothing, a province's task rows are shared with a helper process
     # (started now, so that its start-up overlaps the building of the sheets).
-    running = workers.pool if workers is not None and workers.warm else None
-    with helper(0 if cache is not None else len(state.projects), running) as pool:
+    with helper(0 if cache is not None else len(state.projects), workers) as pool:
         sheets = register_sheets(
             state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
         )

@@ -71,13 +71,14 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 
-def connect_readonly(path: Path) -> sqlite3.Connection:
+def connect_readonly(path: Path, *, any_thread: bool = False) -> sqlite3.Connection:
     """A connection to an existing store that cannot write to it. (Not through a
     ``file:`` URI with ``mode=ro``: a workspace on a Windows share, ``\\\\server\\share``,
-    has a URI naming a host, which SQLite refuses.)"""
+    has a URI naming a host, which SQLite refuses.) ``any_thread``: it may be closed on
+    another thread than the one that opened it."""
     if not path.is_file():
         raise sqlite3.OperationalError(f"no store at {path}")
-    db = sqlite3.connect(path)
+    db = sqlite3.connect(path, check_same_thread=not any_thread)
     db.execute("PRAGMA query_only = ON")
     return db
 
@@ -92,7 +93,8 @@ class PayloadReader:
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
-            self._db = connect_readonly(self.path)
+            # (used by one thread at a time; closed by whichever frees the reader)
+            self._db = connect_readonly(self.path, any_thread=True)
         return self._db
 
     def __call__(self, sha: str) -> dict[str, Any]:
@@ -158,12 +160,12 @@ class PayloadReader:
         return {sha: count or 0 for sha, count in found}
 
     def close(self) -> None:
-        """(A reader dropped unclosed has its connection closed as it is freed, by
-        sqlite3 itself: maybe by the collector, on another thread, where ``close``
-        would be refused.)"""
         if self._db is not None:
             self._db.close()
             self._db = None
+
+    def __del__(self) -> None:
+        self.close()  # (maybe by the collector, on another thread: allowed, see above)
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,12 @@ class Submission:
     def order_key(self) -> tuple[str, str]:
         """'Latest' means saved last; ties (or no saved time) go by content hash."""
         return (self.saved_at, self.sha256)
+
+
+def close_readers(subs: Iterable[Submission]) -> None:
+    """Close the store connections behind ``subs`` (opened again if asked for more)."""
+    for loader in {sub.loader for sub in subs if sub.loader is not None}:
+        loader.close()
 
 
 def by_store(subs: Iterable[Submission]) -> tuple[list[Submission], dict[PayloadReader, list[str]]]:
