@@ -753,3 +753,38 @@ def test_report_prints_to_pdf(
         assert title in text, title
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
     assert re.search(r"Page size:.*\(A4\)", info.stdout), info.stdout
+
+
+def test_a_tables_rows_read_back_as_written_with_every_cell_drawn() -> None:
+    """Table rows are serialised in bulk (``excel.bulk_rows``) and spliced in: values,
+    formats, borders of empty cells, the sheet's extent and what stays text."""
+    import io
+
+    import python_calamine
+
+    from xlsxflow.excel.report_book import ReportBook, Table
+
+    rows: list[list[Any]] = [
+        ["甲单位", "很长的说明文字", dt.date(2012, 3, 31), 3, 87.5, Decimal("12.25")],
+        ["=SUM(A1:A9)", "<r>不是富文本</r>", None, "", 0, None],
+    ]
+    book = ReportBook("汇总", dt.datetime(2012, 1, 1), "示例县")
+    headers = ["单位", "说明", "日期", "个数", "比例", "金额"]
+    book.table(Table("明细", "明细表", headers, rows, subtitle="副标题", wide=["说明"]))
+    book.table(Table("空表", "空表", ["单位", "说明"], [], empty_text="（无）"))
+    data = book.close()
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb["明细"]
+    assert ws.max_row == 5 and ws.max_column == 6
+    got = [[c.value for c in r] for r in ws.iter_rows(min_row=4)]
+    assert got[0] == ["甲单位", "很长的说明文字", dt.datetime(2012, 3, 31), 3, 87.5, 12.25]
+    assert got[1] == ["=SUM(A1:A9)", "<r>不是富文本</r>", None, None, 0, None]
+    assert ws["A5"].data_type == "s"  # text, never a formula
+    assert ws["C4"].number_format == "yyyy-mm-dd" and ws["F4"].number_format == "#,##0.##"
+    assert ws["B4"].alignment.wrap_text and not ws["A4"].alignment.wrap_text
+    assert all(ws.cell(5, c).border.left.style == "thin" for c in range(1, 7))  # empties too
+    assert ws.auto_filter.ref == "A3:F5"
+    empty = wb["空表"]
+    assert empty.max_row == 4 and empty["A4"].value == "（无）"
+    calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    assert calamine.get_sheet_by_name("明细").to_python()[3][:2] == ["甲单位", "很长的说明文字"]

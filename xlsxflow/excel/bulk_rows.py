@@ -30,6 +30,7 @@ import datetime as dt
 import io
 import itertools
 import json
+import math
 import re
 import struct
 import zipfile
@@ -48,6 +49,7 @@ from xlsxflow.excel.inert import MAX_CELL_UNITS, fit_cell
 from xlsxflow.register.sheets import Block
 
 KNOWN_TEXTS = 50_000
+FLUSH_ROWS = 2_000  # rows serialised at a time where nothing is chunked
 # A chunk ends after a block whose key's CRC is a multiple of CHUNK_BLOCKS, or after
 # MAX_CHUNK_BLOCKS blocks: ~130 KB of task rows, which compress to 3–4 % more than one
 # stream would, and a resubmitted ledger has ~4 projects' rows built again.
@@ -103,17 +105,28 @@ def _string_body(text: str) -> str:
 
 
 class RowWriter:
-    """Serialises register rows (text, dates, numbers, yes/no) to ``<row>`` elements.
+    """Serialises rows (text, dates, numbers, yes/no) to ``<row>`` elements.
 
     ``text``/``wrap``/``date``/``number`` are the xf indices of the cell formats; columns
     in ``wide`` take ``wrap``. Values map to cells as in the rest of the register: empty
-    strings and None are left out, booleans are 是/否, ints and Decimals are numbers.
-    Every cell's markup around its row number and value is prepared once per column."""
+    strings and None are left out (or written empty in the ``blank`` format), booleans
+    are 是/否, ints, finite floats and Decimals are numbers. Every cell's markup around
+    its row number and value is prepared once per column."""
 
     def __init__(
-        self, columns: int, *, text: int, wrap: int, date: int, number: int, wide: set[int]
+        self,
+        columns: int,
+        *,
+        text: int,
+        wrap: int,
+        date: int,
+        number: int,
+        wide: set[int],
+        blank: int | None = None,
     ) -> None:
         self.opens = [f'<c r="{xl_col_to_name(c)}' for c in range(columns)]
+        # (a summary's tables draw borders round empty cells too: their style is kept)
+        self.blank_end = None if blank is None else f'" s="{blank}"/>'
         self.text_mid = [
             f'" s="{wrap if c in wide else text}" t="inlineStr"><is>' for c in range(columns)
         ]
@@ -133,6 +146,8 @@ class RowWriter:
         known = self.known
         for c, value in enumerate(values):
             if value is None or value == "":
+                if self.blank_end is not None:
+                    add(f"{opens[c]}{n}{self.blank_end}")
                 continue
             if isinstance(value, str):
                 plain = known.get(value)
@@ -149,7 +164,9 @@ class RowWriter:
                 add(f"{opens[c]}{n}{self.date_mid}{excel_date(day)}</v></c>")
             elif isinstance(value, bool):
                 add(f"{opens[c]}{n}{self.plain_mid}<t>{'是' if value else '否'}</t></is></c>")
-            elif isinstance(value, int | Decimal):
+            elif isinstance(value, int | Decimal) or (
+                isinstance(value, float) and math.isfinite(value)
+            ):
                 add(f"{opens[c]}{n}{self.number_mid}{float(value):.16G}</v></c>")
             else:
                 add(f"{opens[c]}{n}{self.plain_mid}{_string_body(str(value))}</is></c>")
@@ -333,6 +350,14 @@ class SheetBody:
         )
         self._advance(old.count, old.last)
         return True
+
+    def extend(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Add rows with no chunks to copy next time (a summary is written afresh)."""
+        rows = iter(rows)
+        while batch := list(itertools.islice(rows, FLUSH_ROWS)):
+            data, last = self._serialise(self.next_row, batch)
+            self.deflate.write(data)
+            self._advance(len(batch), last)
 
     def extend_rows(self, rows: Iterable[Sequence[Any]], cache: PartCache | None) -> None:
         """Add plain rows in chunks cut by their content (``row_chunks``): a chunk whose

@@ -18,6 +18,7 @@ from typing import Any
 
 from xlsxwriter.worksheet import Worksheet
 
+from xlsxflow.excel.bulk_rows import RowWriter, SheetBody, splice
 from xlsxflow.excel.inert import new_workbook
 from xlsxflow.excel.widths import display_width
 
@@ -98,6 +99,12 @@ class ReportBook:
         self.f_date = fmt({**base, "num_format": "yyyy-mm-dd"})
         self.f_num = fmt({**base, "num_format": "#,##0.##"})
         self.f_red = fmt({"font_color": "#9C0006", "bg_color": "#FFC7CE"})
+        # A table's rows (a province's overdue tasks: 23,000 rows) are serialised by
+        # bulk_rows, which needs the cell formats' style indices now (see register_book).
+        self._styles = [f._get_xf_index() for f in (self.f_text, self.f_wrap, self.f_date)]
+        self._styles.append(self.f_num._get_xf_index())
+        self.bodies: dict[str, SheetBody] = {}
+        self.last_columns: dict[str, int] = {}
         self.f_figure_label = fmt(
             {
                 "font_name": FONT,
@@ -120,16 +127,6 @@ class ReportBook:
                 "num_format": "#,##0.#",
             }
         )
-
-    def _write(self, ws: Worksheet, row: int, col: int, value: Value, wrap: bool) -> None:
-        if value is None or value == "":
-            ws.write_blank(row, col, None, self.f_text)
-        elif isinstance(value, str):
-            ws.write_string(row, col, value, self.f_wrap if wrap else self.f_text)
-        elif isinstance(value, dt.date):
-            ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()), self.f_date)
-        else:
-            ws.write_number(row, col, float(value), self.f_num)
 
     def _print(
         self, ws: Worksheet, landscape: bool, last_row: int, last_col: int, repeat: int | None
@@ -170,11 +167,17 @@ class ReportBook:
         for c, h in enumerate(t.headers):
             ws.write_string(2, c, h, self.f_head)
         ws.set_row(2, 30)
-        last = 2
-        for last, row in enumerate(itertools.chain(sample, rows), start=3):
-            for c, v in enumerate(row):
-                self._write(ws, last, c, v, c in wide)
+        text, wrap, date, number = self._styles
+        writer = RowWriter(n, text=text, wrap=wrap, date=date, number=number, wide=wide, blank=text)
+        body = SheetBody(writer, first_row=3)
+        body.extend(itertools.chain(sample, rows))
+        last = body.next_row - 1
         empty = last == 2
+        if empty:  # (nothing to splice: the sheet says so in a row of its own, below)
+            body.deflate.discard()
+        else:
+            part = f"xl/worksheets/sheet{len(self.book.worksheets())}.xml"
+            self.bodies[part], self.last_columns[part] = body, n - 1
         if empty:
             ws.merge_range(3, 0, 3, n - 1, "", self.f_text)
             ws.write_string(3, 0, t.empty_text, self.f_text)
@@ -289,5 +292,9 @@ class ReportBook:
                     else:
                         data.write_number(r, c, value)
             data.hide()
-        self.book.close()
-        return self.buffer.getvalue()
+        try:
+            self.book.close()
+            return splice(self.buffer.getvalue(), self.bodies, self.last_columns)[0]
+        finally:
+            for body in self.bodies.values():
+                body.deflate.discard()
