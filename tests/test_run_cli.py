@@ -115,3 +115,24 @@ def test_a_file_that_changes_or_arrives_during_run_is_merged_as_it_is(tmp_path, 
     assert hashlib.sha256(path.read_bytes()).hexdigest() == other.sha
     assert subs[other.sha].form == "application_institutional"
     assert subs[late.sha].form == "application_innovation"
+
+
+def test_run_stores_what_a_merge_stores(played, tmp_path):
+    """``run`` keeps the values it validated (compressed) until it merges them: the
+    store then holds, return by return, what ``merge`` reading the files itself holds."""
+    import sqlite3
+
+    by_run = fresh_copy(played, tmp_path / "a")
+    by_merge = fresh_copy(played, tmp_path / "b")
+    assert (
+        CliRunner().invoke(cli, ["run", str(by_run.root), "--as-of", "2012-06-30"]).exit_code == 0
+    )
+    assert CliRunner().invoke(cli, ["merge", str(by_merge.root), "-q"]).exit_code == 0
+
+    def stored(ws: Workspace) -> dict[str, tuple]:
+        with sqlite3.connect(ws.data / "register.sqlite") as db:
+            rows = db.execute("SELECT sha256, form, valid, problems, payload FROM submissions")
+            return {sha: tuple(rest) for sha, *rest in rows}
+
+    got, expected = stored(by_run), stored(by_merge)
+    assert len(got) > 20 and got == expected

@@ -9,6 +9,7 @@ fails stops the steps that depend on it, and says why.
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +43,35 @@ class RunReport:
         return all(s.ok for s in self.steps)
 
 
+class _Held:
+    """This run's results, kept from validating the returns to merging them, with their
+    values (the store's JSON) compressed: a province's 10,000 are ~150 MB as text and
+    were most of the run's memory."""
+
+    def __init__(self) -> None:
+        self.results: dict[Path, FileResult] = {}
+        self._packed: dict[Path, bytes] = {}
+
+    def add(self, result: FileResult) -> None:
+        path = Path(result.path)
+        self._packed[path] = zlib.compress(result.payload_json.encode(), 1)
+        result.payload_json = ""
+        self.results[path] = result
+
+    def pop(self, path: Path) -> FileResult | None:
+        """The result with its values (let go here: merge keeps what it needs)."""
+        result = self.results.pop(path, None)
+        if result is not None:
+            result.payload_json = zlib.decompress(self._packed.pop(path)).decode()
+        return result
+
+    def clear(self) -> None:
+        self.results.clear()
+        self._packed.clear()
+
+
 def _read_already(
-    results: dict[Path, FileResult],
+    results: _Held,
     stats: dict[Path, tuple[int, ...]],
     ctx: ValidationContext,
     paths: list[Path],
@@ -57,20 +85,20 @@ def _read_already(
     from xlsxflow.parallel import CHUNK
     from xlsxflow.register.hashes import stat_of
 
-    ready: dict[Path, FileResult] = {}
-    for path in paths:
-        result = results.pop(path, None)  # (merge keeps what it needs: let the rest go)
-        if result is None or stat_of(path) != stats.get(path):
-            result = read_return(path, ctx)
-        ready[path] = result
-    kept = [p for p in paths if not ready[p].skipped]
-    archived: dict[str, str] = {}
-    for i in range(0, len(kept), CHUNK):
-        archived |= archive(kept[i : i + CHUNK])
-    for path in paths:
-        result = ready.pop(path)
-        result.archived = archived.get(str(path), "")
-        yield result
+    for start in range(0, len(paths), CHUNK):  # (a chunk's values at a time in memory)
+        chunk = paths[start : start + CHUNK]
+        ready: dict[Path, FileResult] = {}
+        for path in chunk:
+            result = results.pop(path)
+            if result is None or stat_of(path) != stats.get(path):
+                result = read_return(path, ctx)
+            ready[path] = result
+        kept = [p for p in chunk if not ready[p].skipped]
+        archived = archive(kept) if kept else {}
+        for path in chunk:
+            result = ready.pop(path)
+            result.archived = archived.get(str(path), "")
+            yield result
 
 
 def run(
@@ -107,8 +135,10 @@ def run(
     # On every core; what merge stores is encoded there too, and what was typed is
     # kept only for the files that get a marked-up copy.
     keep = frozenset({"raw", "json"})
-    results: dict[Path, FileResult] = {Path(r.path): r for r in read_many(new, ctx, keep=keep)}
-    checked = [r for r in results.values() if not r.skipped]
+    results = _Held()
+    for result in read_many(new, ctx, keep=keep):
+        results.add(result)
+    checked = [r for r in results.results.values() if not r.skipped]
     invalid = [r for r in checked if not r.valid]
     step(
         "校验",
@@ -116,7 +146,7 @@ def run(
         f"新收到 {len(checked)} 份表格，合格 {len(checked) - len(invalid)} 份，"
         f"需退回修改 {len(invalid)} 份",
     )
-    written = write_feedback(list(results.values()), ws.feedback, ws.config, ws.roster)
+    written = write_feedback(list(results.results.values()), ws.feedback, ws.config, ws.roster)
     step(
         "退回修改",
         True,
