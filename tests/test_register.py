@@ -608,7 +608,11 @@ def test_a_parser_that_does_not_archive_still_gets_every_file_archived(tmp_path,
     ws = fresh(tmp_path)
     returns = cycle.returns[:4]
     put_all(returns, ws.inbox)
-    merge(ws, parse=lambda paths, ctx, _archive, _on: [read_return(p, ctx) for p in paths])
+    merge(
+        ws,
+        parse=lambda paths, ctx, _archive, _on: [read_return(p, ctx) for p in paths],
+        read_on_workers=False,
+    )
     assert archived_whole(ws, returns)
     assert len(stored(ws)) == len(returns)
 

@@ -136,3 +136,18 @@ def test_run_stores_what_a_merge_stores(played, tmp_path):
 
     got, expected = stored(by_run), stored(by_merge)
     assert len(got) > 20 and got == expected
+
+
+def test_runs_merge_starts_no_reading_processes(played, tmp_path, monkeypatch):
+    """``run`` has read the returns already: its merge starts no processes to read them
+    (on Windows each would be spawned for nothing)."""
+    from xlsxflow.register import merge as merge_module
+
+    asked: list[int] = []
+    real = merge_module._workers
+    monkeypatch.setattr(
+        merge_module, "_workers", lambda files, *a: (asked.append(files), real(files, *a))[1]
+    )
+    ws = fresh_copy(played, tmp_path)
+    assert CliRunner().invoke(cli, ["run", str(ws.root), "--as-of", "2012-06-30"]).exit_code == 0
+    assert asked == [0]

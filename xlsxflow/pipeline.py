@@ -160,6 +160,7 @@ def run(
             parse=lambda paths, _ctx, archive, _on: _read_already(
                 results, stats, ctx, paths, archive
             ),
+            read_on_workers=False,
         )
     except (XlsxflowError, FileBusyError) as err:
         step("合并", False, f"{err}；后续步骤未执行")

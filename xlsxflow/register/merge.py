@@ -91,23 +91,34 @@ def parse_parallel(
 ) -> Iterable[FileResult]:
     from xlsxflow.parallel import read_many
 
-    return read_many(paths, ctx, keep=frozenset({"json"}), archive=archive, on=on)
+    # (no processes of its own: merge decided none pay, and may have a store open now)
+    workers = None if on is not None else 1
+    return read_many(paths, ctx, workers, keep=frozenset({"json"}), archive=archive, on=on)
 
 
 def merge(
-    ws: Workspace, parse: Parser = parse_parallel, now: Callable[[], dt.datetime] = dt.datetime.now
+    ws: Workspace,
+    parse: Parser = parse_parallel,
+    now: Callable[[], dt.datetime] = dt.datetime.now,
+    read_on_workers: bool = True,
 ) -> MergeReport:
+    """``read_on_workers``: ``parse`` reads on the processes merge starts for it (False:
+    it has the results already, as ``run``'s has; none are started)."""
     report = MergeReport(register=str(ws.register_path), form_names=form_names())
     try:
         with exclusive_lock(ws.data / "merge.lock"):
-            _merge_locked(ws, report, parse, now)
+            _merge_locked(ws, report, parse, now, read_on_workers)
     except LockedError:
         raise UsageError("merge.locked", path=ws.root) from None
     return report
 
 
 def _merge_locked(
-    ws: Workspace, report: MergeReport, parse: Parser, now: Callable[[], dt.datetime]
+    ws: Workspace,
+    report: MergeReport,
+    parse: Parser,
+    now: Callable[[], dt.datetime],
+    read_on_workers: bool,
 ) -> None:
     ensure_writable(ws.register_path)
     _remove_stale_temporaries(ws)
@@ -146,7 +157,7 @@ def _merge_locked(
     archiver = Archiver(folder, {str(p): sha for p, (sha, _) in fresh.items()})
     # The processes that read the new files start here, with no store open in this
     # process (``parallel.workers_to_read``), and stay to help write the register.
-    with _workers(len(fresh), ctx, archiver) as workers:
+    with _workers(len(fresh) if read_on_workers else 0, ctx, archiver) as workers:
         # Results go into the store as they come (one transaction for the whole merge):
         # only a small record of each new file stays in memory.
         new_subs: list[tuple[Path, Submission]] = []
