@@ -321,6 +321,26 @@ def test_a_zip_that_is_no_spreadsheet_is_told_so_whatever_it_holds(tmp_path: Pat
     only(read_untouched(crowded), "file.not_spreadsheet")
 
 
+def test_the_member_that_tells_the_kind_is_read_with_care(tmp_path: Path) -> None:
+    """``mimetype`` is read before the members are judged: encrypted, it is refused as
+    such; there twice, the file is not taken for a spreadsheet. Nothing crashes."""
+    import warnings
+
+    ods = b"application/vnd.oasis.opendocument.spreadsheet"
+    locked = tmp_path / "加密表格.xlsx"
+    with zipfile.ZipFile(locked, "w") as z:
+        z.writestr("mimetype", ods)
+        z.writestr("content.xml", "<x/>")
+    _flag_encrypted(locked)
+    only(read_untouched(locked), "file.encrypted")
+    twice = tmp_path / "两个类型.xlsx"
+    with warnings.catch_warnings(), zipfile.ZipFile(twice, "w") as z:
+        warnings.simplefilter("ignore")  # (zipfile warns of the duplicate name)
+        z.writestr("mimetype", ods)
+        z.writestr("mimetype", ods)
+    only(read_untouched(twice), "file.not_spreadsheet")
+
+
 def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.xlsx"
     path.write_bytes(b"")

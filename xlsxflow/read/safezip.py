@@ -41,10 +41,10 @@ class SafeZip:
                 raise ReadError("file.encrypted", info.filename)
 
     def small(self, name: str) -> bytes | None:
-        """A member of under 200 bytes that is not encrypted (to tell what the zip
-        holds), or None."""
-        info = next((i for i in self.infos if i.filename == name), None)
-        if info is None or info.file_size >= 200 or info.flag_bits & 0x1:
+        """A member of under 200 bytes, there once (to tell what the zip holds), or
+        None."""
+        entries = [i for i in self.infos if i.filename == name]
+        if len(entries) != 1 or entries[0].file_size >= 200:  # (two of one name: ``check``)
             return None
         return self.read(name)
 
@@ -66,6 +66,8 @@ class SafeZip:
             info = self.zf.getinfo(name)
         except KeyError:
             raise ReadError("file.corrupt", f"缺少部件 {name}") from None
+        if info.flag_bits & 0x1:  # (read before ``check``: the member that tells the kind)
+            raise ReadError("file.encrypted", name)
         declared = info.file_size
         if declared > limits.max_member_bytes:
             raise ReadError("file.zip_bomb", f"{name} 解压后 {declared} 字节")
@@ -79,7 +81,14 @@ class SafeZip:
                 # Never ask for more than the declared size (which passed the ratio check):
                 # zlib would inflate all of ``cap`` before zipfile cuts it to that size.
                 data = fh.read(min(cap, declared) + 1)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as err:
+        except (
+            zipfile.BadZipFile,
+            EOFError,
+            OSError,
+            ValueError,
+            NotImplementedError,
+            RuntimeError,  # (what zipfile raises for a member it cannot decrypt)
+        ) as err:
             raise ReadError("file.corrupt", f"{name}: {err}") from None
         if len(data) > cap:
             raise ReadError("file.zip_bomb", f"{name} 解压后超过限制")
