@@ -104,13 +104,23 @@ def _string_body(text: str) -> str:
     return f"<t{space}>{text}</t>"
 
 
+def _number(value: int | float | Decimal) -> str | None:
+    """A number as xlsxwriter writes it, or None if a cell cannot hold it (not a
+    number, infinite, beyond ±1.8e308): it is then written as its text."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return f"{number:.16G}" if math.isfinite(number) else None
+
+
 class RowWriter:
     """Serialises rows (text, dates, numbers, yes/no) to ``<row>`` elements.
 
     ``text``/``wrap``/``date``/``number`` are the xf indices of the cell formats; columns
     in ``wide`` take ``wrap``. Values map to cells as in the rest of the register: empty
     strings and None are left out (or written empty in the ``blank`` format), booleans
-    are 是/否, ints, finite floats and Decimals are numbers. Every cell's markup around
+    are 是/否, ints, floats and Decimals are numbers (as text if no cell can hold them). Every cell's markup around
     its row number and value is prepared once per column."""
 
     def __init__(
@@ -164,10 +174,8 @@ class RowWriter:
                 add(f"{opens[c]}{n}{self.date_mid}{excel_date(day)}</v></c>")
             elif isinstance(value, bool):
                 add(f"{opens[c]}{n}{self.plain_mid}<t>{'是' if value else '否'}</t></is></c>")
-            elif isinstance(value, int | Decimal) or (
-                isinstance(value, float) and math.isfinite(value)
-            ):
-                add(f"{opens[c]}{n}{self.number_mid}{float(value):.16G}</v></c>")
+            elif isinstance(value, int | float | Decimal) and (number := _number(value)):
+                add(f"{opens[c]}{n}{self.number_mid}{number}</v></c>")
             else:
                 add(f"{opens[c]}{n}{self.plain_mid}{_string_body(str(value))}</is></c>")
         if not cells:
@@ -256,7 +264,9 @@ class SheetBody:
 
     Rows go in chunks — of blocks (``extend_blocks``) or of plain rows
     (``extend_rows``) — one compressed segment each, indexed (``chunks``) so that the
-    next rendering can copy unchanged chunks from this one (``BlockCache``)."""
+    next rendering can copy unchanged chunks from this one (``BlockCache``). Rows added
+    by ``extend`` (a summary's, written afresh each time) are in no chunk: such a body
+    has no index."""
 
     def __init__(self, writer: RowWriter, first_row: int) -> None:
         self.writer = writer

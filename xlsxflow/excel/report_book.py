@@ -1,9 +1,10 @@
 """Printable summary workbooks: titled tables, key-figure blocks and native charts.
 
-Everything is written with ``write_string``/``write_number``/``write_datetime`` and the
-workbook refuses to turn strings into formulas or links, so nothing a committee typed can
-become active content. Fixed document properties and the callers' sorted rows make the
-bytes deterministic.
+Headings and figures are written with ``write_string``/``write_number`` in a workbook
+that refuses to turn strings into formulas or links; a table's rows are serialised by
+``excel.bulk_rows`` (every string an inline string, escaped) and spliced in at the end.
+Either way nothing a committee typed can become active content. Fixed document
+properties and the callers' sorted rows make the bytes deterministic.
 """
 
 from __future__ import annotations
@@ -170,7 +171,12 @@ class ReportBook:
         text, wrap, date, number = self._styles
         writer = RowWriter(n, text=text, wrap=wrap, date=date, number=number, wide=wide, blank=text)
         body = SheetBody(writer, first_row=3)
-        body.extend(itertools.chain(sample, rows))
+        try:
+            body.extend(itertools.chain(sample, rows))
+            body.deflate.close()  # (compressed now: no thread left if the report fails)
+        except BaseException:
+            body.deflate.discard()
+            raise
         last = body.next_row - 1
         empty = last == 2
         if empty:  # (nothing to splice: the sheet says so in a row of its own, below)
