@@ -16,21 +16,20 @@ from xlsxflow.errors import UsageError
 
 def discover(paths: Iterable[Path]) -> list[Path]:
     """Every file named or inside a named folder (recursively, not through links or
-    junctions to folders), sorted by path with ``/`` on every system, each once (on
-    Windows, whatever the letter case it was named with). A folder that cannot be
-    listed stops the run (``inbox.unreadable``): the returns in it would be missed."""
-    found: dict[str, str] = {}  # (normalised for comparison) → as found
+    junctions to folders), sorted by path with ``/`` on every system, each path once.
+    (Names are not compared case-insensitively: a folder on Windows may be case
+    sensitive, and two returns in it must not become one. The same file named twice in
+    another letter case is read twice and merged once: by its hash.) A folder that
+    cannot be listed stops the run (``inbox.unreadable``): its returns would be missed."""
+    found: set[str] = set()
     for path in paths:
         if path.is_dir():
-            files = _files_under(str(path))
+            found.update(_files_under(str(path)))
         elif path.is_file():
-            files = iter([str(path)])
+            found.add(str(path))
         else:
             raise UsageError("validate.no_files", path=path)
-        for file in files:
-            found.setdefault(os.path.normcase(file), file)
-    ordered = sorted(found.values(), key=lambda p: p.replace(os.sep, "/"))
-    return [Path(p) for p in ordered]
+    return [Path(p) for p in sorted(found, key=lambda p: p.replace(os.sep, "/"))]
 
 
 def _files_under(folder: str) -> Iterator[str]:
@@ -44,7 +43,7 @@ def _files_under(folder: str) -> Iterator[str]:
             with os.scandir(current) as entries:
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
-                        if not _is_link(entry):
+                        if not _is_junction(entry):
                             pending.append(entry.path)
                     elif entry.is_file():
                         yield entry.path
@@ -54,7 +53,7 @@ def _files_under(folder: str) -> Iterator[str]:
             ) from None
 
 
-def _is_link(entry: os.DirEntry[str]) -> bool:
+def _is_junction(entry: os.DirEntry[str]) -> bool:
     """A junction (Windows) is a folder to ``is_dir`` but points elsewhere, maybe to a
     folder above it: not followed, as symbolic links are not. (Other reparse points,
     such as OneDrive's folders, are listed.)"""
