@@ -83,6 +83,15 @@ def connect_readonly(path: Path, *, any_thread: bool = False) -> sqlite3.Connect
     return db
 
 
+# Which submissions a query is about: their hashes, given as one JSON array.
+_AMONG = "sha256 IN (SELECT value FROM json_each(?))"
+
+
+def _rows_of(table: str) -> str:
+    """The JSON path of one table's rows in a stored payload (quoted: any table id)."""
+    return f'$.rows."{table}"'
+
+
 class PayloadReader:
     """Reads one submission's values on demand, through its own read-only connection, so
     that the register never needs every return's values in memory at once."""
@@ -112,7 +121,7 @@ class PayloadReader:
             self._connection()
             .execute(
                 "SELECT json_extract(payload, ?) FROM submissions WHERE sha256 = ?",
-                (f'$.rows."{table}"', sha),  # (quoted: any table id)
+                (_rows_of(table), sha),
             )
             .fetchone()
         )
@@ -122,19 +131,16 @@ class PayloadReader:
         """The values of many returns, in one query (a province's 5,000 applications
         one by one cost a query each)."""
         found = self._connection().execute(
-            "SELECT sha256, payload FROM submissions"
-            " WHERE sha256 IN (SELECT value FROM json_each(?))",
-            (json.dumps(shas),),
+            f"SELECT sha256, payload FROM submissions WHERE {_AMONG}", (json.dumps(shas),)
         )
         return {sha: json.loads(payload) for sha, payload in found}
 
     def tables(self, shas: list[str], table: str) -> dict[str, list[dict[str, Any]]]:
         """One table's rows of those of many returns that have any, in one query."""
-        path = f'$.rows."{table}"'
+        path = _rows_of(table)
         found = self._connection().execute(
             "SELECT sha256, json_extract(payload, ?) FROM submissions"
-            " WHERE sha256 IN (SELECT value FROM json_each(?))"
-            " AND json_array_length(payload, ?) > 0",
+            f" WHERE {_AMONG} AND json_array_length(payload, ?) > 0",
             (path, json.dumps(shas), path),
         )
         return {sha: json.loads(rows) for sha, rows in found}
@@ -143,9 +149,9 @@ class PayloadReader:
         """Those of ``shas`` whose ``table`` has a row meeting ``condition``: SQL over
         the row ``t.value``, written in our code (never from a file)."""
         found = self._connection().execute(
-            "SELECT sha256 FROM submissions s WHERE sha256 IN (SELECT value FROM json_each(?))"
+            f"SELECT sha256 FROM submissions s WHERE {_AMONG}"
             f" AND EXISTS (SELECT 1 FROM json_each(s.payload, ?) t WHERE {condition})",
-            (json.dumps(shas), f'$.rows."{table}"'),
+            (json.dumps(shas), _rows_of(table)),
         )
         return {sha for (sha,) in found}
 
@@ -153,9 +159,8 @@ class PayloadReader:
         """How many rows ``table`` has in each of these returns (counted by SQLite, in C:
         where a province's task rows will go is planned before any is made)."""
         found = self._connection().execute(
-            "SELECT sha256, json_array_length(payload, ?) FROM submissions"
-            " WHERE sha256 IN (SELECT value FROM json_each(?))",
-            (f'$.rows."{table}"', json.dumps(shas)),
+            f"SELECT sha256, json_array_length(payload, ?) FROM submissions WHERE {_AMONG}",
+            (_rows_of(table), json.dumps(shas)),
         )
         return {sha: count or 0 for sha, count in found}
 
