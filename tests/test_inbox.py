@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlsxflow.errors import UsageError
-from xlsxflow.inbox import discover
+from xlsxflow.inbox import discover, listing
 from xlsxflow.register.hashes import InboxHashes
 
 
@@ -31,6 +31,8 @@ def test_every_file_under_the_folders_once_in_path_order(tmp_path: Path) -> None
     relative = [p.relative_to(inbox).as_posix() for p in found]
     assert relative == ["a b/x.xls", "a/1.xlsx", "a/z/1.xlsx", "b/2.xlsx", "c.xlsx", "中文/表.xlsx"]
     assert all(isinstance(p, Path) and p.is_file() for p in found)
+    # (merge lists it as text, in the same order)
+    assert listing([inbox, inbox / "c.xlsx", inbox / "a"]) == [str(p) for p in found]
 
 
 def test_a_path_that_is_not_there_is_a_usage_error(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ def hashed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the files read to hash them."""
     calls: list[str] = []
     real = hashes.sha256_of
-    monkeypatch.setattr(hashes, "sha256_of", lambda p: (calls.append(p.name), real(p))[1])
+    monkeypatch.setattr(hashes, "sha256_of", lambda p: (calls.append(Path(p).name), real(p))[1])
     return calls
 
 

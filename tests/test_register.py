@@ -833,6 +833,38 @@ def test_the_previous_register_is_kept_as_a_backup_a_few_generations(tmp_path, c
     assert sorted(p.name for p in backups.iterdir()) == names
 
 
+def test_a_backup_is_the_previous_file_itself_and_keeps_its_bytes(tmp_path, cycle):
+    ws = fresh(tmp_path)
+    receive(ws, cycle.returns[0])
+    previous = ws.register_path.read_bytes()
+    file_id = ws.register_path.stat().st_ino
+    receive(ws, cycle.returns[1])
+    (kept,) = (ws.data / "backups").glob("*.xlsx")
+    assert kept.read_bytes() == previous
+    # linked, not copied, and no longer the register's file (which was replaced)
+    assert kept.stat().st_ino == file_id
+    assert kept.stat().st_nlink == 1
+    ws.register_path.write_bytes(b"written in place later")
+    assert kept.read_bytes() == previous
+
+
+@pytest.mark.parametrize("how", ["no links here", "saved meanwhile"])
+def test_a_backup_is_copied_where_the_file_cannot_be_linked(tmp_path, cycle, monkeypatch, how):
+    ws = fresh(tmp_path)
+    receive(ws, cycle.returns[0])
+    previous = ws.register_path.read_bytes()
+
+    def link(src, dst):
+        if how == "no links here":  # FAT, some shares
+            raise OSError(1, "Operation not permitted")
+        Path(dst).write_bytes(b"the clerk's save, just now")  # not what the merge read
+
+    monkeypatch.setattr(os, "link", link)
+    receive(ws, cycle.returns[1])
+    (kept,) = (ws.data / "backups").glob("*.xlsx")
+    assert kept.read_bytes() == previous
+
+
 def test_a_merge_while_another_holds_the_lock_fails_cleanly(tmp_path, cycle):
     ws = fresh(tmp_path)
     cycle["T01_innovation"].put(ws.inbox)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from xlsxflow import give_back_memory
 from xlsxflow.errors import XlsxflowError
 from xlsxflow.fsutil import FileBusyError
 from xlsxflow.problems import FileResult
@@ -109,7 +110,7 @@ def run(
     dry_run: bool = False,
 ) -> RunReport:
     from xlsxflow.feedback import write_feedback
-    from xlsxflow.inbox import discover
+    from xlsxflow.inbox import listing
     from xlsxflow.parallel import read_many
     from xlsxflow.register.hashes import InboxHashes
     from xlsxflow.register.meetings import run_schedule
@@ -122,6 +123,7 @@ def run(
     def step(name: str, ok: bool, summary: str) -> None:
         report.steps.append(Step(name, ok, summary))
         say(("✔ " if ok else "✘ ") + f"{name}：{summary}")
+        give_back_memory()
 
     ctx = ValidationContext(ws.config, ws.roster, ws.root)
     known: set[str] = set()
@@ -130,7 +132,7 @@ def run(
         with Store(ws.data / "register.sqlite") as store:
             known, cached = store.known_hashes(), store.inbox_hashes()
     hashes = InboxHashes(ws.inbox, cached)
-    new = [p for p in discover([ws.inbox]) if hashes.sha256(p)[0] not in known]
+    new = [Path(p) for p in listing([ws.inbox]) if hashes.sha256(p)[0] not in known]
     stats = {p: hashes.stat(p) for p in new}  # to tell, at the merge, what changed since
     # On every core; what merge stores is encoded there too, and what was typed is
     # kept only for the files that get a marked-up copy.

@@ -27,9 +27,9 @@ SUFFIXES = frozenset({".xlsx", ".xls", ".ods", ".xlsm", ".et"})
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # members carry no time: the same files give the same pack
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: str | Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

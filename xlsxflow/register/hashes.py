@@ -30,17 +30,18 @@ TAIL_PROBE = os.name == "nt"
 TAIL_BYTES = 4096
 
 Stat = tuple[int, ...]  # size, mtime_ns, ctime_ns, file id, CRC of the tail (or 0)
+PathLike = str | Path  # (the inbox is listed as text: see ``inbox.listing``)
 
 
-def stat_of(path: Path) -> Stat:
-    st = path.stat()
+def stat_of(path: PathLike) -> Stat:
+    st = os.stat(path)
     tail = _tail_crc(path, st.st_size) if TAIL_PROBE else 0
     # (ReFS and some shares give 128-bit file ids; SQLite keeps 64-bit integers)
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino % (1 << 63), tail)
 
 
-def _tail_crc(path: Path, size: int) -> int:
-    with path.open("rb") as fh:
+def _tail_crc(path: PathLike, size: int) -> int:
+    with open(path, "rb") as fh:
         fh.seek(max(0, size - TAIL_BYTES))
         return zlib.crc32(fh.read(TAIL_BYTES))
 
@@ -56,16 +57,16 @@ class InboxHashes:
         self.seen: dict[str, tuple[Stat, str]] = {}
         self.started = time.time_ns()
 
-    def key(self, path: Path) -> str:
+    def key(self, path: PathLike) -> str:
         """``path`` relative to the root, with ``/``: what the store keeps it under.
         (Cut from its text where it starts with the root's: ``relative_to`` cost as
         much as the ``stat`` of the file, asked of 10,000 files at every merge.)"""
         text = str(path)
         if text.startswith(self._under):
             return text[len(self._under) :].replace(os.sep, "/")
-        return path.relative_to(self.root).as_posix()
+        return Path(path).relative_to(self.root).as_posix()
 
-    def sha256(self, path: Path) -> tuple[str, int]:
+    def sha256(self, path: PathLike) -> tuple[str, int]:
         """(sha256, size) of ``path``."""
         key = self.key(path)
         stat = stat_of(path)
@@ -80,12 +81,12 @@ class InboxHashes:
         self.seen[key] = (stat, sha)
         return sha, size
 
-    def cached(self, path: Path) -> str | None:
+    def cached(self, path: PathLike) -> str | None:
         """The SHA-256 of ``path`` if it is known and ``stat`` says it is unchanged."""
         entry = self.known.get(self.key(path))
         return entry[1] if entry is not None and entry[0] == stat_of(path) else None
 
-    def stat(self, path: Path) -> Stat:
+    def stat(self, path: PathLike) -> Stat:
         """What ``stat`` said of ``path`` when it was hashed (all -1: it changed then)."""
         return self.seen[self.key(path)][0]
 

@@ -21,6 +21,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -38,7 +39,7 @@ from xlsxflow.fsutil import (
     fsync_dirs,
     write_atomic,
 )
-from xlsxflow.inbox import discover
+from xlsxflow.inbox import listing
 from xlsxflow.problems import FileResult
 from xlsxflow.register.archive import PACKS, Archive, Archiver, locate, sha256_of
 from xlsxflow.register.codec import payload_json
@@ -46,7 +47,7 @@ from xlsxflow.register.hashes import InboxHashes
 from xlsxflow.register.merge_report import MergeReport
 from xlsxflow.register.nothing_new import register_inputs
 from xlsxflow.register.state import derive
-from xlsxflow.register.store import Store, Submission, close_readers
+from xlsxflow.register.store import Brief, Store, Submission, close_readers
 from xlsxflow.validation import ValidationContext
 from xlsxflow.workspace import Workspace
 
@@ -124,7 +125,7 @@ def _merge_locked(
     _remove_stale_temporaries(ws)
     ctx = ValidationContext(ws.config, ws.roster, ws.root)
     with Store(ws.data / "register.sqlite") as store:
-        before = store.submissions()
+        before = store.briefs()
         _remove_orphan_packs(ws.data / "archive", before)
         edits = None  # (edits.py, with the reader behind it, is imported only when needed)
         on_disk = sha256_of(ws.register_path) if ws.register_path.exists() else None
@@ -132,25 +133,25 @@ def _merge_locked(
         if edited:  # the clerk saved register.xlsx since we wrote it: read the edits
             from xlsxflow.register.edits import read_edits
 
-            shown = derive(before, ws.config)
+            shown = derive(store.submissions(), ws.config)
             figures = figures_for(shown, ws.config, store.meetings())
             edits = read_edits(ws.register_path, shown, ws.roster, store.dept_notes(), figures)
+            close_readers(shown.submissions)
         hashes = InboxHashes(ws.inbox, store.inbox_hashes())
         generation = store.generation
-    close_readers(before)
     report.committee_edits = edits.committee_cells if edits else []
     known = {s.sha256: s for s in before}
     instances = {s.instance for s in before if s.valid and s.instance}
     fresh: dict[Path, tuple[str, int]] = {}
     fresh_shas: set[str] = set()
     seen: list[tuple[str, str]] = []
-    for path in discover([ws.inbox]):
-        sha, size = hashes.sha256(path)
-        seen.append((sha, path.name))
+    for text in listing([ws.inbox]):
+        sha, size = hashes.sha256(text)
+        seen.append((sha, os.path.basename(text)))
         if sha in known:
             report.unchanged[known[sha].form or "unknown"] += 1
         elif sha not in fresh_shas:
-            fresh[path] = (sha, size)
+            fresh[Path(text)] = (sha, size)
             fresh_shas.add(sha)
     report.files = len(fresh) + sum(report.unchanged.values())
     folder = ws.data / "archive"
@@ -314,7 +315,7 @@ def write_register(
     written = data != previous
     if written:
         if previous is not None:
-            _backup(previous, ws.data / "backups")
+            _backup(target, previous, previous_sha, ws.data / "backups")
         with atomic_file(target) as fh:
             fh.write(data)
             # Checked as late as can be, just before the new file replaces it (hashed
@@ -355,7 +356,7 @@ def _remove_stale_temporaries(ws: Workspace) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def _remove_orphan_packs(folder: Path, stored: list[Submission]) -> None:
+def _remove_orphan_packs(folder: Path, stored: list[Brief]) -> None:
     """A merge killed before its commit leaves packs no submission names; the next merge
     may pack the same files differently. With the lock held, such packs are leftovers."""
     named = {locate(s.archived)[0] for s in stored}
@@ -365,10 +366,25 @@ def _remove_orphan_packs(folder: Path, stored: list[Submission]) -> None:
                 pack.unlink()
 
 
-def _backup(previous: bytes, folder: Path) -> None:
-    """Keep the previous register (a few generations), named by when it was replaced."""
+def _backup(target: Path, previous: bytes, sha: str, folder: Path) -> None:
+    """Keep the previous register (a few generations), named by when it was replaced.
+    The file itself is linked in (a province's register is 22 MB to copy at every merge;
+    it is replaced by a new file, never written in place, so the link keeps its bytes).
+    Copied where links are not to be had (FAT, some shares), or when the file is no
+    longer what was read (saved by the clerk just now: that merge stops anyway)."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    write_atomic(folder / f"register-{stamp}.xlsx", previous)
+    kept = folder / f"register-{stamp}.xlsx"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(target, kept)
+    except OSError:
+        write_atomic(kept, previous)
+    else:
+        if sha256_of(kept) == sha:
+            fsync_dirs({folder})
+        else:
+            kept.unlink()
+            write_atomic(kept, previous)
     old = sorted(folder.glob("register-*.xlsx"))
     for extra in old[:-BACKUPS_KEPT]:
         extra.unlink(missing_ok=True)

@@ -16,7 +16,7 @@ import json
 import sqlite3
 
 from xlsxflow.fsutil import FileBusyError, LockedError, ensure_writable, exclusive_lock
-from xlsxflow.inbox import discover
+from xlsxflow.inbox import listing
 from xlsxflow.register.archive import sha256_of
 from xlsxflow.register.hashes import InboxHashes
 from xlsxflow.register.merge_report import MergeReport
@@ -64,7 +64,7 @@ def _unchanged(ws: Workspace, store: Store) -> MergeReport | None:
     hashes = InboxHashes(ws.inbox, store.inbox_hashes())
     forms = store.forms()
     report = MergeReport(register=str(ws.register_path), form_names=json.loads(names))
-    paths = discover([ws.inbox])
+    paths = listing([ws.inbox])
     if len(paths) != len(hashes.known):
         return None  # files gone since (the cache is to be trimmed) or never cached
     for path in paths:

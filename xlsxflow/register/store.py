@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -173,6 +173,16 @@ class PayloadReader:
         self.close()  # (maybe by the collector, on another thread: allowed, see above)
 
 
+class Brief(NamedTuple):
+    """A stored return, by what ``Store.briefs`` tells of it."""
+
+    sha256: str
+    form: str | None
+    instance: str | None
+    valid: bool
+    archived: str
+
+
 @dataclass(frozen=True)
 class Submission:
     sha256: str
@@ -299,6 +309,16 @@ class Store:
 
     def known_hashes(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT sha256 FROM submissions")}
+
+    def briefs(self) -> list[Brief]:
+        """What a merge needs to know of every stored return before reading new ones
+        (a third of the cost of ``submissions``, which it asks again to derive)."""
+        return [
+            Brief(sha, form, instance, bool(valid), archived)
+            for sha, form, instance, valid, archived in self.db.execute(
+                "SELECT sha256, form, instance, valid, archived FROM submissions"
+            )
+        ]
 
     def forms(self) -> dict[str, str | None]:
         """SHA-256 → form of every submission (without loading any of them)."""
