@@ -150,3 +150,43 @@ def test_a_segment_made_elsewhere_is_compressed_in_the_same_steps(
         body.discard()
     finally:
         deflate.zlib.compressobj, deflate.PIECE = real, old_piece  # type: ignore[assignment]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.lists(st.binary(max_size=300), max_size=6)),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(min_value=1, max_value=900),
+)
+def test_segments_added_and_written_come_out_in_order(
+    segments: list[tuple[bool, list[bytes]]], piece: int
+) -> None:
+    """Added segments wait to be handed over together (up to ``PIECE`` bytes): they
+    still come out between the written ones exactly where they were added."""
+    old_piece = deflate.PIECE
+    deflate.PIECE = piece
+    try:
+        body = BackgroundDeflate()
+        made = []
+        for added, pieces in segments:
+            made.append(deflate.compress_segment(pieces))
+            if added:
+                data = b"".join(pieces)
+                body.add_segment(made[-1], zlib.crc32(data), len(data))
+            else:
+                for data in pieces:
+                    body.write(data)
+                body.end_segment()
+        body.close()
+        body.out.seek(0)
+        out = body.out.read()
+        assert [out[a : a + n] for a, n in body.spans] == made
+        whole = b"".join(b"".join(pieces) for _, pieces in segments)
+        assert (body.crc, body.size) == (zlib.crc32(whole), len(whole))
+        assert zlib.decompress(out + deflate.deflate_segment(b"", last=True), -15) == whole
+        body.discard()
+    finally:
+        deflate.PIECE = old_piece

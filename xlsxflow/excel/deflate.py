@@ -63,15 +63,31 @@ def _zero_operators() -> list[list[int]]:
     return operators
 
 
+@functools.cache
+def _byte_tables(k: int) -> tuple[list[int], list[int], list[int], list[int]]:
+    """``_zero_operators()[k]`` applied to every value of each byte of a CRC: a CRC is
+    carried by four look-ups instead of up to 32 steps (a register rewritten from the
+    previous one combines the CRCs of thousands of copied chunks)."""
+    matrix = _zero_operators()[k]
+    tables = []
+    for byte in range(4):
+        table = [0] * 256
+        for value in range(1, 256):
+            low = value & -value  # the lowest bit set, and the rest already in the table
+            table[value] = table[value ^ low] ^ matrix[8 * byte + low.bit_length() - 1]
+        tables.append(table)
+    return tables[0], tables[1], tables[2], tables[3]
+
+
 def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
     """The CRC-32 of A + B from the CRC-32 of A, that of B and B's length (zlib's
     ``crc32_combine``, which Python's zlib does not offer): A's CRC is carried through
     ``len2`` zero bytes by the operators for 1, 2, 4, … zero bytes, then B's is added."""
-    operators = _zero_operators()
     k = 0
     while len2 > 0:
         if len2 & 1:
-            crc1 = _gf2_times(operators[k], crc1)
+            t0, t1, t2, t3 = _byte_tables(k)
+            crc1 = t0[crc1 & 255] ^ t1[crc1 >> 8 & 255] ^ t2[crc1 >> 16 & 255] ^ t3[crc1 >> 24]
         len2 >>= 1
         k += 1
     return crc1 ^ crc2
@@ -142,7 +158,12 @@ class BackgroundDeflate:
         self._segment_crc = 0
         self._segment_size = 0
         self._gather = _Gather()
-        self._queue: queue.Queue[bytes | tuple[bytes] | None] = queue.Queue(QUEUE_CHUNKS)
+        # Segments added since the last item was queued, handed over together: one
+        # queue item each (thousands of small chunks copied from a previous register)
+        # cost more in the threads' hand-overs than the copying.
+        self._added: list[bytes] = []
+        self._added_size = 0
+        self._queue: queue.Queue[bytes | list[bytes] | None] = queue.Queue(QUEUE_CHUNKS)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -152,10 +173,10 @@ class BackgroundDeflate:
         ended = False
         try:
             while (item := self._queue.get()) is not None:
-                if isinstance(item, tuple):  # compressed elsewhere: copied
-                    start = self.out.tell()
-                    self.out.write(item[0])
-                    self.spans.append((start, len(item[0])))
+                if isinstance(item, list):  # compressed elsewhere: copied
+                    for data in item:
+                        self.spans.append((self.out.tell(), len(data)))
+                        self.out.write(data)
                     continue
                 if z is None:
                     z, start = (
@@ -185,13 +206,13 @@ class BackgroundDeflate:
         self._segment_crc = zlib.crc32(data, self._segment_crc)
         self._segment_size += len(data)
         if (piece := self._gather.add(data)) is not None:
-            self._queue.put(piece)
+            self._put(piece)
 
     def end_segment(self) -> tuple[int, int]:
         """End the open segment (made even if nothing was written to it); its CRC and
         length."""
         self._hand_over()
-        self._queue.put(_END)
+        self._put(_END)
         ended = self._segment_crc, self._segment_size
         self._segment_crc = self._segment_size = 0
         return ended
@@ -203,24 +224,35 @@ class BackgroundDeflate:
             raise ValueError("a segment is open")
         self.crc = crc32_combine(self.crc, crc, size)
         self.size += size
-        self._queue.put((bytes(data),))
+        self._added.append(bytes(data))
+        self._added_size += len(data)
+        if self._added_size >= PIECE:  # (bounded memory, as for the writes)
+            self._put(None, only_added=True)
+
+    def _put(self, item: bytes | None, only_added: bool = False) -> None:
+        """Queue ``item`` after the segments added before it (or only those)."""
+        if self._added:
+            self._queue.put(self._added)
+            self._added, self._added_size = [], 0
+        if not only_added:
+            self._queue.put(item)
 
     def _hand_over(self) -> None:
         if (piece := self._gather.rest()) is not None:
-            self._queue.put(piece)
+            self._put(piece)
 
     def close(self) -> None:
         """Wait until everything written is compressed (raises what the thread met)."""
         if self._thread.is_alive():
             self._hand_over()
-            self._queue.put(None)
+            self._put(None)
             self._thread.join()
         if self._error is not None:
             raise self._error
 
     def discard(self) -> None:
         if self._thread.is_alive():
-            self._gather = _Gather()
+            self._gather, self._added, self._added_size = _Gather(), [], 0
             self._queue.put(None)
             self._thread.join()
         self.out.close()
