@@ -1068,6 +1068,45 @@ def test_copied_rows_match_a_fresh_build_as_ledgers_change_and_sheets_spill(tmp_
     assert any("续" in n for n in openpyxl.load_workbook(ws.register_path).sheetnames)
 
 
+def test_project_rows_are_built_again_whenever_anything_they_show_changes(tmp_path, cycle):
+    """A row of 项目总台账 is copied from the previous register by a key of all it is made
+    of, its values loaded only when it is built: a meeting recorded, a department note, a committee renamed in the roster and a new version of the
+    application each show in the rewritten register, byte for byte a fresh build."""
+    from xlsxflow.excel.roster_book import write_roster
+    from xlsxflow.register.meetings import run_schedule
+    from xlsxflow.register.merge import write_register
+    from xlsxflow.register.store import Store
+
+    t01 = instance("T01", INNOVATION)
+    later = cycle["T01_innovation_v2"]
+    ws = fresh(tmp_path)
+    receive(ws, *(r for r in cycle.returns if r is not later))
+
+    def shown(column: str) -> object:
+        assert ws.register_path.read_bytes() == _built_afresh(ws)
+        return project_row(ws, t01)[column]
+
+    assert shown("最近调度会") is None
+    run_schedule(ws, dt.date(2012, 3, 31))
+    assert shown("最近调度会") == "2012-03-31"
+    with Store(ws.data / "register.sqlite") as store, store.transaction():
+        store.set_dept_note(t01, "备注", "请加快进度")
+    write_register(ws)
+    assert shown("备注") == "请加快进度"
+    roster = ws.roster
+    renamed = tuple(
+        c.model_copy(update={"name": "改名后的党委"}) if c.code == "T01" else c
+        for c in roster.committees
+    )
+    write_roster(ws.roster_path, roster.model_copy(update={"committees": renamed}))
+    ws = Workspace.open(ws.root)
+    merge(ws)
+    assert shown("申报单位") == "改名后的党委"
+    budget = shown("党委专项资金（元）")
+    receive(ws, later)
+    assert shown("党委专项资金（元）") != budget
+
+
 def test_an_index_of_another_file_is_not_used(tmp_path, cycle, monkeypatch):
     """An older xlsxflow rewrote register.xlsx (and its hash) but left our index: the
     index names another file, so nothing is copied from it."""

@@ -94,7 +94,7 @@ def compute_schedule(
         if project.closure is not None and project.closure.saved_at[:10] <= as_of.isoformat():
             continue  # concluded before this meeting: no longer dispatched
         ledger = ledger_as_of(state, project, as_of)
-        names[project.number] = str(project.values.get("project_name") or "")
+        names[project.number] = project.name
         if ledger is None:
             result = ProjectSchedule(project.number, project.committee, as_of, has_ledger=False)
         else:
@@ -230,7 +230,7 @@ def evaluation_inputs(state: RegisterState) -> list[EvaluationInput]:
                 project=p.number,
                 committee=p.committee,
                 project_type=p.project_type,
-                name=str(p.values.get("project_name") or ""),
+                name=p.name,
                 goal_rate=acc.get("goal_rate"),
                 tasks_done=done,
                 tasks_total=len(tasks),

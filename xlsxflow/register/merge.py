@@ -202,7 +202,9 @@ def _merge_locked(
                 and store.meta("register_inputs") == register_inputs(ws, generation)
             ):
                 return  # nothing new and register.xlsx is what we last wrote: nothing to do
-            state = derive(store.submissions(), ws.config)
+            # (rewritten from the previous register: only the changed projects' rows are
+            # built, and only their values loaded)
+            state = derive(store.submissions(), ws.config, values=on_disk is None or edited)
         if workers is not None and on_disk is not None and not edited:
             # (rewritten from the register we last wrote, with its unchanged rows copied:
             # nothing for them to make)

@@ -29,7 +29,7 @@ def approved_projects(state: RegisterState) -> list[ProjectRef]:
         refs.append(
             ProjectRef(
                 project_no=p.number,
-                project_name=str(p.values.get("project_name") or "")[:60],
+                project_name=p.name[:60],
                 committee_code=p.committee,
                 project_type=p.project_type,
                 direction=str(p.values.get("direction") or ""),
@@ -56,7 +56,7 @@ def review_rows(state: RegisterState, roster: Roster | None, cycle: int) -> list
             {
                 "rv_instance": p.key,
                 "rv_committee": name,
-                "rv_project_name": str(p.values.get("project_name") or ""),
+                "rv_project_name": p.name,
                 "rv_type": types.display(types.by_code(p.project_type)),
                 "rv_direction": directions.display(directions.by_code(direction))
                 if direction

@@ -186,20 +186,42 @@ def projects_sheet(
     notes: dict[tuple[str, str], str],
     figures: Figures | None = None,
 ) -> Sheet:
+    """One block a project, keyed by everything its row is made of: a register rewritten
+    from the previous one builds the rows of the projects that changed only, and loads
+    only their values (``derive(values=False)``)."""
     own = project_headers()
-    rows = []
-    for p in state.projects:
+    figures = figures or Figures({}, {})
+
+    def notes_of(p: Project) -> list[Cell]:
+        return [notes.get((p.key, c), "") for c in DEPT_COLUMNS]
+
+    def row_of(p: Project) -> list[Sequence[Cell]]:
         values = project_row_values(p, roster, figures)
-        rows.append(
-            [values.get(h) for h in own] + [notes.get((p.key, c), "") for c in DEPT_COLUMNS]
-        )
-    headers = [*own, *DEPT_COLUMNS]
+        return [[values.get(h) for h in own] + notes_of(p)]
+
+    def blocks() -> Iterator[Block]:
+        for p in state.projects:
+            evaluation = figures.evaluations.get(p.number or "")
+            made_of = (
+                p.key,
+                p.number,
+                p.application.sha256,  # (its values)
+                _committee_name(roster, p.committee),
+                sorted(p.review.items()),
+                p.state,
+                figures.latest_meeting.get(p.number or ""),
+                (evaluation.score, evaluation.grade) if evaluation else None,
+                notes_of(p),
+            )
+            key = hashlib.sha256(repr(made_of).encode()).hexdigest()
+            yield Block(key, functools.partial(row_of, p))
+
     return Sheet(
         PROJECTS_SHEET,
-        headers,
-        rows,
-        DEPT_COLUMNS,
+        [*own, *DEPT_COLUMNS],
+        dept_columns=DEPT_COLUMNS,
         wide=(_label("application_innovation", "project_name"), "备注", "整改意见"),
+        blocks=blocks(),
     )
 
 
@@ -250,7 +272,7 @@ def _table_sheet(
         for p, sub in zip(state.projects, subs, strict=True):
             if sub is None:
                 continue
-            name_ = str(p.values.get("project_name") or "")
+            name_ = p.name
             committee = _committee_name(roster, p.committee, p.committee)
             # the rows are made of exactly these (the return's content by its hash)
             made_of = "\x1f".join([name, p.number or "", name_, committee, sub.sha256])
@@ -322,7 +344,7 @@ def changes_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
                 t.at[:10],
                 p.key,
                 p.number,
-                str(p.values.get("project_name") or ""),
+                p.name,
                 _committee_name(roster, p.committee, p.committee),
                 "状态变化",
                 content,
@@ -341,7 +363,7 @@ def changes_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
                     when,
                     p.key,
                     p.number,
-                    str(p.values.get("project_name") or ""),
+                    p.name,
                     _committee_name(roster, p.committee, p.committee),
                     "项目调整",
                     f"{adj.get('adj_what', '')}（原因：{adj.get('adj_why', '')}）",
@@ -406,7 +428,7 @@ def missing_sheet(
                         p.committee,
                         _committee_name(roster, p.committee, p.committee),
                         p.number,
-                        str(p.values.get("project_name") or ""),
+                        p.name,
                         status_for(meeting),
                     ]
                 )
@@ -420,7 +442,7 @@ def missing_sheet(
                     p.committee,
                     _committee_name(roster, p.committee, p.committee),
                     p.number,
-                    str(p.values.get("project_name") or ""),
+                    p.name,
                     status_for(cycle.acceptance_deadline),
                 ]
             )
@@ -448,7 +470,7 @@ def meetings_sheet(meetings: list[Any], state: RegisterState, roster: Roster | N
             [
                 dt.date.fromisoformat(as_of),
                 project,
-                str(p.values.get("project_name") or "") if p else "",
+                p.name if p else "",
                 _committee_name(roster, p.committee, p.committee) if p else "",
                 Decimal(compliance) if compliance else None,
                 VERDICT_TEXT.get(verdict or "", "未报送台帐"),

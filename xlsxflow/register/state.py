@@ -20,7 +20,7 @@ from typing import Any
 from xlsxflow.config import Config
 from xlsxflow.forms import catalog
 from xlsxflow.register.codec import decode, decode_rows, decode_table, decode_values
-from xlsxflow.register.store import Submission, by_store, payloads_of
+from xlsxflow.register.store import Submission, by_store, payloads_of, values_of
 from xlsxflow.templates import APPLICATION_KINDS
 
 PAYLOAD_BATCH = 500
@@ -59,6 +59,11 @@ class Transition:
     note: str = ""
 
 
+# The application's values that deriving the register asks of every project (the rest
+# are loaded when a project's rows are built: see ``derive``).
+LIGHT_FIELDS = ("project_name", "project_type", "source_project_no")
+
+
 @dataclass
 class Project:
     key: str  # the application's instance id
@@ -66,8 +71,7 @@ class Project:
     kind: str
     cycle: str
     application: Submission
-    values: dict[str, Any]
-    plan: list[dict[str, Any]]
+    light: dict[str, Any]  # LIGHT_FIELDS of the application's values, decoded
     number: str | None = None
     decision: str | None = None
     review: dict[str, Any] = field(default_factory=dict)
@@ -75,10 +79,38 @@ class Project:
     ledger: Submission | None = None
     closure: Submission | None = None
     acceptance: Submission | None = None
+    _loaded: tuple[dict[str, Any], list[dict[str, Any]]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    @property
+    def name(self) -> str:
+        return str(self.light.get("project_name") or "")
 
     @property
     def project_type(self) -> str:
-        return str(self.values.get("project_type") or self.kind.removeprefix("application_"))
+        return str(self.light.get("project_type") or self.kind.removeprefix("application_"))
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The application's values (loaded from the store when first asked for)."""
+        if self._loaded is None:
+            self.load(self.application.payload)
+        assert self._loaded is not None
+        return self._loaded[0]
+
+    @property
+    def plan(self) -> list[dict[str, Any]]:
+        """The application's plan rows (loaded with the values)."""
+        if self._loaded is None:
+            self.load(self.application.payload)
+        assert self._loaded is not None
+        return self._loaded[1]
+
+    def load(self, payload: dict[str, Any]) -> None:
+        """Decode the application's values and plan from its stored ``payload``."""
+        spec = catalog().form(self.kind)
+        self._loaded = decode_values(spec, payload), decode_rows(spec, payload, "plan")
 
     def form_values(self, which: str) -> dict[str, Any]:
         sub = getattr(self, which)
@@ -159,7 +191,11 @@ def _versions(subs: list[Submission], statuses: dict[str, Status]) -> dict[str, 
     return latest
 
 
-def derive(submissions: list[Submission], config: Config) -> RegisterState:
+def derive(submissions: list[Submission], config: Config, *, values: bool = True) -> RegisterState:
+    """``values=False``: each project's application values are loaded when first asked
+    for, and only ``LIGHT_FIELDS`` now (for a province, loading all 5,000 was most of
+    deriving): for a register rewritten from the previous one, which builds the rows of
+    the projects that changed only. Otherwise all are loaded now, in batches."""
     forms = catalog()
     subs = sorted(submissions, key=lambda s: s.order_key)
     statuses = {s.sha256: Status(s.valid, "" if s.valid else _first_errors(s)) for s in subs}
@@ -175,18 +211,20 @@ def derive(submissions: list[Submission], config: Config) -> RegisterState:
 
     projects: dict[str, Project] = {}
     applications = sorted((i, s) for i, s in latest.items() if s.form in APPLICATION_KINDS)
-    for instance, sub, payload in _with_payloads(applications):
+    for instance, sub, payload, light in _with_values(applications, values):
         assert sub.form is not None
-        spec = forms.form(sub.form)
-        projects[instance] = Project(
+        project = Project(
             key=instance,
             committee=sub.committee or "",
             kind=sub.form,
             cycle=sub.cycle or "",
             application=sub,
-            values=decode_values(spec, payload),
-            plan=decode_rows(spec, payload, "plan"),
+            light=light,
         )
+        if payload is not None:
+            project.load(payload)
+            project.light = {k: v for k in LIGHT_FIELDS if (v := project.values.get(k)) is not None}
+        projects[instance] = project
         transitions.append(Transition(instance, "applied", sub.saved_at, sub.sha256))
 
     # Review decisions: the review sheet saved last decides; approvals in that order.
@@ -221,7 +259,7 @@ def derive(submissions: list[Submission], config: Config) -> RegisterState:
     numbers = {p.number: p for p in projects.values() if p.number}
     for target, sub in institutional_later:
         project = projects[target]
-        source = project.values.get("source_project_no")
+        source = project.light.get("source_project_no")
         if source:
             cited = numbers.get(source)
             if (
@@ -263,17 +301,27 @@ def derive(submissions: list[Submission], config: Config) -> RegisterState:
     return RegisterState(ordered, statuses, transitions, notes, subs)
 
 
-def _with_payloads(
-    pairs: list[tuple[str, Submission]],
-) -> Iterator[tuple[str, Submission, dict[str, Any]]]:
-    """Each (instance, submission) with its values, loaded ``PAYLOAD_BATCH`` at a time:
-    a query each was most of the cost of a province's 5,000 applications, and all of
-    them at once would be held in memory together."""
+def _with_values(
+    pairs: list[tuple[str, Submission]], full: bool
+) -> Iterator[tuple[str, Submission, dict[str, Any] | None, dict[str, Any]]]:
+    """Each (instance, submission) with its whole payload (``full``) or none, and its
+    ``LIGHT_FIELDS`` (decoded; from the payload when it is loaded), ``PAYLOAD_BATCH`` at
+    a time: a query each was most of the cost of a province's 5,000 applications, and
+    all of them at once would be held in memory together."""
     for start in range(0, len(pairs), PAYLOAD_BATCH):
         batch = pairs[start : start + PAYLOAD_BATCH]
-        payloads = payloads_of(sub for _, sub in batch)
+        subs = [sub for _, sub in batch]
+        if full:
+            payloads = payloads_of(subs)
+            for instance, sub in batch:
+                yield instance, sub, payloads[sub.sha256], {}
+            continue
+        found = values_of(subs, LIGHT_FIELDS)
         for instance, sub in batch:
-            yield instance, sub, payloads[sub.sha256]
+            assert sub.form is not None
+            spec = catalog().form(sub.form)
+            light = {k: decode(spec.field(k), v) for k, v in found[sub.sha256].items()}
+            yield instance, sub, None, light
 
 
 def _approve(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +135,20 @@ class PayloadReader:
         )
         return {sha: json.loads(payload) for sha, payload in found}
 
+    def values(self, shas: list[str], ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The values ``ids`` (those given) of many returns, in one query, cut out of the
+        stored JSON by SQLite (in C): for a province's 5,000 applications, half the time
+        of loading them whole, and none of decoding the rest."""
+        pairs = ", ".join("?, json_extract(payload, ?)" for _ in ids)
+        named = [x for i in ids for x in (i, f'$.values."{i}"')]
+        found = self._connection().execute(
+            f"SELECT sha256, json_object({pairs}) FROM submissions WHERE {_AMONG}",
+            (*named, json.dumps(shas)),
+        )
+        return {
+            sha: {k: v for k, v in json.loads(obj).items() if v is not None} for sha, obj in found
+        }
+
     def tables(self, shas: list[str], table: str) -> dict[str, list[dict[str, Any]]]:
         """One table's rows of those of many returns that have any, in one query."""
         path = _rows_of(table)
@@ -246,6 +260,18 @@ def payloads_of(subs: Iterable[Submission]) -> dict[str, dict[str, Any]]:
     found = {sub.sha256: sub.payload for sub in held}
     for loader, shas in stored.items():
         found |= loader.many(shas)
+    return found
+
+
+def values_of(subs: Iterable[Submission], ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The values ``ids`` (those given) of each submission."""
+    held, stored = by_store(subs)
+    found = {}
+    for sub in held:
+        given = sub.payload.get("values", {})
+        found[sub.sha256] = {k: given[k] for k in ids if given.get(k) is not None}
+    for loader, shas in stored.items():
+        found |= loader.values(shas, ids)
     return found
 
 
