@@ -1107,6 +1107,34 @@ def test_project_rows_are_built_again_whenever_anything_they_show_changes(tmp_pa
     assert shown("党委专项资金（元）") != budget
 
 
+def test_the_facts_read_of_every_return_are_kept_and_made_again_when_missing(tmp_path, cycle):
+    """What deriving the register reads of each return (``register.facts``) is worked
+    out as the return is read and kept; a store without them (an older xlsxflow) gets
+    the same from the stored values at the next merge, and the same register."""
+    from xlsxflow.register.facts import VERSION
+    from xlsxflow.register.store import Store
+
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns)
+
+    def kept() -> dict[str, str]:
+        with Store(ws.data / "register.sqlite") as store:
+            assert store.lacking_facts(VERSION) == set()
+            return dict(store.db.execute("SELECT sha256, facts FROM return_facts"))
+
+    facts = kept()
+    assert len(facts) == len(cycle.returns)
+    assert any('"started": true' in f for f in facts.values())
+    assert any('"project_name"' in f for f in facts.values())
+    with Store(ws.data / "register.sqlite") as store, store.transaction():
+        store.db.execute("DELETE FROM return_facts")
+    first = cycle.returns[0]
+    (ws.inbox / f"copy-{first.name}").write_bytes(first.data)  # (the register is rewritten)
+    merge(ws)
+    assert kept() == facts
+    assert ws.register_path.read_bytes() == _built_afresh(ws)
+
+
 def test_an_index_of_another_file_is_not_used(tmp_path, cycle, monkeypatch):
     """An older xlsxflow rewrote register.xlsx (and its hash) but left our index: the
     index names another file, so nothing is copied from it."""

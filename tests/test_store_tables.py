@@ -53,7 +53,7 @@ def test_each_table_comes_out_as_stored(tmp_path_factory, tables: dict) -> None:
 
 
 PROGRESS = st.sampled_from(["0", "100", "50.5", "0.000001", "0.00", "1"])
-DONE = st.sampled_from(["", "2012-01-31"])
+DONE = st.just("2012-01-31")
 TASK = st.fixed_dictionaries(
     {"task_no": st.just("1")},
     optional={
@@ -61,30 +61,57 @@ TASK = st.fixed_dictionaries(
         "task_done_date": st.one_of(st.none(), DONE),
     },
 )
+ADJUSTMENT = st.fixed_dictionaries(
+    {"adj_what": st.text(max_size=5), "adj_date": st.sampled_from(["2012-02-01", "2012-03-05"])}
+)
+LEDGER = st.fixed_dictionaries(
+    {"tasks": st.lists(TASK, max_size=4)}, optional={"adjustments": st.lists(ADJUSTMENT)}
+)
+
+
+def started_by_hand(tasks: list[dict]) -> bool:
+    return any(
+        float(t.get("task_progress") or 0) > 0 or bool(t.get("task_done_date")) for t in tasks
+    )
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(TASK, max_size=4), min_size=1, max_size=6))
-def test_sqlite_finds_the_ledgers_whose_work_started_as_the_state_machine_does(
-    tmp_path_factory, ledgers: list[list[dict]]
+@given(st.lists(LEDGER, min_size=1, max_size=6), st.sets(st.integers(0, 5)))
+def test_facts_kept_and_facts_worked_out_from_the_values_agree(
+    tmp_path_factory, ledgers: list[dict], kept: set[int]
 ) -> None:
-    """The state machine asks SQLite which stored ledgers show progress or a completion
-    date (``state.STARTED_TASK``); a ledger held in memory is looked at in Python."""
-    from xlsxflow.register.state import _ledgers_with_work, _work_started
+    """Whether a ledger's work started and its adjustments, as the register reads them
+    (``register.facts``): kept by merge for some returns, worked out from the stored
+    values for the others, worked out from the typed values for returns held in
+    memory; every way gives what the ledger says."""
+    from xlsxflow.forms import catalog
+    from xlsxflow.register.codec import decode_table
+    from xlsxflow.register.facts import VERSION, facts_for, facts_json
 
+    spec = catalog().form("ledger")
     path: Path = tmp_path_factory.mktemp("store") / "register.sqlite"
     held = [
-        submission(f"{i:064d}", {"values": {}, "rows": {"tasks": tasks}, "locations": {}})
-        for i, tasks in enumerate(ledgers)
+        submission(f"{i:064d}", {"values": {}, "rows": rows, "locations": {}})
+        for i, rows in enumerate(ledgers)
     ]
     with Store(path) as store, store.transaction():
-        for sub in held:
+        for i, sub in enumerate(held):
             store.add(sub)
-    expected = {s.sha256 for s in held if _work_started(s)}
+            if i in kept:  # as the reading process works them out: from typed values
+                typed = {t: decode_table(spec, t, r) for t, r in ledgers[i].items()}
+                store.keep_facts(sub.sha256, VERSION, facts_json("ledger", {}, typed))
     with Store(path) as store:
+        assert store.lacking_facts(VERSION) == {
+            s.sha256 for i, s in enumerate(held) if i not in kept
+        }
         stored = store.submissions()
-        assert _ledgers_with_work(stored) == expected
-    assert _ledgers_with_work(held) == expected
+    for subs in (stored, held):
+        facts = facts_for(subs)
+        for sub, rows in zip(subs, ledgers, strict=True):
+            assert facts[sub.sha256] == {
+                "started": started_by_hand(rows["tasks"]),
+                "adjustments": rows.get("adjustments", []),
+            }
 
 
 @settings(max_examples=40, deadline=None)
@@ -92,12 +119,12 @@ def test_sqlite_finds_the_ledgers_whose_work_started_as_the_state_machine_does(
     st.lists(st.dictionaries(st.sampled_from(["tasks", "adjustments", "表"]), ROWS), max_size=6),
     st.sets(st.integers(0, 5)),
 )
-def test_values_and_tables_of_many_returns_at_once_are_those_of_each(
+def test_values_of_many_returns_at_once_are_those_of_each(
     tmp_path_factory, returns: list[dict], held_ones: set[int]
 ) -> None:
-    """``payloads_of`` and ``tables_of`` ask a store once for all of its returns; returns
-    held in memory (new in this merge) are mixed in. Each answer is the return's own."""
-    from xlsxflow.register.store import payloads_of, tables_of
+    """``payloads_of`` asks a store once for all of its returns; returns held in memory
+    (new in this merge) are mixed in. Each answer is the return's own."""
+    from xlsxflow.register.store import payloads_of
 
     path: Path = tmp_path_factory.mktemp("store") / "register.sqlite"
     made = [
@@ -114,6 +141,3 @@ def test_values_and_tables_of_many_returns_at_once_are_those_of_each(
         held_ones & set(range(len(made)))
     )
     assert payloads_of(mixed) == {s.sha256: s.payload for s in made}
-    for table in ("tasks", "adjustments", "表", "missing"):
-        expected = {s.sha256: s.table(table) for s in made if s.table(table)}
-        assert tables_of(mixed, table) == expected, table

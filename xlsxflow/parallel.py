@@ -45,8 +45,10 @@ def _read_one(path: Path, ctx: ValidationContext, keep: frozenset[str]) -> FileR
         result.raw, result.raw_rows = {}, {}  # problems) need what was typed, cell by cell
     if "json" in keep:  # the register's form of the values, encoded here on all cores
         from xlsxflow.register.codec import payload_json
+        from xlsxflow.register.facts import facts_json
 
         result.payload_json = payload_json(result.values, result.rows, result.locations)
+        result.facts_json = facts_json(result.form, result.values, result.rows)
     if "values" not in keep:  # only the register needs the clean values
         result.values, result.rows, result.locations = {}, {}, {}
     return result

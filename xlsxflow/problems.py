@@ -61,6 +61,7 @@ class FileResult:
     raw: dict[str, Any] = field(default_factory=dict)  # field id → typed value, for feedback
     raw_rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     payload_json: str = ""  # values, rows and locations as the store keeps them, if asked
+    facts_json: str = ""  # with them, what deriving the register reads (register.facts)
     archived: str = ""  # where merge archived the file, when the reading process did it
 
     @property

@@ -37,12 +37,12 @@ def payload_json(
 ) -> str:
     """A return's clean values as the store keeps them: canonical JSON (sorted keys), made
     by the C encoder in one call — in the worker that read the return."""
-    return json.dumps(
-        {"values": values, "rows": rows, "loc": locations},
-        default=_json_value,
-        ensure_ascii=False,
-        sort_keys=True,
-    )
+    return to_json({"values": values, "rows": rows, "loc": locations})
+
+
+def to_json(data: Any) -> str:
+    """Values (or anything made of them) as the store keeps them."""
+    return json.dumps(data, default=_json_value, ensure_ascii=False, sort_keys=True)
 
 
 def decode_values(spec: FormSpec, payload: dict[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,8 @@ from xlsxflow.inbox import listing
 from xlsxflow.problems import FileResult
 from xlsxflow.register.archive import PACKS, Archive, Archiver, locate, sha256_of
 from xlsxflow.register.codec import payload_json
+from xlsxflow.register.facts import VERSION as FACTS_VERSION
+from xlsxflow.register.facts import facts_json, worked_out
 from xlsxflow.register.hashes import InboxHashes
 from xlsxflow.register.merge_report import MergeReport
 from xlsxflow.register.nothing_new import register_inputs
@@ -77,6 +79,7 @@ def _submission(result: FileResult, sha: str, size: int, archived: str) -> Submi
         problems=[p.as_json() for p in result.problems],
         payload_json=result.payload_json
         or payload_json(result.values, result.rows, result.locations),
+        facts_json=result.facts_json or facts_json(result.form, result.values, result.rows),
     )
 
 
@@ -175,7 +178,9 @@ def _merge_locked(
                     sha, size = fresh[path]
                     sub = _submission(result, sha, size, archived)
                     store.add(sub)
-                    new_subs.append((path, replace(sub, payload_json=None)))
+                    assert sub.facts_json is not None
+                    store.keep_facts(sha, FACTS_VERSION, sub.facts_json)
+                    new_subs.append((path, replace(sub, payload_json=None, facts_json=None)))
                 stored = known.keys() | {sub.sha256 for _, sub in new_subs}
                 for sha, name in seen:
                     if sha in stored:
@@ -202,9 +207,11 @@ def _merge_locked(
                 and store.meta("register_inputs") == register_inputs(ws, generation)
             ):
                 return  # nothing new and register.xlsx is what we last wrote: nothing to do
+            subs = store.submissions()
+            _keep_facts(store, subs)
             # (rewritten from the previous register: only the changed projects' rows are
             # built, and only their values loaded)
-            state = derive(store.submissions(), ws.config, values=on_disk is None or edited)
+            state = derive(subs, ws.config, values=on_disk is None or edited)
         if workers is not None and on_disk is not None and not edited:
             # (rewritten from the register we last wrote, with its unchanged rows copied:
             # nothing for them to make)
@@ -226,6 +233,17 @@ def _merge_locked(
             write_register(ws, state, report, expected=on_disk or "", workers=workers)
         finally:
             close_readers(state.submissions)
+
+
+def _keep_facts(store: Store, subs: list[Submission]) -> None:
+    """Work out and keep the facts of returns stored without them (by an older xlsxflow,
+    or of another version): once, not at every merge."""
+    lacking = store.lacking_facts(FACTS_VERSION)
+    if lacking:
+        made = list(worked_out([s for s in subs if s.sha256 in lacking]))
+        with store.transaction():
+            for sha, facts in made:
+                store.keep_facts(sha, FACTS_VERSION, facts)
 
 
 def _workers(

@@ -19,8 +19,8 @@ from xlsxflow.compliance import VERDICT_TEXT
 from xlsxflow.config import Config
 from xlsxflow.forms import catalog
 from xlsxflow.register.codec import decode_table
+from xlsxflow.register.facts import facts_for
 from xlsxflow.register.state import STATE_TEXT, Project, RegisterState
-from xlsxflow.register.store import tables_of
 from xlsxflow.roster import Roster
 from xlsxflow.scoring import Evaluation
 
@@ -352,11 +352,11 @@ def changes_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
             ]
         )
     ledger = catalog().form("ledger")
-    stored = tables_of((p.ledger for p in state.projects if p.ledger), "adjustments")
+    facts = facts_for(p.ledger for p in state.projects if p.ledger)
     for p in state.projects:
         if p.ledger is None:
             continue
-        for adj in decode_table(ledger, "adjustments", stored.get(p.ledger.sha256, [])):
+        for adj in decode_table(ledger, "adjustments", facts[p.ledger.sha256]["adjustments"]):
             when = adj.get("adj_date")
             rows.append(
                 [

@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
 from xlsxflow.config import Config
 from xlsxflow.forms import catalog
 from xlsxflow.register.codec import decode, decode_rows, decode_table, decode_values
-from xlsxflow.register.store import Submission, by_store, payloads_of, values_of
+from xlsxflow.register.facts import LIGHT_FIELDS, facts_for
+from xlsxflow.register.store import Submission, payloads_of
 from xlsxflow.templates import APPLICATION_KINDS
 
 PAYLOAD_BATCH = 500
@@ -59,11 +59,6 @@ class Transition:
     note: str = ""
 
 
-# The application's values that deriving the register asks of every project (the rest
-# are loaded when a project's rows are built: see ``derive``).
-LIGHT_FIELDS = ("project_name", "project_type", "source_project_no")
-
-
 @dataclass
 class Project:
     key: str  # the application's instance id
@@ -71,7 +66,7 @@ class Project:
     kind: str
     cycle: str
     application: Submission
-    light: dict[str, Any]  # LIGHT_FIELDS of the application's values, decoded
+    light: dict[str, Any]  # facts.LIGHT_FIELDS of the application's values, decoded
     number: str | None = None
     decision: str | None = None
     review: dict[str, Any] = field(default_factory=dict)
@@ -316,12 +311,12 @@ def _with_values(
             for instance, sub in batch:
                 yield instance, sub, payloads[sub.sha256], {}
             continue
-        found = values_of(subs, LIGHT_FIELDS)
+        found = facts_for(subs)
         for instance, sub in batch:
             assert sub.form is not None
             spec = catalog().form(sub.form)
-            light = {k: decode(spec.field(k), v) for k, v in found[sub.sha256].items()}
-            yield instance, sub, None, light
+            kept = found[sub.sha256]["light"]
+            yield instance, sub, None, {k: decode(spec.field(k), v) for k, v in kept.items()}
 
 
 def _approve(
@@ -368,33 +363,9 @@ def _misfit(form: str, project: Project | None) -> str:
     return ""
 
 
-def _work_started(ledger: Submission) -> bool:
-    """Whether any task shows progress or a completion date (two columns decoded, not
-    every task in full: a province's register asks this of 400,000 tasks)."""
-    progress = catalog().form("ledger").field("task_progress")
-    return any(
-        (decode(progress, t.get("task_progress")) or Decimal(0)) > 0 or t.get("task_done_date")
-        for t in ledger.payload.get("rows", {}).get("tasks", [])
-    )
-
-
-# ``_work_started`` of one stored task row ``t.value``, for SQLite (held to it by a test)
-STARTED_TASK = (
-    "CAST(json_extract(t.value, '$.task_progress') AS REAL) > 0"
-    " OR (json_type(t.value, '$.task_done_date') = 'text'"
-    " AND json_extract(t.value, '$.task_done_date') <> '')"
-)
-
-
 def _ledgers_with_work(ledgers: list[Submission]) -> set[str]:
-    """The hashes of the ledgers that ``_work_started``. Stored ones are asked of the
-    store in one query (SQLite reads their JSON in C: 0.1 s for a province's 5,000
-    ledgers, against 0.3 s decoding them here)."""
-    held, stored = by_store(ledgers)
-    found = {sub.sha256 for sub in held if _work_started(sub)}
-    for loader, shas in stored.items():
-        found |= loader.with_row(shas, "tasks", STARTED_TASK)
-    return found
+    """The hashes of the ledgers whose tasks show progress or a completion date."""
+    return {sha for sha, facts in facts_for(ledgers).items() if facts["started"]}
 
 
 def _advance(

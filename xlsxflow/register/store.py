@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +61,11 @@ CREATE TABLE IF NOT EXISTS inbox_files (  -- a cache, not a fact: see register/h
     file_id INTEGER NOT NULL,
     tail INTEGER NOT NULL,            -- CRC of the last 4 KB (Windows only, else 0)
     sha256 TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS return_facts (  -- a cache, not a fact: see register/facts.py
+    sha256 TEXT PRIMARY KEY,
+    version TEXT NOT NULL,            -- of the code that worked them out
+    facts TEXT NOT NULL               -- JSON
 );
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -135,39 +140,13 @@ class PayloadReader:
         )
         return {sha: json.loads(payload) for sha, payload in found}
 
-    def values(self, shas: list[str], ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The values ``ids`` (those given) of many returns, in one query, cut out of the
-        stored JSON by SQLite (in C): for a province's 5,000 applications, half the time
-        of loading them whole, and none of decoding the rest."""
-        pairs = ", ".join("?, json_extract(payload, ?)" for _ in ids)
-        named = [x for i in ids for x in (i, f'$.values."{i}"')]
+    def facts(self, shas: list[str], version: str) -> dict[str, dict[str, Any]]:
+        """The facts kept of those of ``shas`` that have them (``register.facts``)."""
         found = self._connection().execute(
-            f"SELECT sha256, json_object({pairs}) FROM submissions WHERE {_AMONG}",
-            (*named, json.dumps(shas)),
+            f"SELECT sha256, facts FROM return_facts WHERE version = ? AND {_AMONG}",
+            (version, json.dumps(shas)),
         )
-        return {
-            sha: {k: v for k, v in json.loads(obj).items() if v is not None} for sha, obj in found
-        }
-
-    def tables(self, shas: list[str], table: str) -> dict[str, list[dict[str, Any]]]:
-        """One table's rows of those of many returns that have any, in one query."""
-        path = _rows_of(table)
-        found = self._connection().execute(
-            "SELECT sha256, json_extract(payload, ?) FROM submissions"
-            f" WHERE {_AMONG} AND json_array_length(payload, ?) > 0",
-            (path, json.dumps(shas), path),
-        )
-        return {sha: json.loads(rows) for sha, rows in found}
-
-    def with_row(self, shas: list[str], table: str, condition: str) -> set[str]:
-        """Those of ``shas`` whose ``table`` has a row meeting ``condition``: SQL over
-        the row ``t.value``, written in our code (never from a file)."""
-        found = self._connection().execute(
-            f"SELECT sha256 FROM submissions s WHERE {_AMONG}"
-            f" AND EXISTS (SELECT 1 FROM json_each(s.payload, ?) t WHERE {condition})",
-            (json.dumps(shas), _rows_of(table)),
-        )
-        return {sha for (sha,) in found}
+        return {sha: json.loads(facts) for sha, facts in found}
 
     def table_lengths(self, shas: list[str], table: str) -> dict[str, int]:
         """How many rows ``table`` has in each of these returns (counted by SQLite, in C:
@@ -213,6 +192,7 @@ class Submission:
     valid: bool
     problems: list[dict[str, str]]
     payload_json: str | None = field(default=None, compare=False, repr=False)  # when new
+    facts_json: str | None = field(default=None, compare=False, repr=False)  # when new
     loader: PayloadReader | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -260,27 +240,6 @@ def payloads_of(subs: Iterable[Submission]) -> dict[str, dict[str, Any]]:
     found = {sub.sha256: sub.payload for sub in held}
     for loader, shas in stored.items():
         found |= loader.many(shas)
-    return found
-
-
-def values_of(subs: Iterable[Submission], ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The values ``ids`` (those given) of each submission."""
-    held, stored = by_store(subs)
-    found = {}
-    for sub in held:
-        given = sub.payload.get("values", {})
-        found[sub.sha256] = {k: given[k] for k in ids if given.get(k) is not None}
-    for loader, shas in stored.items():
-        found |= loader.values(shas, ids)
-    return found
-
-
-def tables_of(subs: Iterable[Submission], table: str) -> dict[str, list[dict[str, Any]]]:
-    """``table(table)`` of each submission that has rows in it."""
-    held, stored = by_store(subs)
-    found = {sub.sha256: rows for sub in held if (rows := sub.table(table))}
-    for loader, shas in stored.items():
-        found |= loader.tables(shas, table)
     return found
 
 
@@ -345,6 +304,21 @@ class Store:
                 "SELECT sha256, form, instance, valid, archived FROM submissions"
             )
         ]
+
+    def lacking_facts(self, version: str) -> set[str]:
+        """The returns with no facts kept of ``version`` (``register.facts``)."""
+        rows = self.db.execute(
+            "SELECT sha256 FROM submissions EXCEPT"
+            " SELECT sha256 FROM return_facts WHERE version = ?",
+            (version,),
+        )
+        return {sha for (sha,) in rows}
+
+    def keep_facts(self, sha: str, version: str, facts: str) -> None:
+        """(Not a change of the facts of the register: the generation stays.)"""
+        self.db.execute(
+            "INSERT OR REPLACE INTO return_facts VALUES (?, ?, ?)", (sha, version, facts)
+        )
 
     def forms(self) -> dict[str, str | None]:
         """SHA-256 → form of every submission (without loading any of them)."""
