@@ -273,6 +273,27 @@ def test_unchanged_chunks_are_copied_compressed_and_give_the_bytes_built_afresh(
     assert shifted[0] == render_with(grown)[0]
 
 
+def test_blocks_of_one_row_go_many_to_a_chunk_and_copy_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """项目总台账 has a block a project, of one row: chunked by ~32 blocks, not ~4."""
+
+    def sheets(versions: dict[int, str], built: list[int] | None = None) -> list[Sheet]:
+        made = block_sheet(versions, blocks=2_000, rows=1, built=built)
+        made[1].one_row_blocks = True
+        return made
+
+    first = render_with(sheets({}))
+    sizes = [c[1] for c in first[1]["任务"]["chunks"]]
+    assert sum(sizes) == 2_000 and 20 <= len(sizes) <= 200 and max(sizes) <= 256
+    copied = copied_chunks(monkeypatch)
+    built: list[int] = []
+    changed = render_with(sheets({1_500: "（新）"}, built), first)
+    assert built == [*SAMPLED, 1_500]
+    assert len(copied) == len(changed[1]["任务"]["chunks"]) - 1
+    assert changed == render_with(sheets({1_500: "（新）"}))
+
+
 def plain_rows(count: int, changed: dict[int, str] | None = None) -> list[list[Any]]:
     changed = changed or {}
     return [

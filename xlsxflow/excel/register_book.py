@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from xlsxflow import __version__
-from xlsxflow.excel.bulk_rows import BlockCache, RowWriter, SheetBody, splice
+from xlsxflow.excel.bulk_rows import ONE_ROW_CHUNK_BLOCKS, BlockCache, RowWriter, SheetBody, splice
 from xlsxflow.excel.chunk_workers import Helper, Share, share
 from xlsxflow.excel.inert import new_workbook
 from xlsxflow.excel.widths import display_width
@@ -142,7 +142,8 @@ def render_register_indexed(
                 last_columns[part] = len(sheet.headers) - 1
                 if pending is not None:
                     reuse = cache.part(name, fingerprint) if cache and not shared else None
-                    pending = body.extend_blocks(pending, ROWS_PER_SHEET, reuse)
+                    per_chunk = ONE_ROW_CHUNK_BLOCKS if sheet.one_row_blocks else None
+                    pending = body.extend_blocks(pending, ROWS_PER_SHEET, reuse, per_chunk)
                     if shared is not None:  # (fits one part: planned so) the helper's
                         deferred.append((body, shared))  # chunks come after the others
                     parts[part] = (name, fingerprint)

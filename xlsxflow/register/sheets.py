@@ -92,6 +92,7 @@ class Sheet:
     blocks: Iterable[Block] | None = None  # instead of ``rows``, where rows come per project
     signature: str = ""  # what the blocks' rows depend on besides their keys
     made_by: TableRows | None = None  # how the blocks' rows are made from their source
+    one_row_blocks: bool = False  # each block is one row (chunked by more blocks)
 
 
 @functools.cache
@@ -166,8 +167,7 @@ def project_row_values(
         elif fid == "committee_name":
             value = _committee_name(roster, p.committee, str(value or ""))
         row[_label(kind, fid)] = value
-    scores = [p.review.get(s) for s in REVIEW_SCORES]
-    row["评审得分"] = sum(scores) if p.review and all(s is not None for s in scores) else None
+    row["评审得分"] = _review_score(p)
     row["项目状态"] = STATE_TEXT[p.state]
     meeting = figures.latest_meeting.get(p.number or "") if figures else None
     row["最近调度会"] = meeting[0] if meeting else None
@@ -178,6 +178,12 @@ def project_row_values(
     row["评估等次"] = evaluation.grade if evaluation else None
     row["申报表版本"] = p.application.sha256[:12]
     return row
+
+
+def _review_score(p: Project) -> Decimal | None:
+    """The sum of the project's review scores (None unless it has all of them)."""
+    scores = [p.review.get(s) for s in REVIEW_SCORES]
+    return sum(scores) if p.review and all(s is not None for s in scores) else None
 
 
 def projects_sheet(
@@ -207,7 +213,7 @@ def projects_sheet(
                 p.number,
                 p.application.sha256,  # (its values)
                 _committee_name(roster, p.committee),
-                sorted(p.review.items()),
+                _review_score(p),
                 p.state,
                 figures.latest_meeting.get(p.number or ""),
                 (evaluation.score, evaluation.grade) if evaluation else None,
@@ -222,6 +228,7 @@ def projects_sheet(
         dept_columns=DEPT_COLUMNS,
         wide=(_label("application_innovation", "project_name"), "备注", "整改意见"),
         blocks=blocks(),
+        one_row_blocks=True,
     )
 
 
