@@ -374,3 +374,32 @@ def test_model_rejects_what_the_reader_rejects():
     assert roster.committee("T01").name == "莲溪镇党委"
     with pytest.raises(KeyError):
         roster.committee("NOPE")
+
+
+def test_a_roster_read_once_is_kept_until_its_file_changes(tmp_path, monkeypatch):
+    """``read_roster_kept``: the roster as read is kept in the data folder (a province's
+    takes longer to read than to load) and read again when the file is another."""
+    from xlsxflow.excel import roster_book
+
+    path, kept = tmp_path / "roster.xlsx", tmp_path / "data" / "roster.json"
+    roster = sample_roster()
+    write_roster(path, roster)
+    reads: list[Path] = []
+    real = roster_book.read_roster
+    monkeypatch.setattr(roster_book, "read_roster", lambda p: (reads.append(p), real(p))[1])
+    assert roster_book.read_roster_kept(path, kept) == roster
+    assert not kept.exists()  # (no data folder yet: nothing made for it)
+    kept.parent.mkdir()
+    for _ in range(3):
+        assert roster_book.read_roster_kept(path, kept) == roster
+    assert len(reads) == 2 and kept.exists()
+    renamed = tuple(c.model_copy(update={"name": "改了名的党委"}) for c in roster.committees)
+    write_roster(path, roster.model_copy(update={"committees": renamed}))
+    assert roster_book.read_roster_kept(path, kept).committees[0].name == "改了名的党委"
+    assert len(reads) == 3
+    kept.write_text('{"key": "not JSON of a roster', encoding="utf-8")  # cut short
+    assert roster_book.read_roster_kept(path, kept).committees[0].name == "改了名的党委"
+    assert len(reads) == 4
+    path.unlink()
+    with pytest.raises(UsageError):  # (a roster kept does not stand in for a missing file)
+        roster_book.read_roster_kept(path, kept)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # (pydantic is imported only when the config is read: see not
 
 CONFIG_NAME = "xlsxflow.toml"
 ROSTER_NAME = "roster.xlsx"
+ROSTER_KEPT = "roster.json"  # the roster as last read (excel.roster_book.read_roster_kept)
 FOLDERS = ("outbox", "inbox", "feedback", "reports")
 
 
@@ -75,9 +76,9 @@ class Workspace:
 
     @cached_property
     def roster(self) -> Roster:
-        from xlsxflow.excel.roster_book import read_roster
+        from xlsxflow.excel.roster_book import read_roster_kept
 
-        return read_roster(self.roster_path)
+        return read_roster_kept(self.roster_path, self.data / ROSTER_KEPT)
 
     @classmethod
     def open(cls, root: Path) -> Workspace:

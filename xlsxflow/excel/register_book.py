@@ -11,10 +11,8 @@ import itertools
 import sys
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
-from xlsxflow import __version__
 from xlsxflow.excel.bulk_rows import ONE_ROW_CHUNK_BLOCKS, BlockCache, RowWriter, SheetBody, splice
 from xlsxflow.excel.chunk_workers import Helper, Share, share
 from xlsxflow.excel.inert import new_workbook
@@ -196,15 +194,11 @@ def _code() -> str:
     chunk made by other code (an upgrade, a changed spec, another zlib) is never copied,
     whatever the version."""
     from xlsxflow.excel import bulk_rows, deflate, inert
-    from xlsxflow.forms.catalog import templates_dir
+    from xlsxflow.fingerprint import code_digest
     from xlsxflow.register import codec, sheets, state
 
-    digest = hashlib.sha256(f"{__version__}|{zlib.ZLIB_RUNTIME_VERSION}".encode())
-    for module in (bulk_rows, deflate, inert, codec, sheets, state, sys.modules[__name__]):
-        digest.update(Path(str(module.__file__)).read_bytes())
-    for spec in sorted(templates_dir().glob("*.toml")):
-        digest.update(spec.read_bytes())
-    return digest.hexdigest()
+    modules = (bulk_rows, deflate, inert, codec, sheets, state, sys.modules[__name__])
+    return code_digest(*modules, extra=zlib.ZLIB_RUNTIME_VERSION)
 
 
 def _sampled_blocks(
