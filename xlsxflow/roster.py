@@ -82,6 +82,12 @@ class Roster(BaseModel):
         register asks once per row."""
         return self._by_code[code]
 
+    def name_of(self, code: str, fallback: str = "") -> str:
+        """The name of the committee with ``code``, or ``fallback`` if none (one look-up:
+        the register asks it for every row of most of its sheets)."""
+        found = self._by_code.get(code)
+        return found.name if found is not None else fallback
+
     def codes(self) -> list[str]:
         return [c.code for c in self.committees]
 

@@ -119,9 +119,7 @@ def _choice(list_id: str, code: Any) -> str:
 
 
 def _committee_name(roster: Roster | None, code: str, fallback: str = "") -> str:
-    if roster is not None and roster.has(code):
-        return roster.committee(code).name
-    return fallback
+    return roster.name_of(code, fallback) if roster is not None else fallback
 
 
 APPLICATION_FIELDS = (
