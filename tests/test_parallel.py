@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+from pathlib import Path
 
 from builders import filled_application
+from hypothesis import given
+from hypothesis import strategies as st
 
-from xlsxflow.parallel import read_many
+from xlsxflow.parallel import CHUNK, SERIAL_BELOW, chunked, read_many
 from xlsxflow.validation import ValidationContext
 
 
@@ -33,3 +36,20 @@ def test_spawned_workers_give_the_serial_results_in_order(workspace):
     assert [r.path for r in spawned] == [str(p) for p in paths]
     assert _summary(spawned) == _summary(serial)
     assert sum(not r.valid for r in serial) == 10
+
+
+@given(st.integers(min_value=0, max_value=5_000))
+def test_files_are_read_in_chunks_of_their_number_alone(count: int) -> None:
+    """Each file once, in order, in chunks (one archive pack each) whose size depends on
+    the number of files only; a few hundred files go in smaller chunks, so that both
+    workers finish together."""
+    paths = [Path(f"{i:05d}.xlsx") for i in range(count)]
+    chunks = chunked(paths)
+    assert [p for chunk in chunks for p in chunk] == paths
+    assert all(0 < len(chunk) <= CHUNK for chunk in chunks)
+    sizes = {len(chunk) for chunk in chunks[:-1]}
+    assert len(sizes) <= 1  # (the last may be short)
+    if count >= SERIAL_BELOW:
+        assert len(chunks) >= min(8, count // CHUNK)
+    if count >= 8 * CHUNK or 0 < count < SERIAL_BELOW:
+        assert chunks[0] == paths[:CHUNK]

@@ -24,6 +24,7 @@ from xlsxflow.validation import ValidationContext
 
 SERIAL_BELOW = 64  # starting workers costs more than reading this many files
 CHUNK = 32
+MIN_CHUNK = 8
 ALL = frozenset({"raw", "values"})
 
 
@@ -81,10 +82,14 @@ def workers_for(count: int, workers: int | None = None) -> int:
     return max(1, min(os.cpu_count() or 1, count // CHUNK))
 
 
-def _chunked(paths: Sequence[Path]) -> list[list[Path]]:
-    """``paths`` in chunks of ``CHUNK``: a chunk is a worker's unit of work and its files
-    go into one archive pack (so the packs do not depend on the number of cores)."""
-    return [list(paths[i : i + CHUNK]) for i in range(0, len(paths), CHUNK)]
+def chunked(paths: Sequence[Path]) -> list[list[Path]]:
+    """``paths`` in chunks: a chunk is a worker's unit of work and its files go into one
+    archive pack. ``CHUNK`` files, or fewer when there are only a few hundred, so that
+    the last chunks do not leave one process reading alone (100 files in chunks of 32
+    gave one worker 64 of them). The size depends on the number of files only: the packs
+    never depend on the number of cores."""
+    size = CHUNK if len(paths) < SERIAL_BELOW else min(CHUNK, max(MIN_CHUNK, -(-len(paths) // 8)))
+    return [list(paths[i : i + size]) for i in range(0, len(paths), size)]
 
 
 def _started() -> None:
@@ -135,7 +140,7 @@ def read_many(
     stay small for large runs. ``archive`` (picklable) keeps each chunk of files in the
     worker that read them (merge's archive), so that the copies run on every core."""
     if on is not None:
-        chunks = _chunked(paths)
+        chunks = chunked(paths)
         for results in on.map(_read_chunk, chunks, [keep] * len(chunks)):
             yield from results
         return
@@ -143,5 +148,5 @@ def read_many(
         if started is not None:
             yield from read_many(paths, ctx, keep=keep, on=started)
             return
-        for chunk in _chunked(paths):
+        for chunk in chunked(paths):
             yield from _read_batch(chunk, ctx, keep, archive)

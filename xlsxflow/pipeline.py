@@ -83,11 +83,10 @@ def _read_already(
     since this run read it (merge hashes the inbox again) is read now, as merge found
     it (without a marked-up copy: the next run makes one)."""
     from xlsxflow.intake import read_return
-    from xlsxflow.parallel import CHUNK
+    from xlsxflow.parallel import chunked
     from xlsxflow.register.hashes import stat_of
 
-    for start in range(0, len(paths), CHUNK):  # (a chunk's values at a time in memory)
-        chunk = paths[start : start + CHUNK]
+    for chunk in chunked(paths):  # (a chunk's values at a time in memory)
         ready: dict[Path, FileResult] = {}
         for path in chunk:
             result = results.pop(path)

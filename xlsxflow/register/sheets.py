@@ -19,7 +19,6 @@ from xlsxflow.compliance import VERDICT_TEXT
 from xlsxflow.config import Config
 from xlsxflow.forms import catalog
 from xlsxflow.register.codec import decode_table
-from xlsxflow.register.facts import facts_for
 from xlsxflow.register.state import STATE_TEXT, Project, RegisterState
 from xlsxflow.roster import Roster
 from xlsxflow.scoring import Evaluation
@@ -357,11 +356,11 @@ def changes_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
             ]
         )
     ledger = catalog().form("ledger")
-    facts = facts_for(p.ledger for p in state.projects if p.ledger)
     for p in state.projects:
         if p.ledger is None:
             continue
-        for adj in decode_table(ledger, "adjustments", facts[p.ledger.sha256]["adjustments"]):
+        adjustments = state.facts[p.ledger.sha256]["adjustments"]
+        for adj in decode_table(ledger, "adjustments", adjustments):
             when = adj.get("adj_date")
             rows.append(
                 [

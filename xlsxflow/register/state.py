@@ -19,7 +19,7 @@ from typing import Any
 from xlsxflow.config import Config
 from xlsxflow.forms import catalog
 from xlsxflow.register.codec import decode, decode_rows, decode_table, decode_values
-from xlsxflow.register.facts import LIGHT_FIELDS, facts_for
+from xlsxflow.register.facts import LIGHT_FIELDS, Facts, facts_for
 from xlsxflow.register.store import Submission, payloads_of
 from xlsxflow.templates import APPLICATION_KINDS
 
@@ -123,6 +123,7 @@ class RegisterState:
     transitions: list[Transition]
     notes: list[str]
     submissions: list[Submission]
+    facts: dict[str, Facts] = field(default_factory=dict)  # of the latest ledgers at least
 
     def by_number(self) -> dict[str, Project]:
         return {p.number: p for p in self.projects if p.number}
@@ -206,7 +207,15 @@ def derive(submissions: list[Submission], config: Config, *, values: bool = True
 
     projects: dict[str, Project] = {}
     applications = sorted((i, s) for i, s in latest.items() if s.form in APPLICATION_KINDS)
-    for instance, sub, payload, light in _with_values(applications, values):
+    # (one query for all that is read of each return: ledgers, and the applications
+    # whose values are not loaded now)
+    asked = [
+        s
+        for s in latest.values()
+        if s.form == "ledger" or (not values and s.form in APPLICATION_KINDS)
+    ]
+    facts = facts_for(asked)
+    for instance, sub, payload, light in _with_values(applications, values, facts):
         assert sub.form is not None
         project = Project(
             key=instance,
@@ -280,7 +289,7 @@ def derive(submissions: list[Submission], config: Config, *, values: bool = True
     for sub in latest.values():
         if sub.form in ("ledger", "closure", "acceptance"):
             by_stage[sub.form].append(sub)
-    started = _ledgers_with_work(by_stage["ledger"])
+    started = {s.sha256 for s in by_stage["ledger"] if facts[s.sha256]["started"]}
     for form in ("ledger", "closure", "acceptance"):
         for sub in sorted(by_stage[form], key=lambda s: s.instance or ""):
             project = numbers.get(sub.project or "")
@@ -293,16 +302,16 @@ def derive(submissions: list[Submission], config: Config, *, values: bool = True
             _advance(project, form, sub, transitions, sub.sha256 in started)
     transitions.sort(key=lambda t: (t.project, t.at))  # stable: causes before effects
     ordered = sorted(projects.values(), key=lambda p: (p.number or "~", p.committee, p.key))
-    return RegisterState(ordered, statuses, transitions, notes, subs)
+    return RegisterState(ordered, statuses, transitions, notes, subs, facts)
 
 
 def _with_values(
-    pairs: list[tuple[str, Submission]], full: bool
+    pairs: list[tuple[str, Submission]], full: bool, facts: dict[str, Facts]
 ) -> Iterator[tuple[str, Submission, dict[str, Any] | None, dict[str, Any]]]:
-    """Each (instance, submission) with its whole payload (``full``) or none, and its
-    ``LIGHT_FIELDS`` (decoded; from the payload when it is loaded), ``PAYLOAD_BATCH`` at
-    a time: a query each was most of the cost of a province's 5,000 applications, and
-    all of them at once would be held in memory together."""
+    """Each (instance, submission) with its whole payload (``full``, ``PAYLOAD_BATCH``
+    at a time: a query each was most of the cost of a province's 5,000 applications,
+    and all of them at once would be held in memory together) or none, and then its
+    ``LIGHT_FIELDS`` (decoded, from its ``facts``)."""
     for start in range(0, len(pairs), PAYLOAD_BATCH):
         batch = pairs[start : start + PAYLOAD_BATCH]
         subs = [sub for _, sub in batch]
@@ -311,11 +320,10 @@ def _with_values(
             for instance, sub in batch:
                 yield instance, sub, payloads[sub.sha256], {}
             continue
-        found = facts_for(subs)
         for instance, sub in batch:
             assert sub.form is not None
             spec = catalog().form(sub.form)
-            kept = found[sub.sha256]["light"]
+            kept = facts[sub.sha256]["light"]
             yield instance, sub, None, {k: decode(spec.field(k), v) for k, v in kept.items()}
 
 
@@ -361,11 +369,6 @@ def _misfit(form: str, project: Project | None) -> str:
     if state not in _ORDER or _ORDER.index(state) < _ORDER.index(needed):
         return reason
     return ""
-
-
-def _ledgers_with_work(ledgers: list[Submission]) -> set[str]:
-    """The hashes of the ledgers whose tasks show progress or a completion date."""
-    return {sha for sha, facts in facts_for(ledgers).items() if facts["started"]}
 
 
 def _advance(
