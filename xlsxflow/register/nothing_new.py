@@ -54,19 +54,19 @@ def nothing_new(ws: Workspace) -> MergeReport | None:
 
 
 def _unchanged(ws: Workspace, store: Store) -> MergeReport | None:
+    """(The cheapest checks first: with new files in the inbox, as mostly when this
+    fails, listing it is enough to tell.)"""
     names = store.meta("form_names")
-    if (
-        names is None
-        or store.meta("register_inputs") != register_inputs(ws, store.generation)
-        or sha256_of(ws.register_path) != store.meta("register_sha")
-    ):
+    if names is None or store.meta("register_inputs") != register_inputs(ws, store.generation):
+        return None
+    paths = listing([ws.inbox])
+    if len(paths) != store.inbox_count():
+        return None  # new files, files gone since (the cache is to be trimmed) or uncached
+    if sha256_of(ws.register_path) != store.meta("register_sha"):
         return None
     hashes = InboxHashes(ws.inbox, store.inbox_hashes())
     forms = store.forms()
     report = MergeReport(register=str(ws.register_path), form_names=json.loads(names))
-    paths = listing([ws.inbox])
-    if len(paths) != len(hashes.known):
-        return None  # files gone since (the cache is to be trimmed) or never cached
     for path in paths:
         sha = hashes.cached(path)
         if sha is None or sha not in forms:  # new, changed, or read and skipped before

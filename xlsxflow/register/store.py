@@ -357,6 +357,10 @@ class Store:
         )
         return {path: (tuple(stat), sha) for path, *stat, sha in rows}
 
+    def inbox_count(self) -> int:
+        """How many inbox files ``inbox_hashes`` holds."""
+        return int(self.db.execute("SELECT count(*) FROM inbox_files").fetchone()[0])
+
     def update_inbox_hashes(
         self, upsert: dict[str, tuple[tuple[int, ...], str]], forget: set[str]
     ) -> None:
