@@ -43,6 +43,7 @@ from registerkit import (
     citing,
     closure,
     instance,
+    ledger,
     mini_cycle,
     new_workspace,
     number,
@@ -454,6 +455,39 @@ def test_project_states_follow_ledger_closure_and_acceptance(tmp_path, cycle):
         ("2012-07-10", "状态变为“已结题”"),
         ("2012-09-20", "状态变为“已验收”"),
     ]
+
+
+def test_a_change_of_state_is_dated_by_the_version_that_first_brought_it(tmp_path, cycle):
+    """变更记录 dates a change by the first version of the return that brought it: the
+    application's first version; a ledger sent before its project was approved, by the
+    approval; work shown from the second version of a ledger on, by that version; a
+    correction sent again later moves nothing. Merged at once or in steps, the same."""
+    t01 = cycle.projects["T01_ledger"]
+    dws = cycle.dept.ws
+    early = ledger(dws, t01, saved_at=dt.datetime(2012, 1, 3, 9), progress=False, name="early")
+    again = ledger(dws, t01, saved_at=dt.datetime(2012, 4, 15, 9), name="T01_ledger_again")
+    apps = (cycle["T01_innovation"], cycle["T01_innovation_v2"])
+    ws = fresh(tmp_path)
+    receive(ws, *apps, early)  # (held back: the project is not approved yet)
+    receive(ws, cycle["review"])
+    receive(ws, cycle["T01_ledger"])
+    expected = [
+        ("2011-12-01", "状态变为“已申报”", cycle["T01_innovation"].sha[:12]),
+        ("2012-01-05", "状态变为“已立项”（立项编号 NCX-2011-CX-001）", cycle["review"].sha[:12]),
+        ("2012-01-05", "状态变为“已启动”", early.sha[:12]),
+        ("2012-03-31", "状态变为“实施中”", cycle["T01_ledger"].sha[:12]),
+    ]
+
+    def changes(at: Workspace) -> list[tuple[str, str, str]]:
+        rows = register_rows(at, CHANGES)
+        return [(r["日期"], r["内容"], r["来源文件"]) for r in rows if r["申报表编号"] == T01]
+
+    assert changes(ws) == expected
+    receive(ws, again)
+    assert changes(ws) == expected
+    at_once = fresh(tmp_path, "at-once")
+    receive(at_once, *apps, cycle["review"], early, cycle["T01_ledger"], again)
+    assert register_rows(at_once, CHANGES) == register_rows(ws, CHANGES)
 
 
 def test_an_acceptance_that_fails_leaves_the_project_not_accepted(tmp_path, cycle):

@@ -6,12 +6,16 @@ order, in one run or several, gives the same state. "Latest" is the version save
 project-level return fits its project's state is judged from which stages exist, not
 from arrival order, and is re-judged at every merge: an acceptance sheet that came
 before its closure report is held back until the report arrives.
+
+A change of state is dated by the version that first brought it (a new version that
+leaves the state as it was, a correction sent again, does not move it in 变更记录), and
+never before the change that had to come first.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -167,14 +171,13 @@ def _changes(spec_kind: str, before: Submission, after: Submission) -> str:
     return "、".join(labels) if labels else "内容未变（仅重新保存）"
 
 
-def _versions(subs: list[Submission], statuses: dict[str, Status]) -> dict[str, Submission]:
-    """Number the valid versions of each instance; return the latest of each."""
+def _versions(subs: list[Submission], statuses: dict[str, Status]) -> dict[str, list[Submission]]:
+    """Number the valid versions of each instance; return them, oldest first."""
     by_instance: dict[str, list[Submission]] = defaultdict(list)
     for sub in subs:
         if sub.valid and sub.instance:
             by_instance[sub.instance].append(sub)
-    latest: dict[str, Submission] = {}
-    for instance, versions in by_instance.items():
+    for versions in by_instance.values():
         versions.sort(key=lambda s: s.order_key)
         previous = None
         for number, sub in enumerate(versions, start=1):
@@ -183,8 +186,7 @@ def _versions(subs: list[Submission], statuses: dict[str, Status]) -> dict[str, 
             if previous is not None and sub.form:
                 status.changes = _changes(sub.form, previous, sub)
             previous = sub
-        latest[instance] = versions[-1]
-    return latest
+    return by_instance
 
 
 def derive(submissions: list[Submission], config: Config, *, values: bool = True) -> RegisterState:
@@ -195,7 +197,8 @@ def derive(submissions: list[Submission], config: Config, *, values: bool = True
     forms = catalog()
     subs = sorted(submissions, key=lambda s: s.order_key)
     statuses = {s.sha256: Status(s.valid, "" if s.valid else _first_errors(s)) for s in subs}
-    latest = _versions(subs, statuses)
+    versions = _versions(subs, statuses)
+    latest = {instance: found[-1] for instance, found in versions.items()}
     transitions: list[Transition] = []
     notes: list[str] = []
 
@@ -214,6 +217,8 @@ def derive(submissions: list[Submission], config: Config, *, values: bool = True
         for s in latest.values()
         if s.form == "ledger" or (not values and s.form in APPLICATION_KINDS)
     ]
+    # (and the earlier versions of ledgers: when work started is dated by them)
+    asked += [v for found in versions.values() if found[-1].form == "ledger" for v in found[:-1]]
     facts = facts_for(asked)
     for instance, sub, payload, light in _with_values(applications, values, facts):
         assert sub.form is not None
@@ -229,7 +234,8 @@ def derive(submissions: list[Submission], config: Config, *, values: bool = True
             project.load(payload)
             project.light = {k: v for k in LIGHT_FIELDS if (v := project.values.get(k)) is not None}
         projects[instance] = project
-        transitions.append(Transition(instance, "applied", sub.saved_at, sub.sha256))
+        first = versions[instance][0]
+        transitions.append(Transition(instance, "applied", first.saved_at, first.sha256))
 
     # Review decisions: the review sheet saved last decides; approvals in that order.
     decisions: dict[str, tuple[tuple[str, str, int], str, dict[str, Any], Submission]] = {}
@@ -289,7 +295,6 @@ def derive(submissions: list[Submission], config: Config, *, values: bool = True
     for sub in latest.values():
         if sub.form in ("ledger", "closure", "acceptance"):
             by_stage[sub.form].append(sub)
-    started = {s.sha256 for s in by_stage["ledger"] if facts[s.sha256]["started"]}
     for form in ("ledger", "closure", "acceptance"):
         for sub in sorted(by_stage[form], key=lambda s: s.instance or ""):
             project = numbers.get(sub.project or "")
@@ -299,7 +304,9 @@ def derive(submissions: list[Submission], config: Config, *, values: bool = True
                 continue
             assert project is not None
             setattr(project, form, sub)
-            _advance(project, form, sub, transitions, sub.sha256 in started)
+            assert sub.instance is not None
+            _advance(project, form, versions[sub.instance], transitions, facts)
+    _in_causal_order(transitions)
     transitions.sort(key=lambda t: (t.project, t.at))  # stable: causes before effects
     ordered = sorted(projects.values(), key=lambda p: (p.number or "~", p.committee, p.key))
     return RegisterState(ordered, statuses, transitions, notes, subs, facts)
@@ -372,20 +379,57 @@ def _misfit(form: str, project: Project | None) -> str:
 
 
 def _advance(
-    project: Project, form: str, sub: Submission, transitions: list[Transition], started: bool
+    project: Project,
+    form: str,
+    versions: list[Submission],
+    transitions: list[Transition],
+    facts: dict[str, Facts],
 ) -> None:
+    """The state the latest of ``versions`` (of a ledger, closure or acceptance) brings
+    ``project`` to, each change dated by ``_since``."""
+
+    def change(state: str, holds: Callable[[Submission], bool] = lambda _: True) -> None:
+        project.state = state
+        by = _since(versions, holds)
+        transitions.append(Transition(project.key, state, by.saved_at, by.sha256))
+
+    def started(version: Submission) -> bool:
+        return bool(facts[version.sha256]["started"])
+
+    def passed(version: Submission) -> bool:
+        values = decode_values(catalog().form("acceptance"), version.payload)
+        return values.get("conclusion") == "pass"
+
     if form == "ledger":
         if project.state == "approved":
-            project.state = "launched"
-            transitions.append(Transition(project.key, "launched", sub.saved_at, sub.sha256))
-        if project.state == "launched" and started:
-            project.state = "in_progress"
-            transitions.append(Transition(project.key, "in_progress", sub.saved_at, sub.sha256))
+            change("launched")
+        if project.state == "launched" and started(versions[-1]):
+            change("in_progress", started)
     elif form == "closure":
-        project.state = "concluded"
-        transitions.append(Transition(project.key, "concluded", sub.saved_at, sub.sha256))
+        change("concluded")
+    elif passed(versions[-1]):
+        change("accepted", passed)
     else:
-        values = decode_values(catalog().form("acceptance"), sub.payload)
-        state = "accepted" if values.get("conclusion") == "pass" else "not_accepted"
-        project.state = state
-        transitions.append(Transition(project.key, state, sub.saved_at, sub.sha256))
+        change("not_accepted", lambda version: not passed(version))
+
+
+def _since(versions: list[Submission], holds: Callable[[Submission], bool]) -> Submission:
+    """The earliest of the versions, counting back from the latest, that all ``hold``:
+    the one that brought what the latest says."""
+    first = versions[-1]
+    for version in reversed(versions[:-1]):
+        if not holds(version):
+            break
+        first = version
+    return first
+
+
+def _in_causal_order(transitions: list[Transition]) -> None:
+    """Date no change of a project before the one that had to come before it (they are
+    made in that order): a ledger held back until its project was approved is dated by
+    the approval, not by the save of its first version."""
+    latest: dict[str, str] = {}
+    for t in transitions:
+        if t.at < latest.get(t.project, ""):
+            t.at = latest[t.project]
+        latest[t.project] = t.at
