@@ -882,6 +882,30 @@ def test_a_backup_is_the_previous_file_itself_and_keeps_its_bytes(tmp_path, cycl
     assert kept.read_bytes() == previous
 
 
+def test_a_register_not_replaced_leaves_no_backup_linked_to_it(tmp_path, cycle, monkeypatch):
+    """Excel opened register.xlsx while the merge built the new one: the replace fails,
+    the register is the previous one, and no backup is left linked to it (a save in
+    place would change that backup too)."""
+    from xlsxflow.fsutil import FileBusyError
+
+    ws = fresh(tmp_path)
+    receive(ws, cycle.returns[0])
+    previous = ws.register_path.read_bytes()
+    real = os.replace
+
+    def replace(src, dst):  # type: ignore[no-untyped-def]
+        if Path(dst) == ws.register_path:
+            raise PermissionError(13, "held open by Excel")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(FileBusyError):
+        receive(ws, cycle.returns[1])
+    assert ws.register_path.read_bytes() == previous
+    assert ws.register_path.stat().st_nlink == 1
+    assert not list((ws.data / "backups").glob("*.xlsx"))
+
+
 @pytest.mark.parametrize("how", ["no links here", "saved meanwhile"])
 def test_a_backup_is_copied_where_the_file_cannot_be_linked(tmp_path, cycle, monkeypatch, how):
     ws = fresh(tmp_path)
@@ -1009,6 +1033,7 @@ def test_a_merge_clears_temporary_files_a_killed_merge_left(tmp_path, cycle):
         ws.root / ".register.xlsx.k3j2h1.tmp",
         ws.data / "archive" / "packs" / ".0123abcd.zip.a8s7d6.tmp",
         ws.data / "backups" / ".register-20120105-093000-000001.xlsx.q1w2e3.tmp",
+        ws.data / ".roster.json.z9y8x7.tmp",
     ]
     theirs = ws.root / ".notes.txt.tmp"  # not ours: left alone
     for path in [*stale, theirs]:
@@ -1145,7 +1170,7 @@ def test_the_facts_read_of_every_return_are_kept_and_made_again_when_missing(tmp
     """What deriving the register reads of each return (``register.facts``) is worked
     out as the return is read and kept; a store without them (an older xlsxflow) gets
     the same from the stored values at the next merge, and the same register."""
-    from xlsxflow.register.facts import VERSION
+    from xlsxflow.register.facts import version
     from xlsxflow.register.store import Store
 
     ws = fresh(tmp_path)
@@ -1153,7 +1178,7 @@ def test_the_facts_read_of_every_return_are_kept_and_made_again_when_missing(tmp
 
     def kept() -> dict[str, str]:
         with Store(ws.data / "register.sqlite") as store:
-            assert store.lacking_facts(VERSION) == set()
+            assert store.lacking_facts(version()) == set()
             return dict(store.db.execute("SELECT sha256, facts FROM return_facts"))
 
     facts = kept()
@@ -1185,16 +1210,31 @@ def test_an_index_of_another_file_is_not_used(tmp_path, cycle, monkeypatch):
 
 
 def test_rows_built_by_other_code_are_not_copied(tmp_path, cycle, monkeypatch):
+    """Nor are values loaded project by project for them: with nothing to copy, every
+    application's values are loaded at once (in batches)."""
     from xlsxflow.excel import register_book
+    from xlsxflow.register import merge as merging
 
     ws = fresh(tmp_path)
     receive(ws, *cycle.returns)
-    monkeypatch.setattr(register_book, "_code", lambda: "an upgraded xlsxflow")
-    hits = cache_hits(monkeypatch)
     first = cycle.returns[0]
+    loads: list[bool] = []
+    real = merging.derive
+
+    def derive(*args, values: bool = True):  # type: ignore[no-untyped-def]
+        loads.append(values)
+        return real(*args, values=values)
+
+    monkeypatch.setattr(merging, "derive", derive)
     (ws.inbox / f"copy-{first.name}").write_bytes(first.data)
     merge(ws)
+    assert loads == [False]  # (a rewrite by the same code: values when rows are built)
+    monkeypatch.setattr(register_book, "rows_code", lambda: "an upgraded xlsxflow")
+    hits = cache_hits(monkeypatch)
+    (ws.inbox / f"again-{first.name}").write_bytes(first.data)
+    merge(ws)
     assert hits == []
+    assert loads == [False, True]
 
 
 def test_a_save_by_the_clerk_during_a_rewrite_is_never_overwritten(tmp_path, cycle, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import openpyxl
@@ -400,6 +401,15 @@ def test_a_roster_read_once_is_kept_until_its_file_changes(tmp_path, monkeypatch
     kept.write_text('{"key": "not JSON of a roster', encoding="utf-8")  # cut short
     assert roster_book.read_roster_kept(path, kept).committees[0].name == "改了名的党委"
     assert len(reads) == 4
+    # under the right key, what the reader would refuse: read again, not believed
+    found = json.loads(kept.read_text(encoding="utf-8"))
+    first = found["roster"]["committees"][0]
+    for bad in ([], [first, {**first, "code": first["code"].lower()}]):
+        kept.write_text(json.dumps({**found, "roster": {"committees": bad}}), encoding="utf-8")
+        assert len(roster_book.read_roster_kept(path, kept).committees) == len(renamed)
+    kept.write_text("[" * 100_000, encoding="utf-8")  # nested too deep to parse
+    assert len(roster_book.read_roster_kept(path, kept).committees) == len(renamed)
+    assert len(reads) == 7
     path.unlink()
     with pytest.raises(UsageError):  # (a roster kept does not stand in for a missing file)
         roster_book.read_roster_kept(path, kept)

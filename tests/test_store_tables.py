@@ -86,7 +86,7 @@ def test_facts_kept_and_facts_worked_out_from_the_values_agree(
     memory; every way gives what the ledger says."""
     from xlsxflow.forms import catalog
     from xlsxflow.register.codec import decode_table
-    from xlsxflow.register.facts import VERSION, facts_for, facts_json
+    from xlsxflow.register.facts import facts_for, facts_json, version
 
     spec = catalog().form("ledger")
     path: Path = tmp_path_factory.mktemp("store") / "register.sqlite"
@@ -99,9 +99,9 @@ def test_facts_kept_and_facts_worked_out_from_the_values_agree(
             store.add(sub)
             if i in kept:  # as the reading process works them out: from typed values
                 typed = {t: decode_table(spec, t, r) for t, r in ledgers[i].items()}
-                store.keep_facts(sub.sha256, VERSION, facts_json("ledger", {}, typed))
+                store.keep_facts(sub.sha256, version(), facts_json("ledger", {}, typed))
     with Store(path) as store:
-        assert store.lacking_facts(VERSION) == {
+        assert store.lacking_facts(version()) == {
             s.sha256 for i, s in enumerate(held) if i not in kept
         }
         stored = store.submissions()
@@ -141,3 +141,12 @@ def test_values_of_many_returns_at_once_are_those_of_each(
         held_ones & set(range(len(made)))
     )
     assert payloads_of(mixed) == {s.sha256: s.payload for s in made}
+
+
+def test_an_empty_completion_date_is_no_sign_of_work() -> None:
+    """(As a stored ledger could hold it: the typed values never do.)"""
+    from xlsxflow.register.facts import facts_of
+
+    assert not facts_of("ledger", {}, {"tasks": [{"task_done_date": ""}]})["started"]
+    assert facts_of("ledger", {}, {"tasks": [{"task_done_date": "2012-01-31"}]})["started"]
+    assert not facts_of("ledger", {}, {"tasks": [{"task_progress": "0.00"}]})["started"]

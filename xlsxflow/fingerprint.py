@@ -15,12 +15,16 @@ from xlsxflow import __version__
 
 
 def code_digest(*modules: ModuleType, extra: str = "") -> str:
-    """The hash of ``modules``' source, the form specs, our version and ``extra``."""
+    """The hash of ``modules``' source (all of a package's), the form specs, our version
+    and ``extra``."""
     from xlsxflow.forms.catalog import templates_dir
 
     digest = hashlib.sha256(f"{__version__}|{extra}".encode())
     for module in modules:
-        digest.update(Path(str(module.__file__)).read_bytes())
+        source = Path(str(module.__file__))
+        files = sorted(source.parent.glob("*.py")) if source.name == "__init__.py" else [source]
+        for file in files:
+            digest.update(file.read_bytes())
     for spec in sorted(templates_dir().glob("*.toml")):
         digest.update(spec.read_bytes())
     return digest.hexdigest()

@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,9 +29,17 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True, sync: bool =
 
 
 @contextlib.contextmanager
-def atomic_file(path: Path, *, sync_dir: bool = True, sync: bool = True) -> Iterator[BinaryIO]:
+def atomic_file(
+    path: Path,
+    *,
+    sync_dir: bool = True,
+    sync: bool = True,
+    before_replace: Callable[[], None] | None = None,
+) -> Iterator[BinaryIO]:
     """``write_atomic`` for content written piece by piece (an archive pack): the target
-    is replaced only if the block finishes without an exception."""
+    is replaced only if the block finishes without an exception. ``before_replace`` runs
+    once the new bytes are on disk, just before the target is replaced (it may raise to
+    keep the target as it is)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
@@ -42,6 +50,8 @@ def atomic_file(path: Path, *, sync_dir: bool = True, sync: bool = True) -> Iter
             fh.flush()
             if sync:
                 os.fsync(fh.fileno())
+        if before_replace is not None:
+            before_replace()
         try:
             os.replace(tmp, path)
         except PermissionError as err:

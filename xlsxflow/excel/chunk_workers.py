@@ -109,6 +109,7 @@ def share(
     limit: int,
     helper: Helper,
     keep: int,
+    per_chunk: int | None = None,
 ) -> Share | None:
     """Hand the last chunks of ``blocks`` (a sheet starting at row 1) to ``helper``, or
     None if the sheet is not one to share (returns held in memory, rows beyond one sheet
@@ -122,7 +123,7 @@ def share(
         counts = reader.table_lengths(sorted(set(shas)), made_by.table)
     finally:
         reader.close()
-    chunks = list(chunks_of(blocks))
+    chunks = list(chunks_of(blocks, per_chunk))
     total = sum(counts.get(sha, 0) for sha in shas)
     if total > limit:
         return None

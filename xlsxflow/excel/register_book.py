@@ -90,7 +90,7 @@ def render_register_indexed(
         )
 
     def fingerprint_of(sheet: Sheet) -> str:
-        made = repr((_code(), sheet.headers, styles, sorted(wide_of(sheet)), sheet.signature))
+        made = repr((rows_code(), sheet.headers, styles, sorted(wide_of(sheet)), sheet.signature))
         return hashlib.sha256(made.encode()).hexdigest()
 
     # Block sheets with nothing to copy are shared with the helper first, so that it
@@ -103,12 +103,13 @@ def render_register_indexed(
             continue
         sheet.blocks = blocks = list(sheet.blocks)
         assert helper is not None
+        writer = writer_for(sheet)
         found = share(
-            blocks, sheet.made_by, writer_for(sheet), ROWS_PER_SHEET, helper, SAMPLE_BLOCKS
+            blocks, sheet.made_by, writer, ROWS_PER_SHEET, helper, SAMPLE_BLOCKS, per_chunk(sheet)
         )
         if found is not None:
             shares[sheet.name] = found
-    deferred: list[tuple[SheetBody, Share]] = []
+    deferred: list[tuple[SheetBody, Share, int | None]] = []
     with contextlib.ExitStack() as stack:
         for sheet in sheets:
             widths = [max(display_width(h), 6) for h in sheet.headers]
@@ -140,10 +141,9 @@ def render_register_indexed(
                 last_columns[part] = len(sheet.headers) - 1
                 if pending is not None:
                     reuse = cache.part(name, fingerprint) if cache and not shared else None
-                    per_chunk = ONE_ROW_CHUNK_BLOCKS if sheet.one_row_blocks else None
-                    pending = body.extend_blocks(pending, ROWS_PER_SHEET, reuse, per_chunk)
+                    pending = body.extend_blocks(pending, ROWS_PER_SHEET, reuse, per_chunk(sheet))
                     if shared is not None:  # (fits one part: planned so) the helper's
-                        deferred.append((body, shared))  # chunks come after the others
+                        deferred.append((body, shared, per_chunk(sheet)))  # chunks come last
                     parts[part] = (name, fingerprint)
                     more = pending is not None
                 else:
@@ -164,11 +164,13 @@ def render_register_indexed(
                 ws.set_footer("&C第 &P 页，共 &N 页")
                 if not more:
                     break
-        for body, shared in deferred:
+        for body, shared, cut in deferred:
             built = shared.chunks(body.next_row)
             # (the helper failed: its blocks made here instead, to the same bytes)
             left = (
-                body.extend_blocks(iter(shared.rest), ROWS_PER_SHEET, None) if not built else None
+                body.extend_blocks(iter(shared.rest), ROWS_PER_SHEET, None, cut)
+                if not built
+                else None
             )
             if left is not None:
                 raise ValueError("the stored returns hold more rows than counted")
@@ -188,8 +190,13 @@ def render_register_indexed(
         return data, index
 
 
+def per_chunk(sheet: Sheet) -> int | None:
+    """How many blocks go to a chunk of ``sheet``, about (None: ``CHUNK_BLOCKS``)."""
+    return ONE_ROW_CHUNK_BLOCKS if sheet.one_row_blocks else None
+
+
 @functools.cache
-def _code() -> str:
+def rows_code() -> str:
     """A hash of the code and specs that turn stored values into compressed row XML: a
     chunk made by other code (an upgrade, a changed spec, another zlib) is never copied,
     whatever the version."""

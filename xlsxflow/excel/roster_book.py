@@ -169,6 +169,7 @@ def read_roster_kept(path: Path, kept: Path) -> Roster:
     import json
     import sys
 
+    from xlsxflow import read
     from xlsxflow import roster as roster_module
     from xlsxflow.fingerprint import code_digest
 
@@ -177,15 +178,20 @@ def read_roster_kept(path: Path, kept: Path) -> Roster:
             data = path.read_bytes()
         except OSError:
             return None  # (read_roster says what is wrong)
-        made_by = code_digest(roster_module, sys.modules[__name__])
+        made_by = code_digest(roster_module, read, sys.modules[__name__])
         return hashlib.sha256(data + made_by.encode()).hexdigest()
 
     key = key_of()
     try:
         found = json.loads(kept.read_text(encoding="utf-8"))
         if key is not None and found["key"] == key:
-            return Roster.model_validate(found["roster"])
-    except (OSError, ValueError, KeyError, TypeError):
+            roster = Roster.model_validate(found["roster"])
+            # (what read_roster checks beyond each row, checked again: the file is ours
+            # but sits in a folder the clerk can reach)
+            codes = {c.code.casefold() for c in roster.committees}
+            if roster.committees and len(codes) == len(roster.committees):
+                return roster
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         pass  # (none kept, or not usable: read again)
     roster = read_roster(path)
     if key is not None and kept.parent.is_dir() and key_of() == key:

@@ -5,13 +5,15 @@ an application's name, type and source project; whether a ledger's work has star
 a ledger's adjustments — and SQLite read all of the returns' values to find them (50 MB
 at every merge, an eighth of a merge of 1 % resubmitted). They depend on the return's
 values alone, so they are worked out once, in the process that reads the return, and
-kept in the store's ``return_facts``: a cache, not a fact. A return without them (in a
-store made by an older xlsxflow, or with facts of another ``VERSION``) has them worked
-out from its stored values, which give the same (held by a test); merge keeps those.
+kept in the store's ``return_facts``: a cache, not a fact, each under the ``version``
+of the code that worked it out. A return without them (in a store made by an older
+xlsxflow, or by other code) has them worked out from its stored values, which give the
+same (held by a test); merge keeps those.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from decimal import Decimal
@@ -21,13 +23,25 @@ from xlsxflow.register.codec import to_json
 from xlsxflow.register.store import Submission, by_store, payloads_of
 from xlsxflow.templates import APPLICATION_KINDS
 
-VERSION = "1"  # of what ``facts_of`` works out: kept facts of another are not used
 # The application's values that deriving the register asks of every project (the rest
 # are loaded when a project's rows are built: see ``state.derive``).
 LIGHT_FIELDS = ("project_name", "project_type", "source_project_no")
 BATCH = 500  # returns whose values are loaded at a time to work out their facts
 
 Facts = dict[str, Any]
+
+
+@functools.cache
+def version() -> str:
+    """A hash of the code that works out and encodes the facts (and of the form specs):
+    facts kept by other code are worked out again, whatever the version number says."""
+    import sys
+
+    from xlsxflow import templates
+    from xlsxflow.fingerprint import code_digest
+    from xlsxflow.register import codec
+
+    return code_digest(sys.modules[__name__], codec, templates)
 
 
 def facts_of(form: str | None, values: dict[str, Any], rows: dict[str, list[Any]]) -> Facts:
@@ -61,7 +75,7 @@ def facts_for(subs: Iterable[Submission]) -> dict[str, Facts]:
     held, stored = by_store(subs)
     found: dict[str, Facts] = {s.sha256: json.loads(s.facts_json) for s in held if s.facts_json}
     for loader, shas in stored.items():
-        found |= loader.facts(shas, VERSION)
+        found |= loader.facts(shas, version())
     missing = [s for s in subs if s.sha256 not in found]
     for sha, facts in worked_out(missing):
         found[sha] = json.loads(facts)

@@ -43,8 +43,8 @@ from xlsxflow.inbox import listing
 from xlsxflow.problems import FileResult
 from xlsxflow.register.archive import PACKS, Archive, Archiver, locate, sha256_of
 from xlsxflow.register.codec import payload_json
-from xlsxflow.register.facts import VERSION as FACTS_VERSION
 from xlsxflow.register.facts import facts_json, worked_out
+from xlsxflow.register.facts import version as facts_version
 from xlsxflow.register.hashes import InboxHashes
 from xlsxflow.register.merge_report import MergeReport
 from xlsxflow.register.nothing_new import register_inputs
@@ -179,7 +179,7 @@ def _merge_locked(
                     sub = _submission(result, sha, size, archived)
                     store.add(sub)
                     assert sub.facts_json is not None
-                    store.keep_facts(sha, FACTS_VERSION, sub.facts_json)
+                    store.keep_facts(sha, facts_version(), sub.facts_json)
                     new_subs.append((path, replace(sub, payload_json=None, facts_json=None)))
                 stored = known.keys() | {sub.sha256 for _, sub in new_subs}
                 for sha, name in seen:
@@ -209,9 +209,10 @@ def _merge_locked(
                 return  # nothing new and register.xlsx is what we last wrote: nothing to do
             subs = store.submissions()
             _keep_facts(store, subs)
-            # (rewritten from the previous register: only the changed projects' rows are
-            # built, and only their values loaded)
-            state = derive(subs, ws.config, values=on_disk is None or edited)
+            # Rewritten from the previous register, by the same code: only the changed
+            # projects' rows are built, and only their values loaded.
+            copies = not edited and store.meta("register_code") == rows_code()
+            state = derive(subs, ws.config, values=on_disk is None or not copies)
         if workers is not None and on_disk is not None and not edited:
             # (rewritten from the register we last wrote, with its unchanged rows copied:
             # nothing for them to make)
@@ -238,12 +239,19 @@ def _merge_locked(
 def _keep_facts(store: Store, subs: list[Submission]) -> None:
     """Work out and keep the facts of returns stored without them (by an older xlsxflow,
     or of another version): once, not at every merge."""
-    lacking = store.lacking_facts(FACTS_VERSION)
+    lacking = store.lacking_facts(facts_version())
     if lacking:
         made = list(worked_out([s for s in subs if s.sha256 in lacking]))
         with store.transaction():
             for sha, facts in made:
-                store.keep_facts(sha, FACTS_VERSION, facts)
+                store.keep_facts(sha, facts_version(), facts)
+
+
+def rows_code() -> str:
+    """``excel.register_book.rows_code`` (imported only when needed: xlsxwriter)."""
+    from xlsxflow.excel import register_book
+
+    return register_book.rows_code()
 
 
 def _workers(
@@ -334,14 +342,29 @@ def write_register(
         )
     written = data != previous
     if written:
-        if previous is not None:
-            _backup(target, previous, previous_sha, ws.data / "backups")
-        with atomic_file(target) as fh:
-            fh.write(data)
+        backups = ws.data / "backups"
+        kept: list[Path] = []
+
+        def last_moment() -> None:
             # Checked as late as can be, just before the new file replaces it (hashed
-            # as it is read: a province's register held again would cost 21 MB).
+            # as it is read: a province's register held again would cost 21 MB); the
+            # backup is the file itself, linked in only now (see ``_backup``).
             if (sha256_of(target) if target.exists() else "") != previous_sha:
                 raise XlsxflowError("register.saved_meanwhile", path=target)
+            if previous is not None:
+                kept.append(_backup(target, previous, previous_sha, backups))
+
+        try:
+            with atomic_file(target, before_replace=last_moment) as fh:
+                fh.write(data)
+        except BaseException:
+            # Not replaced (held open by Excel, saved meanwhile…): the previous register
+            # is still register.xlsx, and its backup must not stay linked to it.
+            for path in kept:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            raise
+        _trim(backups)
         if report is not None:
             report.register_written = True
     sha = hashlib.sha256(data).hexdigest()
@@ -350,6 +373,7 @@ def write_register(
         store.set_meta("register_inputs", inputs)
         described = {"sha256": sha, "parts": blocks}
         store.set_meta("register_blocks", json.dumps(described, sort_keys=True))
+        store.set_meta("register_code", rows_code())
     return written
 
 
@@ -370,6 +394,7 @@ def _remove_stale_temporaries(ws: Workspace) -> None:
     """A merge killed inside ``write_atomic`` leaves its temporary file behind; with the
     lock held, any such file of the register, its backups or the archive is stale."""
     patterns = [(ws.root, f".{ws.register_path.name}.*.tmp"), (ws.data / "backups", ".*.tmp")]
+    patterns.append((ws.data, ".roster.json.*.tmp"))  # (the roster as read: see workspace)
     patterns.append((ws.data / "archive" / PACKS, ".*.tmp"))
     for folder, pattern in patterns:
         for tmp in folder.glob(pattern):
@@ -386,12 +411,12 @@ def _remove_orphan_packs(folder: Path, stored: list[Brief]) -> None:
                 pack.unlink()
 
 
-def _backup(target: Path, previous: bytes, sha: str, folder: Path) -> None:
-    """Keep the previous register (a few generations), named by when it was replaced.
+def _backup(target: Path, previous: bytes, sha: str, folder: Path) -> Path:
+    """Keep the previous register, named by when it was replaced; where it is kept.
     The file itself is linked in (a province's register is 22 MB to copy at every merge;
-    it is replaced by a new file, never written in place, so the link keeps its bytes).
-    Copied where links are not to be had (FAT, some shares), or when the file is no
-    longer what was read (saved by the clerk just now: that merge stops anyway)."""
+    it is then replaced by a new file, never written in place by us, so the link keeps
+    its bytes). Copied where links are not to be had (FAT, some shares), or when the
+    file is no longer what was read (saved by the clerk just now)."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     kept = folder / f"register-{stamp}.xlsx"
     folder.mkdir(parents=True, exist_ok=True)
@@ -405,6 +430,11 @@ def _backup(target: Path, previous: bytes, sha: str, folder: Path) -> None:
         else:
             kept.unlink()
             write_atomic(kept, previous)
+    return kept
+
+
+def _trim(folder: Path) -> None:
+    """Only the last ``BACKUPS_KEPT`` backups are kept."""
     old = sorted(folder.glob("register-*.xlsx"))
     for extra in old[:-BACKUPS_KEPT]:
         extra.unlink(missing_ok=True)

@@ -78,9 +78,7 @@ class Project:
     ledger: Submission | None = None
     closure: Submission | None = None
     acceptance: Submission | None = None
-    _loaded: tuple[dict[str, Any], list[dict[str, Any]]] | None = field(
-        default=None, repr=False, compare=False
-    )
+    _values: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -93,23 +91,14 @@ class Project:
     @property
     def values(self) -> dict[str, Any]:
         """The application's values (loaded from the store when first asked for)."""
-        if self._loaded is None:
+        if self._values is None:
             self.load(self.application.payload)
-        assert self._loaded is not None
-        return self._loaded[0]
-
-    @property
-    def plan(self) -> list[dict[str, Any]]:
-        """The application's plan rows (loaded with the values)."""
-        if self._loaded is None:
-            self.load(self.application.payload)
-        assert self._loaded is not None
-        return self._loaded[1]
+        assert self._values is not None
+        return self._values
 
     def load(self, payload: dict[str, Any]) -> None:
-        """Decode the application's values and plan from its stored ``payload``."""
-        spec = catalog().form(self.kind)
-        self._loaded = decode_values(spec, payload), decode_rows(spec, payload, "plan")
+        """Decode the application's values from its stored ``payload``."""
+        self._values = decode_values(catalog().form(self.kind), payload)
 
     def form_values(self, which: str) -> dict[str, Any]:
         sub = getattr(self, which)
