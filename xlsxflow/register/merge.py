@@ -349,10 +349,11 @@ def write_register(
             # Checked as late as can be, just before the new file replaces it (hashed
             # as it is read: a province's register held again would cost 21 MB); the
             # backup is the file itself, linked in only now (see ``_backup``).
-            if (sha256_of(target) if target.exists() else "") != previous_sha:
+            hashed = os.stat(target) if target.exists() else None
+            if (sha256_of(target) if hashed is not None else "") != previous_sha:
                 raise XlsxflowError("register.saved_meanwhile", path=target)
-            if previous is not None:
-                kept.append(_backup(target, previous, previous_sha, backups))
+            if previous is not None and hashed is not None:
+                kept.append(_backup(target, previous, hashed, backups))
 
         try:
             with atomic_file(target, before_replace=last_moment) as fh:
@@ -411,12 +412,12 @@ def _remove_orphan_packs(folder: Path, stored: list[Brief]) -> None:
                 pack.unlink()
 
 
-def _backup(target: Path, previous: bytes, sha: str, folder: Path) -> Path:
+def _backup(target: Path, previous: bytes, hashed: os.stat_result, folder: Path) -> Path:
     """Keep the previous register, named by when it was replaced; where it is kept.
     The file itself is linked in (a province's register is 22 MB to copy at every merge;
     it is then replaced by a new file, never written in place by us, so the link keeps
-    its bytes). Copied where links are not to be had (FAT, some shares), or when the
-    file is no longer what was read (saved by the clerk just now)."""
+    its bytes). Copied where links are not to be had (FAT, some shares), or when what
+    was linked is no longer the file ``hashed`` (saved by the clerk just now)."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     kept = folder / f"register-{stamp}.xlsx"
     folder.mkdir(parents=True, exist_ok=True)
@@ -425,7 +426,9 @@ def _backup(target: Path, previous: bytes, sha: str, folder: Path) -> Path:
     except OSError:
         write_atomic(kept, previous)
     else:
-        if sha256_of(kept) == sha:
+        linked = os.stat(kept)
+        fields = ("st_ino", "st_dev", "st_size", "st_mtime_ns")
+        if all(getattr(linked, f) == getattr(hashed, f) for f in fields):
             fsync_dirs({folder})
         else:
             kept.unlink()
