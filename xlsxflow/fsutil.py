@@ -10,10 +10,22 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+HASH_PIECE = 1 << 20
+
+
+def sha256_of(path: str | Path) -> str:
+    """The SHA-256 of the file at ``path``, read a piece at a time."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while piece := fh.read(HASH_PIECE):
+            digest.update(piece)
+    return digest.hexdigest()
 
 
 class FileBusyError(OSError):
@@ -41,6 +53,8 @@ def atomic_file(
     once the new bytes are on disk, just before the target is replaced (it may raise to
     keep the target as it is)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # (not at start-up: a merge with nothing new writes nothing)
+
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:

@@ -11,8 +11,6 @@ DIR/reports/        registers and summaries for the department
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -104,6 +102,9 @@ class Workspace:
 
 def init_workspace(root: Path, config: Config, roster: Roster) -> Workspace:
     """Create a workspace at ``root`` all at once: built aside, then moved into place."""
+    import shutil
+    import tempfile
+
     from xlsxflow.config import render_config
     from xlsxflow.excel.roster_book import write_roster
     from xlsxflow.mail import ensure_templates

@@ -21,18 +21,9 @@ from pathlib import Path
 
 from xlsxflow.fsutil import BATCH_SYNC, atomic_file
 
-CHUNK = 1 << 20
 PACKS = "packs"
 SUFFIXES = frozenset({".xlsx", ".xls", ".ods", ".xlsm", ".et"})
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # members carry no time: the same files give the same pack
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def member_name(sha: str, suffix: str) -> str:

@@ -23,7 +23,7 @@ import time
 import zlib
 from pathlib import Path
 
-from xlsxflow.register.archive import sha256_of
+from xlsxflow.fsutil import sha256_of
 
 RACY_NS = 3_000_000_000
 TAIL_PROBE = os.name == "nt"

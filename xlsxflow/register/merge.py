@@ -37,11 +37,12 @@ from xlsxflow.fsutil import (
     exclusive_lock,
     flush_batch,
     fsync_dirs,
+    sha256_of,
     write_atomic,
 )
 from xlsxflow.inbox import listing
 from xlsxflow.problems import FileResult
-from xlsxflow.register.archive import PACKS, Archive, Archiver, locate, sha256_of
+from xlsxflow.register.archive import PACKS, Archive, Archiver, locate
 from xlsxflow.register.codec import payload_json
 from xlsxflow.register.facts import facts_json, worked_out
 from xlsxflow.register.facts import version as facts_version

@@ -15,9 +15,8 @@ import hashlib
 import json
 import sqlite3
 
-from xlsxflow.fsutil import FileBusyError, LockedError, ensure_writable, exclusive_lock
+from xlsxflow.fsutil import FileBusyError, LockedError, ensure_writable, exclusive_lock, sha256_of
 from xlsxflow.inbox import listing
-from xlsxflow.register.archive import sha256_of
 from xlsxflow.register.hashes import InboxHashes
 from xlsxflow.register.merge_report import MergeReport
 from xlsxflow.register.store import Store
