@@ -36,8 +36,7 @@ def carry_over(new: Workspace, old: Workspace) -> int:
         with after.transaction():
             for sub in subs:
                 added += after.add(sub)
-            for sha, name in names:
-                after.add_name(sha, name)
+            after.add_names(names)
             for (project, column), value in notes.items():
                 after.set_dept_note(project, column, value)
     return added

@@ -183,9 +183,7 @@ def _merge_locked(
                     store.keep_facts(sha, facts_version(), sub.facts_json)
                     new_subs.append((path, replace(sub, payload_json=None, facts_json=None)))
                 stored = known.keys() | {sub.sha256 for _, sub in new_subs}
-                for sha, name in seen:
-                    if sha in stored:
-                        store.add_name(sha, name)
+                store.add_names((sha, name) for sha, name in seen if sha in stored)
                 for (project, column), value in sorted(edits.dept_notes.items() if edits else []):
                     store.set_dept_note(project, column, value)
                 changed = edits.changed if edits else []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -339,22 +340,22 @@ def changes_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
         "来源文件",
     ]
     projects = {p.key: p for p in state.projects}
-    rows: list[list[Cell]] = []
+    # (each row with what it is sorted by: date, project, kind)
+    keyed: list[tuple[tuple[str, str, str], list[Cell]]] = []
     for t in state.transitions:
         p = projects[t.project]
         content = f"状态变为“{STATE_TEXT[t.state]}”" + (f"（{t.note}）" if t.note else "")
-        rows.append(
-            [
-                t.at[:10],
-                p.key,
-                p.number,
-                p.name,
-                _committee_name(roster, p.committee, p.committee),
-                "状态变化",
-                content,
-                t.sha256[:12],
-            ]
-        )
+        row: list[Cell] = [
+            t.at[:10],
+            p.key,
+            p.number,
+            p.name,
+            _committee_name(roster, p.committee, p.committee),
+            "状态变化",
+            content,
+            t.sha256[:12],
+        ]
+        keyed.append(((t.at[:10], p.key, "状态变化"), row))
     ledger = catalog().form("ledger")
     for p in state.projects:
         if p.ledger is None:
@@ -362,20 +363,20 @@ def changes_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
         adjustments = state.facts[p.ledger.sha256]["adjustments"]
         for adj in decode_table(ledger, "adjustments", adjustments):
             when = adj.get("adj_date")
-            rows.append(
-                [
-                    when,
-                    p.key,
-                    p.number,
-                    p.name,
-                    _committee_name(roster, p.committee, p.committee),
-                    "项目调整",
-                    f"{adj.get('adj_what', '')}（原因：{adj.get('adj_why', '')}）",
-                    p.ledger.sha256[:12],
-                ]
-            )
+            row = [
+                when,
+                p.key,
+                p.number,
+                p.name,
+                _committee_name(roster, p.committee, p.committee),
+                "项目调整",
+                f"{adj.get('adj_what', '')}（原因：{adj.get('adj_why', '')}）",
+                p.ledger.sha256[:12],
+            ]
+            keyed.append(((str(when or ""), p.key, "项目调整"), row))
     # stable: state changes of one day stay in the order they happened
-    rows.sort(key=lambda r: (str(r[0] or ""), str(r[1]), str(r[5])))
+    keyed.sort(key=operator.itemgetter(0))
+    rows = [row for _, row in keyed]
     return Sheet(CHANGES_SHEET, headers, rows, wide=("内容",))
 
 

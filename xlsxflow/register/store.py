@@ -381,9 +381,11 @@ class Store:
             [(path, *stat, sha) for path, (stat, sha) in sorted(upsert.items())],
         )
 
-    def add_name(self, sha: str, name: str) -> None:
-        cur = self.db.execute("INSERT OR IGNORE INTO names VALUES (?, ?)", (sha, name))
-        if cur.rowcount == 1:
+    def add_names(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Record the names (sha256, name) contents were received under (all of an
+        inbox's at every merge: one statement for them)."""
+        cur = self.db.executemany("INSERT OR IGNORE INTO names VALUES (?, ?)", pairs)
+        if cur.rowcount > 0:
             self._bump()
 
     def submissions(self) -> list[Submission]:
@@ -395,7 +397,13 @@ class Store:
             " project, cycle, saved_at, valid, problems FROM submissions s ORDER BY sha256"
         ).fetchall()
         reader = PayloadReader(self.path)
-        return [Submission(*r[:11], bool(r[11]), json.loads(r[12]), loader=reader) for r in rows]
+        return [
+            # (most returns have no problems: "[]" is not parsed 10,000 times)
+            Submission(
+                *r[:11], bool(r[11]), [] if r[12] == "[]" else json.loads(r[12]), loader=reader
+            )
+            for r in rows
+        ]
 
     def dept_notes(self) -> dict[tuple[str, str], str]:
         return {
