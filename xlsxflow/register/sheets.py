@@ -419,24 +419,19 @@ def missing_sheet(
     for s in state.submissions:
         if s.form == "ledger" and s.valid and s.project:
             ledger_days.setdefault(s.project, []).append(s.saved_at[:10])
+    # (a row's cells of each project, made once: a province's 5,000 projects have a row
+    # for each of the cycle's meetings)
+    going = [
+        (p.committee, _committee_name(roster, p.committee, p.committee), p.number, p.name)
+        for p in active
+        if p.state not in ("concluded", "accepted", "not_accepted")
+    ]
     for meeting in cycle.dispatch_meetings:
         since, until = previous.isoformat(), meeting.isoformat()
-        for p in active:
-            if p.state in ("concluded", "accepted", "not_accepted"):
-                continue
-            returned = any(since < day <= until for day in ledger_days.get(p.number or "", ()))
-            if not returned:
-                rows.append(
-                    [
-                        f"管理台帐（{meeting.isoformat()} 调度会）",
-                        meeting,
-                        p.committee,
-                        _committee_name(roster, p.committee, p.committee),
-                        p.number,
-                        p.name,
-                        status_for(meeting),
-                    ]
-                )
+        what, status = f"管理台帐（{until} 调度会）", status_for(meeting)
+        for code, committee, number, name in going:
+            if not any(since < day <= until for day in ledger_days.get(number or "", ())):
+                rows.append([what, meeting, code, committee, number, name, status])
         previous = meeting
     for p in active:
         if p.closure is None:

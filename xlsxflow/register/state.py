@@ -161,13 +161,13 @@ def _changes(spec_kind: str, before: Submission, after: Submission) -> str:
 
 
 def _versions(subs: list[Submission], statuses: dict[str, Status]) -> dict[str, list[Submission]]:
-    """Number the valid versions of each instance; return them, oldest first."""
+    """Number the valid versions of each instance; return them, oldest first (``subs``
+    come in that order)."""
     by_instance: dict[str, list[Submission]] = defaultdict(list)
     for sub in subs:
         if sub.valid and sub.instance:
             by_instance[sub.instance].append(sub)
     for versions in by_instance.values():
-        versions.sort(key=lambda s: s.order_key)
         previous = None
         for number, sub in enumerate(versions, start=1):
             status = statuses[sub.sha256]
