@@ -906,21 +906,47 @@ def test_a_register_not_replaced_leaves_no_backup_linked_to_it(tmp_path, cycle, 
     assert not list((ws.data / "backups").glob("*.xlsx"))
 
 
-@pytest.mark.parametrize("how", ["no links here", "saved meanwhile"])
-def test_a_backup_is_copied_where_the_file_cannot_be_linked(tmp_path, cycle, monkeypatch, how):
+def test_a_backup_is_copied_where_the_file_cannot_be_linked(tmp_path, cycle, monkeypatch):
     ws = fresh(tmp_path)
     receive(ws, cycle.returns[0])
     previous = ws.register_path.read_bytes()
 
-    def link(src, dst):
-        if how == "no links here":  # FAT, some shares
-            raise OSError(1, "Operation not permitted")
-        Path(dst).write_bytes(b"the clerk's save, just now")  # not what the merge read
+    def link(src, dst):  # type: ignore[no-untyped-def]
+        raise OSError(1, "Operation not permitted")  # FAT, some shares
 
     monkeypatch.setattr(os, "link", link)
-    receive(ws, cycle.returns[1])
+    assert receive(ws, cycle.returns[1]).register_written
     (kept,) = (ws.data / "backups").glob("*.xlsx")
     assert kept.read_bytes() == previous
+
+
+@pytest.mark.parametrize("how", ["a new file", "in place, same size and time"])
+def test_a_save_by_the_clerk_as_the_backup_is_linked_is_kept(tmp_path, cycle, monkeypatch, how):
+    """The backup, linked in, is hashed: a save by the clerk just before (as Excel saves,
+    or written in place keeping size and time) stops the merge, and is kept."""
+    ws = fresh(tmp_path)
+    receive(ws, cycle.returns[0])
+    clerks = bytearray(ws.register_path.read_bytes())
+    clerks[-1] ^= 1
+    real = os.link
+
+    def link(src, dst):  # type: ignore[no-untyped-def]
+        data = clerks
+        if how == "a new file":
+            (ws.root / "saved.tmp").write_bytes(data)
+            os.replace(ws.root / "saved.tmp", src)
+        else:
+            times = os.stat(src)
+            Path(src).write_bytes(data)
+            os.utime(src, ns=(times.st_atime_ns, times.st_mtime_ns))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "link", link)
+    with pytest.raises(XlsxflowError) as caught:
+        receive(ws, cycle.returns[1])
+    assert caught.value.code == "register.saved_meanwhile"
+    assert ws.register_path.read_bytes() == clerks  # not overwritten
+    assert not list((ws.data / "backups").glob("*.xlsx"))
 
 
 def test_a_merge_while_another_holds_the_lock_fails_cleanly(tmp_path, cycle):

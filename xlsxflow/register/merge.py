@@ -346,13 +346,18 @@ def write_register(
 
         def last_moment() -> None:
             # Checked as late as can be, just before the new file replaces it (hashed
-            # as it is read: a province's register held again would cost 21 MB); the
-            # backup is the file itself, linked in only now (see ``_backup``).
-            hashed = os.stat(target) if target.exists() else None
-            if (sha256_of(target) if hashed is not None else "") != previous_sha:
+            # as it is read: a province's register held again would cost 21 MB).
+            if previous is None:
+                if target.exists():
+                    raise XlsxflowError("register.saved_meanwhile", path=target)
+                return
+            backup, linked = _backup(target, previous, backups)
+            kept.append(backup)
+            # (linked: the register's own file, hashed through the backup's name, which
+            # checks both; else the copy is what was read, and the register is hashed)
+            seen = backup if linked else target
+            if (sha256_of(seen) if seen.exists() else "") != previous_sha:
                 raise XlsxflowError("register.saved_meanwhile", path=target)
-            if previous is not None and hashed is not None:
-                kept.append(_backup(target, previous, hashed, backups))
 
         try:
             with atomic_file(target, before_replace=last_moment) as fh:
@@ -411,12 +416,13 @@ def _remove_orphan_packs(folder: Path, stored: list[Brief]) -> None:
                 pack.unlink()
 
 
-def _backup(target: Path, previous: bytes, hashed: os.stat_result, folder: Path) -> Path:
-    """Keep the previous register, named by when it was replaced; where it is kept.
-    The file itself is linked in (a province's register is 22 MB to copy at every merge;
-    it is then replaced by a new file, never written in place by us, so the link keeps
-    its bytes). Copied where links are not to be had (FAT, some shares), or when what
-    was linked is no longer the file ``hashed`` (saved by the clerk just now)."""
+def _backup(target: Path, previous: bytes, folder: Path) -> tuple[Path, bool]:
+    """Keep the previous register, named by when it was replaced: where it is kept, and
+    whether it is the register's own file, linked in (a province's register is 22 MB to
+    copy at every merge; it is then replaced by a new file, never written in place by
+    us, so the link keeps its bytes; the caller hashes it once linked, which checks
+    that it is still the register read). Else ``previous``, copied (FAT and some shares
+    have no links)."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     kept = folder / f"register-{stamp}.xlsx"
     folder.mkdir(parents=True, exist_ok=True)
@@ -424,15 +430,9 @@ def _backup(target: Path, previous: bytes, hashed: os.stat_result, folder: Path)
         os.link(target, kept)
     except OSError:
         write_atomic(kept, previous)
-    else:
-        linked = os.stat(kept)
-        fields = ("st_ino", "st_dev", "st_size", "st_mtime_ns")
-        if all(getattr(linked, f) == getattr(hashed, f) for f in fields):
-            fsync_dirs({folder})
-        else:
-            kept.unlink()
-            write_atomic(kept, previous)
-    return kept
+        return kept, False
+    fsync_dirs({folder})
+    return kept, True
 
 
 def _trim(folder: Path) -> None:
