@@ -28,6 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xlsxflow import collector_paused
 from xlsxflow.config import Config
 from xlsxflow.errors import UsageError, XlsxflowError
 from xlsxflow.fsutil import (
@@ -111,7 +112,7 @@ def merge(
     it has the results already, as ``run``'s has; none are started)."""
     report = MergeReport(register=str(ws.register_path), form_names=form_names())
     try:
-        with exclusive_lock(ws.data / "merge.lock"):
+        with exclusive_lock(ws.data / "merge.lock"), collector_paused():
             _merge_locked(ws, report, parse, now, read_on_workers)
     except LockedError:
         raise UsageError("merge.locked", path=ws.root) from None
