@@ -356,12 +356,10 @@ def changes_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
             t.sha256[:12],
         ]
         keyed.append(((t.at[:10], p.key, "状态变化"), row))
-    ledger = catalog().form("ledger")
     for p in state.projects:
         if p.ledger is None:
             continue
-        adjustments = state.facts[p.ledger.sha256]["adjustments"]
-        for adj in decode_table(ledger, "adjustments", adjustments):
+        for adj in state.adjustments(p):
             when = adj.get("adj_date")
             row = [
                 when,

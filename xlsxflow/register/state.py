@@ -104,10 +104,6 @@ class Project:
         sub = getattr(self, which)
         return decode_values(catalog().form(which), sub.payload) if sub else {}
 
-    def rows(self, which: str, table: str) -> list[dict[str, Any]]:
-        sub = getattr(self, which)
-        return decode_table(catalog().form(which), table, sub.table(table)) if sub else []
-
 
 @dataclass
 class RegisterState:
@@ -117,6 +113,14 @@ class RegisterState:
     notes: list[str]
     submissions: list[Submission]
     facts: dict[str, Facts] = field(default_factory=dict)  # of the latest ledgers at least
+
+    def adjustments(self, project: Project) -> list[dict[str, Any]]:
+        """The adjustments the project's latest ledger asks for (kept with the return:
+        ``facts``, not read again from the store project by project)."""
+        if project.ledger is None:
+            return []
+        kept = self.facts[project.ledger.sha256]["adjustments"]
+        return decode_table(catalog().form("ledger"), "adjustments", kept)
 
     def by_number(self) -> dict[str, Project]:
         return {p.number: p for p in self.projects if p.number}

@@ -318,7 +318,7 @@ def write_quarterly(ws: Workspace, as_of: dt.date) -> Path:
         if p.adjust(cfg)
     ]
     for number, project in sorted(numbers.items()):
-        for adj in project.rows("ledger", "adjustments"):
+        for adj in state.adjustments(project):
             adjust.append(
                 [
                     number,
