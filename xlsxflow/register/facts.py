@@ -20,13 +20,12 @@ from decimal import Decimal
 from typing import Any
 
 from xlsxflow.register.codec import to_json
-from xlsxflow.register.store import Submission, by_store, payloads_of
+from xlsxflow.register.store import PAYLOAD_BATCH, Submission, by_store, payloads_of
 from xlsxflow.templates import APPLICATION_KINDS
 
 # The application's values that deriving the register asks of every project (the rest
 # are loaded when a project's rows are built: see ``state.derive``).
 LIGHT_FIELDS = ("project_name", "project_type", "source_project_no")
-BATCH = 500  # returns whose values are loaded at a time to work out their facts
 
 Facts = dict[str, Any]
 
@@ -70,7 +69,7 @@ def facts_json(form: str | None, values: dict[str, Any], rows: dict[str, list[An
 
 def facts_for(subs: Iterable[Submission]) -> dict[str, Facts]:
     """Each submission's facts (as stored: JSON types): those kept in its store asked of
-    it in one query, the others worked out from the values, ``BATCH`` at a time."""
+    it in one query, the others worked out from the values, ``PAYLOAD_BATCH`` at a time."""
     subs = list(subs)
     held, stored = by_store(subs)
     found: dict[str, Facts] = {s.sha256: json.loads(s.facts_json) for s in held if s.facts_json}
@@ -84,8 +83,8 @@ def facts_for(subs: Iterable[Submission]) -> dict[str, Facts]:
 
 def worked_out(subs: list[Submission]) -> Iterable[tuple[str, str]]:
     """(hash, facts as stored) of each of ``subs``, from its stored values."""
-    for start in range(0, len(subs), BATCH):
-        batch = subs[start : start + BATCH]
+    for start in range(0, len(subs), PAYLOAD_BATCH):
+        batch = subs[start : start + PAYLOAD_BATCH]
         payloads = payloads_of(batch)
         for sub in batch:
             payload = payloads[sub.sha256]

@@ -53,7 +53,7 @@ from xlsxflow.register.nothing_new import register_inputs
 from xlsxflow.register.state import derive
 from xlsxflow.register.store import Brief, Store, Submission, close_readers
 from xlsxflow.validation import ValidationContext
-from xlsxflow.workspace import Workspace
+from xlsxflow.workspace import ROSTER_KEPT, Workspace
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, ProcessPoolExecutor
@@ -400,7 +400,7 @@ def _remove_stale_temporaries(ws: Workspace) -> None:
     """A merge killed inside ``write_atomic`` leaves its temporary file behind; with the
     lock held, any such file of the register, its backups or the archive is stale."""
     patterns = [(ws.root, f".{ws.register_path.name}.*.tmp"), (ws.data / "backups", ".*.tmp")]
-    patterns.append((ws.data, ".roster.json.*.tmp"))  # (the roster as read: see workspace)
+    patterns.append((ws.data, f".{ROSTER_KEPT}.*.tmp"))  # (the roster as read)
     patterns.append((ws.data / "archive" / PACKS, ".*.tmp"))
     for folder, pattern in patterns:
         for tmp in folder.glob(pattern):

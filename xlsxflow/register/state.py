@@ -24,10 +24,8 @@ from xlsxflow.config import Config
 from xlsxflow.forms import catalog
 from xlsxflow.register.codec import decode, decode_rows, decode_table, decode_values
 from xlsxflow.register.facts import LIGHT_FIELDS, Facts, facts_for
-from xlsxflow.register.store import Submission, payloads_of
+from xlsxflow.register.store import PAYLOAD_BATCH, Submission, payloads_of
 from xlsxflow.templates import APPLICATION_KINDS
-
-PAYLOAD_BATCH = 500
 
 STATE_TEXT = {
     "applied": "已申报",
@@ -309,9 +307,7 @@ def _with_values(
     pairs: list[tuple[str, Submission]], full: bool, facts: dict[str, Facts]
 ) -> Iterator[tuple[str, Submission, dict[str, Any] | None, dict[str, Any]]]:
     """Each (instance, submission) with its whole payload (``full``, ``PAYLOAD_BATCH``
-    at a time: a query each was most of the cost of a province's 5,000 applications,
-    and all of them at once would be held in memory together) or none, and then its
-    ``LIGHT_FIELDS`` (decoded, from its ``facts``)."""
+    at a time) or none, and then its ``LIGHT_FIELDS`` (decoded, from its ``facts``)."""
     for start in range(0, len(pairs), PAYLOAD_BATCH):
         batch = pairs[start : start + PAYLOAD_BATCH]
         subs = [sub for _, sub in batch]

@@ -88,6 +88,11 @@ def connect_readonly(path: Path, *, any_thread: bool = False) -> sqlite3.Connect
     return db
 
 
+# Returns whose values are loaded at a time where many are (``payloads_of``): a query
+# each was most of the cost for a province's 5,000 applications, and all at once would
+# be held in memory together.
+PAYLOAD_BATCH = 500
+
 # Which submissions a query is about: their hashes, given as one JSON array.
 _AMONG = "sha256 IN (SELECT value FROM json_each(?))"
 
