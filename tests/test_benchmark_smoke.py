@@ -26,5 +26,10 @@ def test_benchmark_runs_every_step_successfully(tmp_path):
     assert all(code == "0" for _, code in steps), out
     assert "1 % resubmitted / cold" in out
     assert len(steps) == 14  # seven steps, twice (the second run from the returns alone)
+    # (timed with xlsxflow's bytecode compiled, as installed)
+    import xlsxflow
+
+    package = Path(xlsxflow.__file__).parent
+    assert any((package / "register" / "__pycache__").glob("merge.*.pyc"))
     medians = out.split("median of 2 runs:")[1]
     assert re.search(r"^merge \(cold\)\s+wall", medians, flags=re.MULTILINE)
