@@ -150,3 +150,38 @@ def test_an_empty_completion_date_is_no_sign_of_work() -> None:
     assert not facts_of("ledger", {}, {"tasks": [{"task_done_date": ""}]})["started"]
     assert facts_of("ledger", {}, {"tasks": [{"task_done_date": "2012-01-31"}]})["started"]
     assert not facts_of("ledger", {}, {"tasks": [{"task_progress": "0.00"}]})["started"]
+
+
+def test_returns_are_listed_from_an_index_without_their_payloads(tmp_path) -> None:
+    """``briefs`` and ``submissions`` run at every merge over every stored return; each
+    row of the table holds its payload, so they read a covering index instead, and get
+    what was stored."""
+    path = tmp_path / "register.sqlite"
+    made = submission("a" * 64, {"values": {}, "rows": {}, "locations": {}})
+    problem = {"code": "x", "severity": "error", "message": "错"}
+    with Store(path) as store, store.transaction():
+        store.add(made)
+        store.add(
+            Submission(
+                **{**made.__dict__, "sha256": "b" * 64, "valid": False, "problems": [problem]}
+            )
+        )
+    with Store(path) as store:
+        asked: list[str] = []
+        store.db.set_trace_callback(asked.append)
+        briefs = store.briefs()
+        listed = store.submissions()
+        store.db.set_trace_callback(None)
+        plans = [
+            " ".join(str(step[-1]) for step in store.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+            for sql in asked
+            if sql.lstrip().upper().startswith("SELECT")
+        ]
+    assert len(plans) == 2
+    for plan in plans:
+        assert "COVERING INDEX submissions_listed" in plan, plan
+    assert [(b.sha256, b.valid) for b in briefs] == [("a" * 64, True), ("b" * 64, False)]
+    assert [(s.sha256, s.name, s.valid, s.problems) for s in listed] == [
+        ("a" * 64, "a.xlsx", True, []),
+        ("b" * 64, "a.xlsx", False, [problem]),
+    ]

@@ -32,6 +32,12 @@ CREATE TABLE IF NOT EXISTS submissions (
     payload TEXT NOT NULL             -- JSON {values, rows, raw locations}
 );
 CREATE INDEX IF NOT EXISTS submissions_instance ON submissions(instance);
+-- Every column but the payload, for ``briefs`` and ``submissions``: a row holds its
+-- payload, so listing a province's 10,000 from the table read 10,000 pages (0.03 s).
+CREATE INDEX IF NOT EXISTS submissions_listed ON submissions(
+    sha256, size, name, archived, format, form, instance, committee, project, cycle,
+    saved_at, valid, problems
+);
 CREATE TABLE IF NOT EXISTS names (    -- every file name a content was received under
     sha256 TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -146,12 +152,15 @@ class PayloadReader:
         return {sha: json.loads(payload) for sha, payload in found}
 
     def facts(self, shas: list[str], version: str) -> dict[str, dict[str, Any]]:
-        """The facts kept of those of ``shas`` that have them (``register.facts``)."""
-        found = self._connection().execute(
-            f"SELECT sha256, facts FROM return_facts WHERE version = ? AND {_AMONG}",
+        """The facts kept of those of ``shas`` that have them (``register.facts``), as
+        one JSON object made by SQLite (a province's 10,000 decoded one by one cost
+        twice as much)."""
+        ((found,),) = self._connection().execute(
+            "SELECT json_group_object(sha256, json(facts)) FROM return_facts"
+            f" WHERE version = ? AND {_AMONG}",
             (version, json.dumps(shas)),
         )
-        return {sha: json.loads(facts) for sha, facts in found}
+        return json.loads(found)
 
     def table_lengths(self, shas: list[str], table: str) -> dict[str, int]:
         """How many rows ``table`` has in each of these returns (counted by SQLite, in C:
@@ -388,8 +397,12 @@ class Store:
 
     def add_names(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Record the names (sha256, name) contents were received under (all of an
-        inbox's at every merge: one statement for them)."""
-        cur = self.db.executemany("INSERT OR IGNORE INTO names VALUES (?, ?)", pairs)
+        inbox's at every merge: those not yet recorded are found in one query and
+        inserted in one statement; inserting a province's 10,000 again cost 0.02 s)."""
+        recorded = set(self.db.execute("SELECT sha256, name FROM names"))
+        cur = self.db.executemany(
+            "INSERT OR IGNORE INTO names VALUES (?, ?)", [p for p in pairs if p not in recorded]
+        )
         if cur.rowcount > 0:
             self._bump()
 
