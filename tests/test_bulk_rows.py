@@ -236,9 +236,6 @@ def copied_chunks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return copied
 
 
-SAMPLED = list(range(100))  # blocks built anyway: the column widths come from them
-
-
 def test_unchanged_chunks_are_copied_compressed_and_give_the_bytes_built_afresh(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -249,11 +246,11 @@ def test_unchanged_chunks_are_copied_compressed_and_give_the_bytes_built_afresh(
     chunks = again[1]["任务"]["chunks"]
     assert again[0] == first[0] and len(chunks) > 10
     assert copied == [c[0] for c in chunks]  # every chunk copied
-    assert built == SAMPLED  # none built
+    assert built == []  # none built (not even those the column widths came from)
     copied.clear()
     built.clear()
     changed = render_with(block_sheet({110: "（新）"}, built=built), first)
-    assert built == [*SAMPLED, 110]  # its neighbours came from the previous chunk
+    assert built == [110]  # its neighbours came from the previous chunk
     afresh = render_with(block_sheet({110: "（新）"}))
     assert changed == afresh  # byte for byte, and the same index
     rebuilt = [c for c in changed[1]["任务"]["chunks"] if c[0] not in copied]
@@ -273,6 +270,32 @@ def test_unchanged_chunks_are_copied_compressed_and_give_the_bytes_built_afresh(
     assert shifted[0] == render_with(grown)[0]
 
 
+def test_column_widths_come_from_the_same_blocks_as_in_a_fresh_build() -> None:
+    """A block sheet's widths come from its first blocks (up to a limit) and are taken
+    again from the previous rendering while the sheet starts with those same blocks:
+    not when blocks came after a sample that had run out of them, nor when a sampled
+    block changed."""
+
+    def widths(rendered: tuple[bytes, dict[str, Any]]) -> list[float | None]:
+        sheet = openpyxl.load_workbook(io.BytesIO(rendered[0]))["任务"]
+        return [sheet.column_dimensions[c].width for c in "ABC"]
+
+    few = render_with(block_sheet({}, blocks=3))  # (all three sampled: the sample ran out)
+    longer = {4: "（名称长得多的一个项目）" * 3}
+    more = render_with(block_sheet(longer, blocks=6), few)
+    assert more == render_with(block_sheet(longer, blocks=6))
+    assert widths(more)[0] > widths(few)[0]
+    many = render_with(block_sheet({}, blocks=120))
+    changed = {0: "（名称长得多的一个项目）" * 3}
+    assert render_with(block_sheet(changed, blocks=120), many) == render_with(
+        block_sheet(changed, blocks=120)
+    )
+    later = {110: "（名称长得多的一个项目）" * 3}  # (not sampled: the widths stay)
+    after = render_with(block_sheet(later, blocks=120), many)
+    assert after == render_with(block_sheet(later, blocks=120))
+    assert widths(after) == widths(many)
+
+
 def test_blocks_of_one_row_go_many_to_a_chunk_and_copy_alike(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -289,7 +312,7 @@ def test_blocks_of_one_row_go_many_to_a_chunk_and_copy_alike(
     copied = copied_chunks(monkeypatch)
     built: list[int] = []
     changed = render_with(sheets({1_500: "（新）"}, built), first)
-    assert built == [*SAMPLED, 1_500]
+    assert built == [1_500]
     assert len(copied) == len(changed[1]["任务"]["chunks"]) - 1
     assert changed == render_with(sheets({1_500: "（新）"}))
 

@@ -1192,6 +1192,44 @@ def test_project_rows_are_built_again_whenever_anything_they_show_changes(tmp_pa
     assert shown("党委专项资金（元）") != budget
 
 
+def test_column_widths_are_taken_again_while_the_sheet_starts_with_the_same_rows(
+    tmp_path, cycle, monkeypatch
+):
+    """A block sheet's column widths come from the rows of its first blocks. A rewrite
+    whose sheet starts with the same blocks takes them from the previous register,
+    without building those rows; one whose first block changed measures them again.
+    Either way the register is byte for byte a fresh build."""
+    from xlsxflow.excel import register_book
+    from xlsxflow.register import sheets
+    from xlsxflow.register.merge import write_register
+    from xlsxflow.register.store import Store
+
+    monkeypatch.setattr(register_book, "SAMPLE_BLOCKS", 1)  # (the first project's row)
+    built: list[str] = []
+    real = sheets.project_row_values
+    monkeypatch.setattr(
+        sheets, "project_row_values", lambda p, *a: (built.append(p.key), real(p, *a))[1]
+    )
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns)
+    first, second = (r["申报表编号"] for r in register_rows(ws, PROJECTS)[:2])
+
+    def noted(key: str, note: str) -> list[str]:
+        built.clear()
+        with Store(ws.data / "register.sqlite") as store, store.transaction():
+            store.set_dept_note(key, "备注", note)
+        write_register(ws)
+        assert ws.register_path.read_bytes() == _built_afresh(ws)
+        return built[: len(built) - len(register_rows(ws, PROJECTS))]  # (not the fresh build)
+
+    assert noted(second, "请加快进度") == [second]  # the first row is neither built nor read
+    assert noted(first, "请" * 30) == [first]
+    widths = openpyxl.load_workbook(ws.register_path)[PROJECTS].column_dimensions
+    assert noted(second, "已督促") == [second]
+    again = openpyxl.load_workbook(ws.register_path)[PROJECTS].column_dimensions
+    assert {k: d.width for k, d in again.items()} == {k: d.width for k, d in widths.items()}
+
+
 def test_the_facts_read_of_every_return_are_kept_and_made_again_when_missing(tmp_path, cycle):
     """What deriving the register reads of each return (``register.facts``) is worked
     out as the return is read and kept; a store without them (an older xlsxflow) gets

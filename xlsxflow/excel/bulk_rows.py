@@ -256,6 +256,19 @@ class Chunk:
                 self.offset, self.length, self.blocks]  # fmt: skip
 
 
+@dataclass(slots=True)
+class Sample:
+    """The blocks whose rows gave a block sheet its column widths (``register_book``),
+    those widths, and whether the sample stopped at its limit (not for want of blocks)."""
+
+    keys: list[str]
+    widths: list[int]
+    full: bool
+
+    def as_json(self) -> list[Any]:
+        return [self.keys, self.widths, self.full]
+
+
 def digest_of(keys: Sequence[str]) -> str:
     """Names a chunk by its blocks' keys."""
     return sha256("\n".join(keys).encode()).hexdigest()[:32]
@@ -469,6 +482,19 @@ class BlockCache:
             return None
         parts = described.get("parts")
         return cls(data, parts if isinstance(parts, dict) else {})
+
+    def sample(self, name: str, fingerprint: str) -> Sample | None:
+        """What gave block sheet ``name`` its column widths last time."""
+        entry = self.parts.get(name)
+        try:
+            if entry is None or entry["fingerprint"] != fingerprint:
+                return None
+            keys, widths, full = entry["sample"]
+            if all(isinstance(k, str) for k in keys) and all(type(w) is int for w in widths):
+                return Sample(list(keys), list(widths), full is True)
+        except (KeyError, TypeError, ValueError):
+            pass  # (recorded by an older xlsxflow, or not of this shape)
+        return None
 
     def part(self, name: str, fingerprint: str) -> PartCache | None:
         entry = self.parts.get(name)

@@ -13,7 +13,14 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from xlsxflow.excel.bulk_rows import ONE_ROW_CHUNK_BLOCKS, BlockCache, RowWriter, SheetBody, splice
+from xlsxflow.excel.bulk_rows import (
+    ONE_ROW_CHUNK_BLOCKS,
+    BlockCache,
+    RowWriter,
+    Sample,
+    SheetBody,
+    splice,
+)
 from xlsxflow.excel.chunk_workers import Helper, Share, share
 from xlsxflow.excel.inert import new_workbook
 from xlsxflow.excel.widths import display_width
@@ -75,6 +82,7 @@ def render_register_indexed(
     bodies: dict[str, SheetBody] = {}
     last_columns: dict[str, int] = {}
     parts: dict[str, tuple[str, str]] = {}  # each sheet part: (sheet name, fingerprint)
+    samples: dict[str, list[Any]] = {}  # a block sheet's first part: keys sampled, widths
 
     def wide_of(sheet: Sheet) -> set[int]:
         return {i for i, h in enumerate(sheet.headers) if h in sheet.wide}
@@ -123,8 +131,11 @@ def render_register_indexed(
             wide = wide_of(sheet)
             remaining: Iterator[Sequence[object]] = itertools.chain(sample, rows)
             shared = shares.get(sheet.name)
-            pending = _sampled_blocks(shared.mine if shared else sheet.blocks, widths)
             fingerprint = fingerprint_of(sheet)
+            known = cache.sample(sheet.name, fingerprint) if cache and not shared else None
+            pending, sampled = _sampled_blocks(
+                shared.mine if shared else sheet.blocks, widths, known
+            )
             # A sheet holds 1,048,576 rows: more (a province's tasks) go on to 续 sheets.
             for part_no in itertools.count(1):
                 name = sheet.name if part_no == 1 else f"{sheet.name}（续{part_no - 1}）"
@@ -145,6 +156,8 @@ def render_register_indexed(
                     if shared is not None:  # (fits one part: planned so) the helper's
                         deferred.append((body, shared, per_chunk(sheet)))  # chunks come last
                     parts[part] = (name, fingerprint)
+                    if part_no == 1 and sampled is not None:
+                        samples[part] = sampled.as_json()
                     more = pending is not None
                 else:
                     reuse = cache.part(name, fingerprint) if cache else None
@@ -185,6 +198,7 @@ def render_register_indexed(
                 "head_z": heads[part],
                 "chunks": bodies[part].chunk_index(),
             }
+            | ({"sample": samples[part]} if part in samples else {})
             for part, (name, fingerprint) in parts.items()
         }
         return data, index
@@ -209,16 +223,31 @@ def rows_code() -> str:
 
 
 def _sampled_blocks(
-    sheet_blocks: Iterable[Block] | None, widths: list[int]
-) -> Iterator[Block] | None:
+    sheet_blocks: Iterable[Block] | None,
+    widths: list[int],
+    known: Sample | None = None,
+) -> tuple[Iterator[Block] | None, Sample | None]:
     """A block sheet's blocks, with the column widths taken from the rows of its first
     blocks: 500 rows or more, or 100 blocks (经费台账 has a few rows a project, and each
-    block read here costs its payload)."""
+    block read here costs its payload); and what was sampled. ``known``: the sample of
+    the previous register, whose widths are taken again, without building a row, if
+    the sheet starts with the same blocks and they were all the sample had (it stopped
+    at its limit, or the sheet still has no other blocks)."""
     if sheet_blocks is None:
-        return None
+        return None, None
     blocks = iter(sheet_blocks)
+    if known is not None:
+        head = list(itertools.islice(blocks, len(known.keys)))
+        if [b.key for b in head] == known.keys and len(known.widths) == len(widths):
+            following = [] if known.full else list(itertools.islice(blocks, 1))
+            if not following:
+                widths[:] = known.widths
+                return itertools.chain(head, blocks), known
+            head += following
+        blocks = itertools.chain(head, blocks)
     first: list[Block] = []
     seen = 0
+    full = False
     for block in blocks:
         rows = block.rows()
         first.append(Block(block.key, lambda rows=rows: rows))
@@ -227,5 +256,6 @@ def _sampled_blocks(
                 widths[i] = max(widths[i], display_width(value))
         seen += len(rows)
         if seen >= SAMPLE_ROWS or len(first) >= SAMPLE_BLOCKS:
+            full = True
             break
-    return itertools.chain(first, blocks)
+    return itertools.chain(first, blocks), Sample([b.key for b in first], list(widths), full)
