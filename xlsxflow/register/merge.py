@@ -133,7 +133,9 @@ def _merge_locked(
         before = store.briefs()
         _remove_orphan_packs(ws.data / "archive", before)
         edits = None  # (edits.py, with the reader behind it, is imported only when needed)
-        on_disk = sha256_of(ws.register_path) if ws.register_path.exists() else None
+        # (read once: its unchanged rows are copied from these bytes into the new one)
+        previous = ws.register_path.read_bytes() if ws.register_path.exists() else None
+        on_disk = _sha_or_empty(previous) if previous is not None else None
         edited = on_disk is not None and on_disk != store.meta("register_sha")
         if edited:  # the clerk saved register.xlsx since we wrote it: read the edits
             from xlsxflow.register.edits import read_edits
@@ -200,6 +202,11 @@ def _merge_locked(
                     "merge",
                     {"new": [s.sha256 for _, s in new_subs], "dept_edits": changed},
                 )
+            if workers is not None and on_disk is not None and not edited:
+                # (rewritten from the register we last wrote, with its unchanged rows
+                # copied: nothing for them to make; they exit while the register is made)
+                workers.shutdown(wait=False)
+                workers = None
             if (
                 not edited
                 and on_disk is not None
@@ -213,11 +220,6 @@ def _merge_locked(
             # projects' rows are built, and only their values loaded.
             copies = not edited and store.meta("register_code") == rows_code()
             state = derive(subs, ws.config, values=on_disk is None or not copies)
-        if workers is not None and on_disk is not None and not edited:
-            # (rewritten from the register we last wrote, with its unchanged rows copied:
-            # nothing for them to make)
-            workers.shutdown()
-            workers = None
         report.notes = state.notes
         for path, sub in new_subs:
             kind = sub.form or "unknown"
@@ -231,7 +233,7 @@ def _merge_locked(
                 report.new[kind] += 1
                 instances.add(sub.instance)
         try:
-            write_register(ws, state, report, expected=on_disk or "", workers=workers)
+            write_register(ws, state, report, on_disk or "", workers, previous)
         finally:
             close_readers(state.submissions)
 
@@ -291,6 +293,7 @@ def write_register(
     report: MergeReport | None = None,
     expected: str | None = None,
     workers: Executor | None = None,
+    read: bytes | None = None,
 ) -> bool:
     """Derive (unless given) and write register.xlsx; False when it was already current.
     The caller holds the workspace lock.
@@ -301,7 +304,8 @@ def write_register(
     merge read the clerk's edits from that file. Other callers rewrite it from the store
     alone, so a register the clerk saved since it was written must go through a merge
     first (``register.unread_edits``). ``workers``: merge's readers, done reading, which
-    may make part of the rows."""
+    may make part of the rows. ``read``: the bytes whose hash is ``expected``, as the
+    caller read them (not read again: a save since is caught just before the replace)."""
     from xlsxflow.excel.bulk_rows import BlockCache
     from xlsxflow.excel.chunk_workers import helper
     from xlsxflow.excel.register_book import render_register_indexed
@@ -322,8 +326,11 @@ def write_register(
     created = dt.datetime.combine(config.cycle.notice_date, dt.time())
     # One reading of the register on disk serves both the copying of unchanged rows and
     # the check whether anything changed (a save by the clerk meanwhile cannot mix in).
-    previous = target.read_bytes() if target.exists() else None
-    previous_sha = _sha_or_empty(previous)
+    if read is not None and expected:
+        previous, previous_sha = read, expected
+    else:
+        previous = target.read_bytes() if target.exists() else None
+        previous_sha = _sha_or_empty(previous)
     if expected is None and previous is not None and previous_sha != recorded:
         raise UsageError("register.unread_edits", path=target)
     if expected is not None and previous_sha != expected:
