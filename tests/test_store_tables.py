@@ -112,6 +112,7 @@ def test_facts_kept_and_facts_worked_out_from_the_values_agree(
                 "started": started_by_hand(rows["tasks"]),
                 "adjustments": rows.get("adjustments", []),
             }
+    assert facts_for(stored[-1:]).keys() == {stored[-1].sha256}  # those asked, only
 
 
 @settings(max_examples=40, deadline=None)
