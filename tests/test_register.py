@@ -57,6 +57,7 @@ from registerkit import (
 
 from xlsxflow.config import Config, NumberingConfig
 from xlsxflow.errors import UsageError, XlsxflowError
+from xlsxflow.excel.chunk_workers import make_plain as _MAKE_PLAIN
 from xlsxflow.fsutil import exclusive_lock
 from xlsxflow.register.archive import archive_pack, locate
 from xlsxflow.register.merge import BACKUPS_KEPT, merge
@@ -1479,6 +1480,40 @@ def _helper_dies(*_args: object) -> object:
 
 def _helper_falls_short(*_args: object) -> list[object]:
     return []
+
+
+def _plain_claimed_copied(*args: object) -> dict[str, object]:
+    """A reader whose plain chunks claim to be in the previous register, all of them."""
+    made = _MAKE_PLAIN(*args)
+    return {n: (w, [(d, c, None) for d, c, _ in chunks]) for n, (w, chunks) in made.items()}
+
+
+@pytest.mark.parametrize("reader_run", [None, _helper_dies, _plain_claimed_copied])
+def test_a_reader_makes_the_plain_sheets_of_a_rewrite_meanwhile(
+    tmp_path, cycle, monkeypatch, reader_run
+):
+    """A merge that read its files on several processes and rewrites the register from
+    the previous one has one of them make 提交记录, 未报送名单 and 变更记录 from the
+    store while it makes the rest: those rows are not made in the merge's process, and
+    the register is the one made alone. A reader that dies, or whose chunks do not fit
+    the previous register, costs the time to make them here, not the register."""
+    from xlsxflow import parallel
+    from xlsxflow.excel import chunk_workers
+    from xlsxflow.register import sheets
+
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
+    monkeypatch.setattr(parallel, "workers_for", lambda count, workers=None: 2)
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns[:-3])
+    built: list[str] = []  # (in this process: a reader counts in its own copy)
+    for name in ("_submission_rows", "_missing_rows", "_change_rows"):
+        real = getattr(sheets, name)
+        monkeypatch.setattr(sheets, name, lambda *a, r=real, n=name: (built.append(n), r(*a))[1])
+    if reader_run is not None:  # (handed to the reader by reference: it runs this instead)
+        monkeypatch.setattr(chunk_workers, "make_plain", reader_run)
+    receive(ws, *cycle.returns[-3:])
+    assert bool(built) == (reader_run is not None), built
+    assert ws.register_path.read_bytes() == _built_afresh(ws)
 
 
 @pytest.mark.parametrize("helper_run", [_helper_dies, _helper_falls_short])

@@ -68,6 +68,14 @@ def _init_worker(ctx: ValidationContext, archive: Archive | None) -> None:
     collect_less_often()
 
 
+def reader_context() -> ValidationContext:
+    """In one of ``workers_to_read``'s processes: the context it was started with (for
+    work handed to merge's readers once they are done reading)."""
+    if _WORKER is None:
+        raise RuntimeError("not a reading process")
+    return _WORKER[0]
+
+
 def _read_chunk(paths: Sequence[Path], keep: frozenset[str]) -> list[FileResult]:
     assert _WORKER is not None
     ctx, archive = _WORKER

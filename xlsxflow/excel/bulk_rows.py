@@ -256,6 +256,27 @@ class Chunk:
                 self.offset, self.length, self.blocks]  # fmt: skip
 
 
+# A chunk of a plain sheet as another process cut it (``excel.chunk_workers.make_plain``):
+# its digest, its number of rows, and its rows (None where that process found it in the
+# previous register, at the same place).
+MadeChunk = tuple[str, int, list[Sequence[Any]] | None]
+# A plain sheet as another process made it: the widths its first rows need (per column,
+# as ``register_book`` measures them), and its chunks.
+PlainMade = tuple[list[int], list[MadeChunk]]
+
+
+def takes(made: Sequence[MadeChunk], cache: PartCache, start: int = 1) -> bool:
+    """Whether each chunk ``made`` without its rows is in ``cache`` where it would go,
+    from row ``start`` on (``SheetBody.extend_made`` could not make it)."""
+    for digest, count, rows in made:
+        if rows is None:
+            old = cache.get(start, digest)
+            if old is None or old.count != count:
+                return False
+        start += count
+    return True
+
+
 @dataclass(slots=True)
 class Sample:
     """The blocks whose rows gave a block sheet its column widths (``register_book``),
@@ -395,12 +416,25 @@ class SheetBody:
         for chunk, digest in row_chunks(rows):
             if cache is not None and self._copied(cache, digest):
                 continue
-            start = self.next_row
-            data, last = self._serialise(start, chunk)
-            self.deflate.write(data)
-            crc, size = self.deflate.end_segment()
-            self.chunks.append(Chunk(start, len(chunk), last, digest, crc, size))
-            self._advance(len(chunk), last)
+            self._add_rows(chunk, digest)
+
+    def extend_made(self, made: Sequence[MadeChunk], cache: PartCache) -> None:
+        """Add plain rows cut into chunks by another process (if ``takes`` them), as
+        ``extend_rows`` would have added them."""
+        for digest, _count, rows in made:
+            if self._copied(cache, digest):
+                continue
+            if rows is None:
+                raise ValueError(f"chunk {digest} neither sent nor at row {self.next_row}")
+            self._add_rows(rows, digest)
+
+    def _add_rows(self, chunk: Sequence[Sequence[Any]], digest: str) -> None:
+        start = self.next_row
+        data, last = self._serialise(start, chunk)
+        self.deflate.write(data)
+        crc, size = self.deflate.end_segment()
+        self.chunks.append(Chunk(start, len(chunk), last, digest, crc, size))
+        self._advance(len(chunk), last)
 
     def add_built(self, chunk: Chunk, data: bytes) -> None:
         """Append a chunk built and compressed elsewhere, at ``next_row``."""

@@ -17,22 +17,42 @@ SQLite connection carried over a fork) before the sheets are built, so that its
 start-up overlaps them, from 2,000 projects on. A helper that fails —
 killed, out of memory, unable to start — costs time, not the register: what it was to
 make is made here, to the same bytes.
+
+A register rewritten from the previous one copies most of its rows; what is left is
+mostly proving the rows of the plain sheets (提交记录, 未报送名单, 变更记录: 50,000 rows for
+a province) unchanged. One of merge's readers does that (``make_plain``): it derives
+the register from the store as the merge does and sends back each chunk's digest, and
+the rows of the chunks not found in the previous register, while the merge makes the
+rest. The merge checks each chunk not sent against its own copy of the previous
+register before it uses them, and makes the sheet itself otherwise.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing
 import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from xlsxflow import collect_less_often
-from xlsxflow.excel.bulk_rows import Chunk, RowWriter, chunks_of, digest_of, serialise
+from xlsxflow.excel.bulk_rows import (
+    Chunk,
+    MadeChunk,
+    PlainMade,
+    RowWriter,
+    chunks_of,
+    digest_of,
+    row_chunks,
+    serialise,
+)
 from xlsxflow.excel.deflate import compress_segment
+from xlsxflow.excel.widths import display_width
 from xlsxflow.register.sheets import Block, Lead, TableRows
-from xlsxflow.register.store import PayloadReader
+from xlsxflow.register.store import PayloadReader, Store, close_readers
 
 SHARED_FROM = 2_000  # projects: fewer are made sooner in one process (the helper takes
 # ~0.35 s to start, as spawned on Windows; it makes ~0.35 ms of rows a project)
@@ -178,3 +198,61 @@ def build_chunks(
     finally:
         reader.close()
     return built
+
+
+def make_plain(
+    store: Path, register_sha: str, limit: int, sample_rows: int
+) -> dict[str, PlainMade]:
+    """In one of merge's readers, done reading (``parallel.reader_context``), while the
+    merge derives the register and makes its other sheets: the register derived from
+    the store as the merge derives it, and each plain sheet's rows (``plain_sheets``)
+    cut into chunks as ``SheetBody.extend_rows`` cuts them. Rows are sent back only for
+    the chunks the previous register does not hold at the same place (by the index the
+    store keeps, if it is of the register the merge read: ``register_sha``); the merge
+    checks that against its own copy before it uses them. With the widths of the first
+    ``sample_rows`` rows. A sheet of more than ``limit`` rows is left to the merge."""
+    from xlsxflow.parallel import reader_context
+    from xlsxflow.register.sheets import plain_sheets
+    from xlsxflow.register.state import derive
+
+    ctx = reader_context()
+    with Store(store, readonly=True) as kept:
+        subs = kept.submissions()
+        held = _held_chunks(kept.meta("register_blocks"), register_sha)
+    state = derive(subs, ctx.config, values=False)
+    made: dict[str, PlainMade] = {}
+    try:
+        for sheet in plain_sheets(state, ctx.roster, ctx.config):
+            rows = list(sheet.rows)
+            if len(rows) > limit:
+                continue
+            widths = [0] * len(sheet.headers)
+            for row in rows[:sample_rows]:
+                for i, value in enumerate(row):
+                    widths[i] = max(widths[i], display_width(value))
+            there = held.get(sheet.name, set())
+            chunks: list[MadeChunk] = []
+            start = 1
+            for chunk, digest in row_chunks(rows):
+                sent = None if (start, digest, len(chunk)) in there else chunk
+                chunks.append((digest, len(chunk), sent))
+                start += len(chunk)
+            made[sheet.name] = (widths, chunks)
+    finally:
+        close_readers(state.submissions)
+    return made
+
+
+def _held_chunks(index: str | None, sha: str) -> dict[str, set[tuple[int, str, int]]]:
+    """Each sheet part's chunks (first row, digest, rows) in the index of the register
+    whose hash is ``sha`` (none if the index is of another file, or not of this shape)."""
+    try:
+        described = json.loads(index or "{}")
+        if described.get("sha256") != sha:
+            return {}
+        return {
+            name: {(int(c[0]), str(c[3]), int(c[1])) for c in part["chunks"]}
+            for name, part in described["parts"].items()
+        }
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return {}

@@ -10,16 +10,19 @@ import io
 import itertools
 import sys
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from xlsxflow.excel.bulk_rows import (
     ONE_ROW_CHUNK_BLOCKS,
     BlockCache,
+    PartCache,
+    PlainMade,
     RowWriter,
     Sample,
     SheetBody,
     splice,
+    takes,
 )
 from xlsxflow.excel.chunk_workers import Helper, Share, share
 from xlsxflow.excel.inert import new_workbook
@@ -43,10 +46,14 @@ def render_register_indexed(
     title: str,
     cache: BlockCache | None = None,
     helper: Helper | None = None,
+    made: Callable[[], dict[str, PlainMade] | None] | None = None,
 ) -> tuple[bytes, dict[str, Any]]:
     """The workbook, and the index of its row blocks for ``BlockCache`` next time.
     Blocks copied from ``cache``, or made by ``helper`` (``excel.chunk_workers``), are
-    byte for byte what would have been built here."""
+    byte for byte what would have been built here; and so are plain sheets' chunks
+    ``made`` by another process (``chunk_workers.make_plain``: asked when the first plain
+    sheet is reached, None if it failed), of which those not sent are copied from
+    ``cache``."""
     buffer = io.BytesIO()
     book = new_workbook(buffer, constant_memory=True)
     book.set_properties({"title": title, "author": "xlsxflow", "created": created})
@@ -117,21 +124,42 @@ def render_register_indexed(
         )
         if found is not None:
             shares[sheet.name] = found
+    made_elsewhere: list[dict[str, PlainMade]] = []  # (asked once)
+
+    def made_for(sheet: Sheet, fingerprint: str) -> tuple[PlainMade, PartCache] | None:
+        """The chunks made elsewhere of a plain sheet, if they can go in as made: every
+        one not sent is in the previous register where it would go, in one part."""
+        if made is None or not sheet.plain or cache is None:
+            return None
+        if not made_elsewhere:
+            made_elsewhere.append(made() or {})
+        found = made_elsewhere[0].get(sheet.name)
+        reuse = cache.part(sheet.name, fingerprint)
+        if found is None or reuse is None or len(found[0]) != len(sheet.headers):
+            return None
+        chunks = found[1]
+        if sum(c[1] for c in chunks) > ROWS_PER_SHEET or not takes(chunks, reuse):
+            return None
+        return found, reuse
+
     deferred: list[tuple[SheetBody, Share, int | None]] = []
     with contextlib.ExitStack() as stack:
         for sheet in sheets:
             widths = [max(display_width(h), 6) for h in sheet.headers]
-            rows = iter(sheet.rows)
+            fingerprint = fingerprint_of(sheet)
+            ready = made_for(sheet, fingerprint)
+            rows = iter(() if ready is not None else sheet.rows)
             # widths from the first rows; the rest streams through to a temporary file
             sample = list(itertools.islice(rows, SAMPLE_ROWS))
             for row in sample:
                 for i, value in enumerate(row):
                     widths[i] = max(widths[i], display_width(value))
+            if ready is not None:  # (measured on the same rows where they were made)
+                widths = [max(w, m) for w, m in zip(widths, ready[0][0], strict=True)]
             writer = writer_for(sheet)
             wide = wide_of(sheet)
             remaining: Iterator[Sequence[object]] = itertools.chain(sample, rows)
             shared = shares.get(sheet.name)
-            fingerprint = fingerprint_of(sheet)
             known = cache.sample(sheet.name, fingerprint) if cache and not shared else None
             pending, sampled = _sampled_blocks(
                 shared.mine if shared else sheet.blocks, widths, known
@@ -159,6 +187,10 @@ def render_register_indexed(
                     if part_no == 1 and sampled is not None:
                         samples[part] = sampled.as_json()
                     more = pending is not None
+                elif ready is not None:
+                    body.extend_made(ready[0][1], ready[1])
+                    parts[part] = (name, fingerprint)
+                    more = False
                 else:
                     reuse = cache.part(name, fingerprint) if cache else None
                     body.extend_rows(itertools.islice(remaining, ROWS_PER_SHEET), reuse)

@@ -10,7 +10,9 @@ Order of work, chosen so that a crash at any point loses nothing:
 5. one SQLite transaction adds the new submissions and the department edits; it commits
    only once every archived copy (and its folder) is on disk;
 6. the register is derived from all facts and written atomically (previous copy kept
-   as a backup); if a crash hits between 5 and 6 the next merge writes it. A save of
+   as a backup), its unchanged rows copied from the previous one, while a reader makes
+   the plain sheets (``excel.chunk_workers.make_plain``); if a crash hits between 5 and
+   6 the next merge writes it. A save of
    register.xlsx by the clerk during the merge is never overwritten: the merge stops
    and the next one reads the save's edits.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -56,8 +59,9 @@ from xlsxflow.validation import ValidationContext
 from xlsxflow.workspace import ROSTER_KEPT, Workspace
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor, ProcessPoolExecutor
+    from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
+    from xlsxflow.excel.bulk_rows import PlainMade
     from xlsxflow.register.sheets import Figures
     from xlsxflow.register.state import RegisterState
 
@@ -147,6 +151,7 @@ def _merge_locked(
         hashes = InboxHashes(ws.inbox, store.inbox_hashes())
         generation = store.generation
     report.committee_edits = edits.committee_cells if edits else []
+    plain: Future[dict[str, PlainMade]] | None = None
     known = {s.sha256: s for s in before}
     instances = {s.instance for s in before if s.valid and s.instance}
     fresh: dict[Path, tuple[str, int]] = {}
@@ -202,11 +207,6 @@ def _merge_locked(
                     "merge",
                     {"new": [s.sha256 for _, s in new_subs], "dept_edits": changed},
                 )
-            if workers is not None and on_disk is not None and not edited:
-                # (rewritten from the register we last wrote, with its unchanged rows
-                # copied: nothing for them to make; they exit while the register is made)
-                workers.shutdown(wait=False)
-                workers = None
             if (
                 not edited
                 and on_disk is not None
@@ -214,11 +214,14 @@ def _merge_locked(
                 and store.meta("register_inputs") == register_inputs(ws, generation)
             ):
                 return  # nothing new and register.xlsx is what we last wrote: nothing to do
+            # Rewritten from the previous register, by the same code: only the changed
+            # projects' rows are built, and only their values loaded; and a reader, if
+            # any, makes the plain sheets meanwhile (from the store, as committed).
+            copies = not edited and store.meta("register_code") == rows_code()
+            if workers is not None and on_disk is not None and copies:
+                plain = _plain_on(workers, store.path, on_disk)
             subs = store.submissions()
             _keep_facts(store, subs)
-            # Rewritten from the previous register, by the same code: only the changed
-            # projects' rows are built, and only their values loaded.
-            copies = not edited and store.meta("register_code") == rows_code()
             state = derive(subs, ws.config, values=on_disk is None or not copies)
         report.notes = state.notes
         for path, sub in new_subs:
@@ -233,9 +236,17 @@ def _merge_locked(
                 report.new[kind] += 1
                 instances.add(sub.instance)
         try:
-            write_register(ws, state, report, on_disk or "", workers, previous)
+            write_register(ws, state, report, on_disk or "", workers, previous, plain)
         finally:
             close_readers(state.submissions)
+
+
+def _plain_on(workers: Executor, store: Path, register_sha: str) -> Future[dict[str, PlainMade]]:
+    """``excel.chunk_workers.make_plain`` on one of the readers (imported only then)."""
+    from xlsxflow.excel.chunk_workers import make_plain
+    from xlsxflow.excel.register_book import ROWS_PER_SHEET, SAMPLE_ROWS
+
+    return workers.submit(make_plain, store, register_sha, ROWS_PER_SHEET, SAMPLE_ROWS)
 
 
 def _keep_facts(store: Store, subs: list[Submission]) -> None:
@@ -294,6 +305,7 @@ def write_register(
     expected: str | None = None,
     workers: Executor | None = None,
     read: bytes | None = None,
+    plain: Future[dict[str, PlainMade]] | None = None,
 ) -> bool:
     """Derive (unless given) and write register.xlsx; False when it was already current.
     The caller holds the workspace lock.
@@ -305,7 +317,9 @@ def write_register(
     alone, so a register the clerk saved since it was written must go through a merge
     first (``register.unread_edits``). ``workers``: merge's readers, done reading, which
     may make part of the rows. ``read``: the bytes whose hash is ``expected``, as the
-    caller read them (not read again: a save since is caught just before the replace)."""
+    caller read them (not read again: a save since is caught just before the replace).
+    ``plain``: the plain sheets as a reader makes them (``_plain_on``), used where they
+    fit the register read (else made here, to the same bytes)."""
     from xlsxflow.excel.bulk_rows import BlockCache
     from xlsxflow.excel.chunk_workers import helper
     from xlsxflow.excel.register_book import render_register_indexed
@@ -345,7 +359,12 @@ def write_register(
             state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
         )
         data, blocks = render_register_indexed(
-            sheets, created, f"{config.cycle.county}基层党建项目总台账", cache, pool
+            sheets,
+            created,
+            f"{config.cycle.county}基层党建项目总台账",
+            cache,
+            pool,
+            None if plain is None else functools.partial(_made, plain),
         )
     written = data != previous
     if written:
@@ -397,6 +416,14 @@ def ensure_register_read(ws: Workspace, store: Store) -> None:
     ensure_writable(ws.register_path)
     if ws.register_path.exists() and sha256_of(ws.register_path) != store.meta("register_sha"):
         raise UsageError("register.unread_edits", path=ws.register_path)
+
+
+def _made(plain: Future[dict[str, PlainMade]]) -> dict[str, PlainMade] | None:
+    """What the reader made, or None if it failed (the plain sheets are made here)."""
+    try:
+        return plain.result()
+    except Exception:  # (BrokenProcessPool, or whatever it raised)
+        return None
 
 
 def _sha_or_empty(data: bytes | None) -> str:

@@ -93,6 +93,23 @@ class Sheet:
     signature: str = ""  # what the blocks' rows depend on besides their keys
     made_by: TableRows | None = None  # how the blocks' rows are made from their source
     one_row_blocks: bool = False  # each block is one row (chunked by more blocks)
+    # Rows made of the state, roster and config alone (``plain_sheets``): another process
+    # holding those may make them (``excel.chunk_workers.make_plain``).
+    plain: bool = False
+
+
+class Deferred:
+    """Rows made when first iterated, then kept: a plain sheet's rows are not made at
+    all when another process made them."""
+
+    def __init__(self, make: Callable[[], list[list[Cell]]]) -> None:
+        self._make = make
+        self._rows: list[list[Cell]] | None = None
+
+    def __iter__(self) -> Iterator[list[Cell]]:
+        if self._rows is None:
+            self._rows = self._make()
+        return iter(self._rows)
 
 
 @functools.cache
@@ -291,7 +308,6 @@ def _table_sheet(
 
 
 def submissions_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
-    forms = catalog().forms
     headers = [
         "保存时间",
         "原文件名",
@@ -305,6 +321,12 @@ def submissions_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
         "说明",
         "SHA-256",
     ]
+    rows = Deferred(functools.partial(_submission_rows, state, roster))
+    return Sheet(SUBMISSIONS_SHEET, headers, rows, wide=("说明",), plain=True)
+
+
+def _submission_rows(state: RegisterState, roster: Roster | None) -> list[list[Cell]]:
+    forms = catalog().forms
     rows: list[list[Cell]] = []
     for sub in sorted(state.submissions, key=lambda s: (s.saved_at, s.sha256)):
         status = state.statuses[sub.sha256]
@@ -325,7 +347,7 @@ def submissions_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
                 sub.sha256,
             ]
         )
-    return Sheet(SUBMISSIONS_SHEET, headers, rows, wide=("说明",))
+    return rows
 
 
 def changes_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
@@ -339,6 +361,11 @@ def changes_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
         "内容",
         "来源文件",
     ]
+    rows = Deferred(functools.partial(_change_rows, state, roster))
+    return Sheet(CHANGES_SHEET, headers, rows, wide=("内容",), plain=True)
+
+
+def _change_rows(state: RegisterState, roster: Roster | None) -> list[list[Cell]]:
     # (a project's cells, made once: a province's 5,000 have four changes of state each)
     leads: dict[str, list[Cell]] = {
         p.key: [p.key, p.number, p.name, _committee_name(roster, p.committee, p.committee)]
@@ -371,8 +398,7 @@ def changes_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
             keyed.append(((str(when or ""), p.key, "项目调整"), row))
     # stable: state changes of one day stay in the order they happened
     keyed.sort(key=operator.itemgetter(0))
-    rows = [row for _, row in keyed]
-    return Sheet(CHANGES_SHEET, headers, rows, wide=("内容",))
+    return [row for _, row in keyed]
 
 
 def missing_sheet(
@@ -382,6 +408,13 @@ def missing_sheet(
     before ``today``, by default the latest save date found in the data (so the register
     does not depend on the day it is written)."""
     headers = ["报送事项", "截止日期", "单位编号", "单位名称", "立项编号", "项目名称", "情况"]
+    rows = Deferred(functools.partial(_missing_rows, state, roster, config, today))
+    return Sheet(MISSING_SHEET, headers, rows, plain=True)
+
+
+def _missing_rows(
+    state: RegisterState, roster: Roster | None, config: Config, today: dt.date | None
+) -> list[list[Cell]]:
     rows: list[list[Cell]] = []
     cycle = config.cycle
     as_of = (
@@ -448,7 +481,7 @@ def missing_sheet(
                     status_for(cycle.acceptance_deadline),
                 ]
             )
-    return Sheet(MISSING_SHEET, headers, rows)
+    return rows
 
 
 def meetings_sheet(meetings: list[Any], state: RegisterState, roster: Roster | None) -> Sheet:
@@ -537,9 +570,17 @@ def register_sheets(
         projects_sheet(state, roster, notes, figures),
         _table_sheet(TASKS_SHEET, state, "ledger", "tasks", roster),
         _table_sheet(FUNDS_SHEET, state, "ledger", "funds", roster),
+        *plain_sheets(state, roster, config),
+        meetings_sheet(meetings or [], state, roster),
+        evaluation_sheet(figures, roster),
+    ]
+
+
+def plain_sheets(state: RegisterState, roster: Roster | None, config: Config) -> list[Sheet]:
+    """The big sheets whose rows are made of the state, roster and config alone, in
+    ``register_sheets``' order."""
+    return [
         submissions_sheet(state, roster),
         missing_sheet(state, roster, config),
         changes_sheet(state, roster),
-        meetings_sheet(meetings or [], state, roster),
-        evaluation_sheet(figures, roster),
     ]
