@@ -215,11 +215,16 @@ def _merge_locked(
             ):
                 return  # nothing new and register.xlsx is what we last wrote: nothing to do
             # Rewritten from the previous register, by the same code: only the changed
-            # projects' rows are built, and only their values loaded; and a reader, if
-            # any, makes the plain sheets meanwhile (from the store, as committed).
+            # projects' rows are built, and only their values loaded.
             copies = not edited and store.meta("register_code") == rows_code()
-            if workers is not None and on_disk is not None and copies:
-                plain = _plain_on(workers, store.path, on_disk)
+            if workers is not None and on_disk is not None and not edited:
+                # (nothing for the readers to make but, where rows are copied, the plain
+                # sheets: one of them makes those meanwhile, from the store as committed;
+                # they all exit once it is done)
+                if copies:
+                    plain = _plain_on(workers, store.path, on_disk)
+                workers.shutdown(wait=False)
+                workers = None
             subs = store.submissions()
             _keep_facts(store, subs)
             state = derive(subs, ws.config, values=on_disk is None or not copies)
