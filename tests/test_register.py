@@ -1488,21 +1488,47 @@ def _plain_claimed_copied(*args: object) -> dict[str, object]:
     return {n: (w, [(d, c, None) for d, c, _ in chunks]) for n, (w, chunks) in made.items()}
 
 
-@pytest.mark.parametrize("reader_run", [None, _helper_dies, _plain_claimed_copied])
+def _plain_miscounted(*args: object) -> dict[str, object]:
+    """A reader whose chunks sent hold one row fewer than they say."""
+    made = _MAKE_PLAIN(*args)
+    return {
+        n: (w, [(d, c, r[:-1] if r else r) for d, c, r in chunks])
+        for n, (w, chunks) in made.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("reader_run", "start"),
+    [
+        (None, "fork"),
+        (None, "spawn"),  # (as on Windows: the reader has only what it was sent)
+        (_helper_dies, "fork"),
+        (_plain_claimed_copied, "fork"),
+        (_plain_miscounted, "fork"),
+    ],
+)
 def test_a_reader_makes_the_plain_sheets_of_a_rewrite_meanwhile(
-    tmp_path, cycle, monkeypatch, reader_run
+    tmp_path, cycle, monkeypatch, reader_run, start
 ):
     """A merge that read its files on several processes and rewrites the register from
     the previous one has one of them make 提交记录, 未报送名单 and 变更记录 from the
     store while it makes the rest: those rows are not made in the merge's process, and
     the register is the one made alone. A reader that dies, or whose chunks do not fit
     the previous register, costs the time to make them here, not the register."""
+    import multiprocessing
+
     from xlsxflow import parallel
     from xlsxflow.excel import chunk_workers
     from xlsxflow.register import sheets
 
     monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
     monkeypatch.setattr(parallel, "workers_for", lambda count, workers=None: 2)
+    real_workers = parallel.workers_to_read
+    monkeypatch.setattr(
+        parallel,
+        "workers_to_read",
+        lambda *a, **k: real_workers(*a, **k, mp_context=multiprocessing.get_context(start)),
+    )
     ws = fresh(tmp_path)
     receive(ws, *cycle.returns[:-3])
     built: list[str] = []  # (in this process: a reader counts in its own copy)

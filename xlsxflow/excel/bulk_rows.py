@@ -266,12 +266,15 @@ PlainMade = tuple[list[int], list[MadeChunk]]
 
 
 def takes(made: Sequence[MadeChunk], cache: PartCache, start: int = 1) -> bool:
-    """Whether each chunk ``made`` without its rows is in ``cache`` where it would go,
-    from row ``start`` on (``SheetBody.extend_made`` could not make it)."""
+    """Whether ``SheetBody.extend_made`` can add the chunks ``made`` from row ``start``
+    on: each one sent has as many rows as it says, and each one not sent is in
+    ``cache`` where it would go."""
     for digest, count, rows in made:
+        if rows is not None and len(rows) != count:
+            return False
         if rows is None:
             old = cache.get(start, digest)
-            if old is None or old.count != count:
+            if old is None or old.count != count or cache.segment(old) is None:
                 return False
         start += count
     return True
