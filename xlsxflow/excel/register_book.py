@@ -124,16 +124,14 @@ def render_register_indexed(
         )
         if found is not None:
             shares[sheet.name] = found
-    made_elsewhere: list[dict[str, PlainMade]] = []  # (asked once)
+    made_once = functools.cache(made) if made is not None else None
 
     def made_for(sheet: Sheet, fingerprint: str) -> tuple[PlainMade, PartCache] | None:
         """The chunks made elsewhere of a plain sheet, if they can go in as made: every
         one not sent is in the previous register where it would go, in one part."""
-        if made is None or not sheet.plain or cache is None:
+        if made_once is None or not sheet.plain or cache is None:
             return None
-        if not made_elsewhere:
-            made_elsewhere.append(made() or {})
-        found = made_elsewhere[0].get(sheet.name)
+        found = (made_once() or {}).get(sheet.name)
         reuse = cache.part(sheet.name, fingerprint)
         if found is None or reuse is None or len(found[0]) != len(sheet.headers):
             return None
