@@ -303,6 +303,53 @@ def test_parse_choice_by_display_text_code_label_and_alias() -> None:
     assert parse_choice("否", yes_no) == ("no", None)
 
 
+def _names(choices):  # type: ignore[no-untyped-def]
+    """Every text an item of ``choices`` is known by."""
+    for item in choices.items:
+        yield from (
+            choices.display(item),
+            item.code,
+            item.text,
+            *([item.alias] if item.alias else []),
+        )
+
+
+LISTS = sorted(catalog().choices)
+
+
+@given(
+    st.sampled_from(LISTS),
+    st.data(),
+    st.sampled_from(["", " ", "\u00a0", "（", "：", "Ａ"]),
+)
+def test_a_choice_is_the_first_item_known_by_the_text(list_id: str, data, noise: str) -> None:
+    """The item chosen is the first whose drop-down text is the cell's text, or one of
+    whose names (drop-down text, code, label, alias) reads as the same once widths,
+    case, spaces and punctuation are set aside; found by the keys of the list's items,
+    made once, as by a scan of them all."""
+    from xlsxflow.normalize import _key, clean_text
+
+    choices = catalog().choice(list_id)
+    names = [n for n in _names(choices) if n]
+    raw = data.draw(st.one_of(st.sampled_from(names).map(lambda n: noise + n), st.text()))
+    text = clean_text(raw)[0]
+    expected = None
+    for item in choices.items:
+        display = choices.display(item)
+        known = {display, item.code, item.text, *([item.alias] if item.alias else [])}
+        if text == display or _key(text) in {_key(n) for n in known}:
+            expected = item.code
+            break
+    try:
+        got = parse_choice(raw, choices)[0]
+    except Unreadable:
+        got = None
+    if expected is not None or got is None:
+        assert got == expected
+    else:  # (not by name: by the code at its head, where a list shows codes)
+        assert choices.show_code
+
+
 @pytest.mark.parametrize("raw", ["Z9", "Z9 不存在的方向", "", "乡镇", 12.0])
 def test_parse_choice_rejects_values_not_in_the_list(raw: object) -> None:
     with pytest.raises(Unreadable):

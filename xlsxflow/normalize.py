@@ -13,7 +13,7 @@ import re
 import unicodedata
 from decimal import Decimal, DecimalException
 
-from xlsxflow.forms.spec import ChoiceList
+from xlsxflow.forms.spec import ChoiceList, per_spec
 
 Note = str | None
 
@@ -190,19 +190,28 @@ def _key(text: str) -> str:
     return re.sub(r"[\s:：、,，.。()（）“”\"']", "", halfwidth(text)).lower()
 
 
+@per_spec
+def _known_as(choices: ChoiceList) -> list[tuple[str, str, frozenset[str]]]:
+    """Each item's code, drop-down text and the keys it is known by, made once per
+    list: a ledger's task table has a choice in every row, and making the keys of the
+    items before the chosen one, cell by cell, was 8 % of reading it."""
+    made = []
+    for item in choices.items:
+        display = choices.display(item)
+        names = [display, item.code, item.text, *([item.alias] if item.alias else [])]
+        made.append((item.code, display, frozenset(_key(n) for n in names)))
+    return made
+
+
 def parse_choice(raw: object, choices: ChoiceList) -> tuple[str, Note]:
     """The code of the chosen item: accepts the drop-down text, the code, or the label."""
     text = clean_text(raw)[0]
     key = _key(text)
-    for item in choices.items:
-        display = choices.display(item)
+    for code, display, keys in _known_as(choices):
         if text == display:
-            return item.code, None
-        candidates = [display, item.code, item.text]
-        if item.alias:
-            candidates.append(item.alias)
-        if key in {_key(c) for c in candidates}:
-            return item.code, f"已将“{text}”理解为“{display}”"
+            return code, None
+        if key in keys:
+            return code, f"已将“{text}”理解为“{display}”"
     if choices.show_code:
         head = _key(text)[:2].upper()
         for item in choices.items:

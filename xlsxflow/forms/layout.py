@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cached_property
 
-from xlsxflow.forms.spec import FieldSpec, FormSpec, SectionSpec, SheetSpec, TableSpec
+from xlsxflow.forms.spec import FieldSpec, FormSpec, SectionSpec, SheetSpec, TableSpec, per_spec
 
 TITLE_ROWS = 2  # form title, then the line carrying the form number
 ROW_HEIGHT = 22.0
@@ -211,7 +211,7 @@ def _place_table(section: SectionSpec, plan: SheetPlan, row: int) -> tuple[Table
     return place, header + 1 + table.rows
 
 
-@cache
+@per_spec
 def layout(spec: FormSpec) -> FormLayout:
     plans = {s.id: SheetPlan(s) for s in spec.sheets}
     fields: dict[str, FieldPlace] = {}

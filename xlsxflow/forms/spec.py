@@ -6,9 +6,10 @@ Models only describe; they do no file I/O. ``catalog`` loads and cross-checks th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
-from functools import cached_property
-from typing import Literal
+from functools import cached_property, wraps
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -50,6 +51,26 @@ FORM_KINDS = (
     "closure",
     "acceptance",
 )
+
+
+_Spec = TypeVar("_Spec")
+_Made = TypeVar("_Made")
+
+
+def per_spec(make: Callable[[_Spec], _Made]) -> Callable[[_Spec], _Made]:
+    """``make`` cached per spec object, by identity (the object kept with what was made
+    of it, so that its id is not reused): a frozen spec's hash, which ``functools.cache``
+    asks at every call, walks all of its fields, and reading a return asks twice."""
+    kept: dict[int, tuple[_Spec, _Made]] = {}
+
+    @wraps(make)
+    def cached(spec: _Spec) -> _Made:
+        found = kept.get(id(spec))
+        if found is None or found[0] is not spec:
+            found = kept[id(spec)] = (spec, make(spec))
+        return found[1]
+
+    return cached
 
 
 class _Strict(BaseModel):
