@@ -1231,6 +1231,27 @@ def test_column_widths_are_taken_again_while_the_sheet_starts_with_the_same_rows
     assert {k: d.width for k, d in again.items()} == {k: d.width for k, d in widths.items()}
 
 
+def test_the_first_merge_keeps_the_roster_it_read_for_the_next(tmp_path, cycle, monkeypatch):
+    """The roster as read is kept in the data folder, which a workspace's first merge
+    makes after the roster was read: the merge keeps it then, and the next command
+    loads it instead of reading roster.xlsx again."""
+    from xlsxflow.excel import roster_book
+    from xlsxflow.workspace import ROSTER_KEPT
+
+    root = fresh(tmp_path).root
+    shutil.rmtree(root / "data", ignore_errors=True)
+    reads: list[Path] = []
+    real = roster_book.read_roster
+    monkeypatch.setattr(roster_book, "read_roster", lambda p: (reads.append(p), real(p))[1])
+    ws = Workspace.open(root)
+    assert reads and not (ws.data / ROSTER_KEPT).exists()
+    receive(ws, cycle.returns[0])
+    assert (ws.data / ROSTER_KEPT).exists()
+    reads.clear()
+    assert Workspace.open(root).roster == ws.roster
+    assert reads == []
+
+
 def test_the_facts_read_of_every_return_are_kept_and_made_again_when_missing(tmp_path, cycle):
     """What deriving the register reads of each return (``register.facts``) is worked
     out as the return is read and kept; a store without them (an older xlsxflow) gets

@@ -78,6 +78,14 @@ class Workspace:
 
         return read_roster_kept(self.roster_path, self.data / ROSTER_KEPT)
 
+    def keep_roster(self) -> None:
+        """Keep the roster as read, if it was read before the data folder existed
+        (``excel.roster_book.keep_pending``)."""
+        if "roster" in self.__dict__:  # (read: its module is loaded)
+            from xlsxflow.excel.roster_book import keep_pending
+
+            keep_pending(self.data / ROSTER_KEPT)
+
     @classmethod
     def open(cls, root: Path) -> Workspace:
         """The workspace at ``root``, its config and roster validated now."""

@@ -132,6 +132,7 @@ def _merge_locked(
 ) -> None:
     ensure_writable(ws.register_path)
     _remove_stale_temporaries(ws)
+    ws.keep_roster()  # (the data folder exists now: the lock is in it)
     ctx = ValidationContext(ws.config, ws.roster, ws.root)
     with Store(ws.data / "register.sqlite") as store:
         before = store.briefs()
