@@ -50,7 +50,7 @@ from xlsxflow.excel.bulk_rows import (
     serialise,
 )
 from xlsxflow.excel.deflate import compress_segment
-from xlsxflow.excel.widths import display_width
+from xlsxflow.excel.widths import widen
 from xlsxflow.register.sheets import Block, Lead, TableRows
 from xlsxflow.register.store import PayloadReader, Store, close_readers
 
@@ -227,9 +227,7 @@ def make_plain(
             if len(rows) > limit:
                 continue
             widths = [0] * len(sheet.headers)
-            for row in rows[:sample_rows]:
-                for i, value in enumerate(row):
-                    widths[i] = max(widths[i], display_width(value))
+            widen(widths, rows[:sample_rows])
             there = held.get(sheet.name, set())
             chunks: list[MadeChunk] = []
             start = 1

@@ -26,7 +26,7 @@ from xlsxflow.excel.bulk_rows import (
 )
 from xlsxflow.excel.chunk_workers import Helper, Share, share
 from xlsxflow.excel.inert import new_workbook
-from xlsxflow.excel.widths import display_width
+from xlsxflow.excel.widths import header_widths, widen
 from xlsxflow.register.sheets import Block, Sheet
 
 MAX_WIDTH = 50
@@ -143,15 +143,13 @@ def render_register_indexed(
     deferred: list[tuple[SheetBody, Share, int | None]] = []
     with contextlib.ExitStack() as stack:
         for sheet in sheets:
-            widths = [max(display_width(h), 6) for h in sheet.headers]
+            widths = header_widths(sheet.headers)
             fingerprint = fingerprint_of(sheet)
             ready = made_for(sheet, fingerprint)
             rows = iter(() if ready is not None else sheet.rows)
             # widths from the first rows; the rest streams through to a temporary file
             sample = list(itertools.islice(rows, SAMPLE_ROWS))
-            for row in sample:
-                for i, value in enumerate(row):
-                    widths[i] = max(widths[i], display_width(value))
+            widen(widths, sample)
             if ready is not None:  # (measured on the same rows where they were made)
                 widths = [max(w, m) for w, m in zip(widths, ready[0][0], strict=True)]
             writer = writer_for(sheet)
@@ -281,9 +279,7 @@ def _sampled_blocks(
     for block in blocks:
         rows = block.rows()
         first.append(Block(block.key, lambda rows=rows: rows))
-        for row in rows:
-            for i, value in enumerate(row):
-                widths[i] = max(widths[i], display_width(value))
+        widen(widths, rows)
         seen += len(rows)
         if seen >= SAMPLE_ROWS or len(first) >= SAMPLE_BLOCKS:
             full = True

@@ -21,7 +21,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from xlsxflow.excel.bulk_rows import RowWriter, SheetBody, splice
 from xlsxflow.excel.inert import new_workbook
-from xlsxflow.excel.widths import display_width
+from xlsxflow.excel.widths import header_widths, widen
 
 Value = str | int | float | Decimal | dt.date | None
 FONT = "宋体"
@@ -148,12 +148,10 @@ class ReportBook:
     def table(self, t: Table) -> None:
         ws = self.book.add_worksheet(t.sheet)
         n = len(t.headers)
-        widths = [max(display_width(h), 6) for h in t.headers]
+        widths = header_widths(t.headers)
         rows = iter(t.rows)
         sample = list(itertools.islice(rows, 300))  # widths from the first rows; the
-        for row in sample:  # rest streams through constant-memory writing
-            for i, v in enumerate(row):
-                widths[i] = max(widths[i], display_width(v))
+        widen(widths, sample)  # rest streams through constant-memory writing
         wide = {i for i, h in enumerate(t.headers) if h in t.wide}
         total = 0
         for i, w in enumerate(widths):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 DATE_WIDTH = 10  # yyyy-mm-dd
+HEADER_MIN = 6  # a column is never narrower than this, however short its header
 WIDE_FROM = 0x2E80  # CJK radicals onwards: two units each
 _WIDE = re.compile(f"[{chr(WIDE_FROM)}-\U0010ffff]")
 
@@ -20,3 +22,15 @@ def display_width(value: Any) -> int:
         return DATE_WIDTH
     text = str(value)
     return 2 * len(text) - len(_WIDE.sub("", text))
+
+
+def header_widths(headers: Sequence[str]) -> list[int]:
+    """Each column's width before its rows are measured (``widen``)."""
+    return [max(display_width(h), HEADER_MIN) for h in headers]
+
+
+def widen(widths: list[int], rows: Iterable[Sequence[Any]]) -> None:
+    """Widen ``widths`` (one a column) to what each of ``rows`` shows."""
+    for row in rows:
+        for i, value in enumerate(row):
+            widths[i] = max(widths[i], display_width(value))
