@@ -21,7 +21,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlsxflow.excel import bulk_rows
-from xlsxflow.excel.bulk_rows import BlockCache, PartCache, RowWriter, excel_date, row_chunks
+from xlsxflow.excel.bulk_rows import (
+    BlockCache,
+    PartCache,
+    RowWriter,
+    excel_date,
+    held_chunks,
+    row_chunks,
+)
 from xlsxflow.excel.inert import INERT, MAX_CELL_UNITS, looks_rich
 from xlsxflow.excel.register_book import render_register, render_register_indexed
 from xlsxflow.register.sheets import Block, Sheet
@@ -294,6 +301,23 @@ def test_column_widths_come_from_the_same_blocks_as_in_a_fresh_build() -> None:
     after = render_with(block_sheet(later, blocks=120), many)
     assert after == render_with(block_sheet(later, blocks=120))
     assert widths(after) == widths(many)
+
+
+def test_the_chunks_of_an_index_are_told_without_the_register() -> None:
+    """What a process that has the index but not the register's bytes (a merge's reader)
+    can tell of its chunks: those of the register whose hash it is asked for, none of
+    another's or of an index not of this shape."""
+    data, parts = render_with(block_sheet({}))
+    sha = sha256(data).hexdigest()
+    index = json.dumps({"sha256": sha, "parts": parts})
+    held = held_chunks(index, sha)
+    assert set(held) == set(parts)
+    for name, part in parts.items():
+        assert held[name] == {(c[0], c[3], c[1]) for c in part["chunks"]}
+    assert len(held["任务"]) > 10
+    assert held_chunks(index, "0" * 64) == {}
+    assert held_chunks(json.dumps({"sha256": sha, "parts": {"任务": {}}}), sha) == {}
+    assert held_chunks("not JSON", sha) == held_chunks(None, sha) == {}
 
 
 def test_blocks_of_one_row_go_many_to_a_chunk_and_copy_alike(

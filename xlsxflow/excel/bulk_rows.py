@@ -491,6 +491,33 @@ class PartCache:
         return count, last, self._inflated[1][offset : offset + length]
 
 
+def indexed_parts(index: str | None, sha: str) -> dict[str, Any] | None:
+    """The sheet parts an index describes (``BlockCache``), if it is the index of the
+    register whose hash is ``sha``."""
+    try:
+        described = json.loads(index or "")
+    except ValueError:
+        return None
+    if not isinstance(described, dict) or described.get("sha256") != sha:
+        return None
+    parts = described.get("parts")
+    return parts if isinstance(parts, dict) else {}
+
+
+def held_chunks(index: str | None, sha: str) -> dict[str, set[tuple[int, str, int]]]:
+    """Each sheet part's chunks (first row, digest, rows) in the index of the register
+    whose hash is ``sha`` (none if it is the index of another file, or not of this
+    shape): what another process can tell of them without the register's bytes."""
+    found: dict[str, set[tuple[int, str, int]]] = {}
+    try:
+        for name, part in (indexed_parts(index, sha) or {}).items():
+            chunks = [Chunk(*fields) for fields in part["chunks"]]
+            found[name] = {(c.start, c.digest, c.count) for c in chunks}
+    except (TypeError, KeyError):
+        return {}
+    return found
+
+
 class BlockCache:
     """Chunks of the previous register.xlsx, for a rendering that may copy them.
 
@@ -509,16 +536,8 @@ class BlockCache:
         """The cache for the register whose bytes are ``data`` (read once by the caller,
         who may have hashed them: ``sha``), or None unless ``index`` describes that very
         file (not one the clerk saved, or an older xlsxflow wrote, since)."""
-        try:
-            described = json.loads(index)
-        except ValueError:
-            return None
-        if sha is None:
-            sha = sha256(data).hexdigest()
-        if not isinstance(described, dict) or described.get("sha256") != sha:
-            return None
-        parts = described.get("parts")
-        return cls(data, parts if isinstance(parts, dict) else {})
+        parts = indexed_parts(index, sha256(data).hexdigest() if sha is None else sha)
+        return None if parts is None else cls(data, parts)
 
     def sample(self, name: str, fingerprint: str) -> Sample | None:
         """What gave block sheet ``name`` its column widths last time."""

@@ -30,7 +30,6 @@ register before it uses them, and makes the sheet itself otherwise.
 from __future__ import annotations
 
 import contextlib
-import json
 import multiprocessing
 import zlib
 from collections.abc import Iterator, Sequence
@@ -46,6 +45,7 @@ from xlsxflow.excel.bulk_rows import (
     RowWriter,
     chunks_of,
     digest_of,
+    held_chunks,
     row_chunks,
     serialise,
 )
@@ -218,7 +218,7 @@ def make_plain(
     ctx = reader_context()
     with Store(store, readonly=True) as kept:
         subs = kept.submissions()
-        held = _held_chunks(kept.meta("register_blocks"), register_sha)
+        held = held_chunks(kept.meta("register_blocks"), register_sha)
     state = derive(subs, ctx.config, values=False)
     made: dict[str, PlainMade] = {}
     try:
@@ -239,18 +239,3 @@ def make_plain(
     finally:
         close_readers(state.submissions)
     return made
-
-
-def _held_chunks(index: str | None, sha: str) -> dict[str, set[tuple[int, str, int]]]:
-    """Each sheet part's chunks (first row, digest, rows) in the index of the register
-    whose hash is ``sha`` (none if the index is of another file, or not of this shape)."""
-    try:
-        described = json.loads(index or "{}")
-        if described.get("sha256") != sha:
-            return {}
-        return {
-            name: {(int(c[0]), str(c[3]), int(c[1])) for c in part["chunks"]}
-            for name, part in described["parts"].items()
-        }
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-        return {}
