@@ -322,7 +322,7 @@ def submissions_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
         "SHA-256",
     ]
     rows = Deferred(functools.partial(_submission_rows, state, roster))
-    return Sheet(SUBMISSIONS_SHEET, headers, rows, wide=("说明",), plain=True)
+    return Sheet(SUBMISSIONS_SHEET, headers, rows, wide=("说明",))
 
 
 def _submission_rows(state: RegisterState, roster: Roster | None) -> list[list[Cell]]:
@@ -362,7 +362,7 @@ def changes_sheet(state: RegisterState, roster: Roster | None) -> Sheet:
         "来源文件",
     ]
     rows = Deferred(functools.partial(_change_rows, state, roster))
-    return Sheet(CHANGES_SHEET, headers, rows, wide=("内容",), plain=True)
+    return Sheet(CHANGES_SHEET, headers, rows, wide=("内容",))
 
 
 def _change_rows(state: RegisterState, roster: Roster | None) -> list[list[Cell]]:
@@ -409,7 +409,7 @@ def missing_sheet(
     does not depend on the day it is written)."""
     headers = ["报送事项", "截止日期", "单位编号", "单位名称", "立项编号", "项目名称", "情况"]
     rows = Deferred(functools.partial(_missing_rows, state, roster, config, today))
-    return Sheet(MISSING_SHEET, headers, rows, plain=True)
+    return Sheet(MISSING_SHEET, headers, rows)
 
 
 def _missing_rows(
@@ -578,9 +578,12 @@ def register_sheets(
 
 def plain_sheets(state: RegisterState, roster: Roster | None, config: Config) -> list[Sheet]:
     """The big sheets whose rows are made of the state, roster and config alone, in
-    ``register_sheets``' order."""
-    return [
+    ``register_sheets``' order (marked ``plain``: here, and nowhere else)."""
+    sheets = [
         submissions_sheet(state, roster),
         missing_sheet(state, roster, config),
         changes_sheet(state, roster),
     ]
+    for sheet in sheets:
+        sheet.plain = True
+    return sheets
