@@ -7,7 +7,7 @@ input it cannot understand; hypothesis checks both the round trips and that prom
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 
 import pytest
 from hypothesis import example, given
@@ -26,6 +26,7 @@ from xlsxflow.normalize import (
     parse_int,
     parse_percent,
     parse_phone,
+    tidy,
 )
 
 EPOCH_1900 = dt.date(1899, 12, 30)
@@ -235,6 +236,23 @@ def test_number_parsers_raise_only_unreadable(parser, raw: object) -> None:  # t
     assert isinstance(value, Decimal | int)
     if isinstance(value, Decimal):
         assert value.is_finite()
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=20))
+@example([0.0, -0.0, 0.0])
+@example([-0.0, 0.0])
+def test_a_number_read_again_is_read_as_the_first_time(numbers: list[float]) -> None:
+    """Floats read before come from a cache: each must still be its own number, in value
+    and in form (``-0`` and ``0`` are one key of a dict, two decimals)."""
+    for _ in range(2):
+        for number in numbers:
+            try:
+                expected = str(tidy(Decimal(repr(number))))
+            except DecimalException:  # (beyond 28 digits)
+                with pytest.raises(Unreadable):
+                    parse_decimal(number)
+                continue
+            assert (str(parse_decimal(number)[0]), parse_decimal(number)[1]) == (expected, None)
 
 
 # -- phones -------------------------------------------------------------------------------

@@ -115,18 +115,27 @@ def extract(book: RawBook, identity: Identity) -> Extracted:
             continue
         height = min(r.last_row - r.row + 1 for r in columns.values())
         first = next(iter(columns.values()))
-        # Most issued rows are blank: look only at rows that hold any cell at all.
-        sheets = {ref.sheet for ref in columns.values()}
-        used = {r for sheet in sheets for (r, _c) in book.cells(sheet)}
-        # (the inner loop of reading a ledger: each column's cells looked up once)
-        places = [
-            (cid, book.cells(ref.sheet), ref.sheet, ref.row, ref.col)
-            for cid, ref in columns.items()
-        ]
-        rows = {
-            i: {cid: _found(cells, sheet, row + i, col) for cid, cells, sheet, row, col in places}
-            for i in range(height)
-            if any(ref.row + i in used for ref in columns.values())
-        }
-        out.tables[tid] = TableCells(height, rows, _read(book, first.sheet, first.row, first.col))
+        out.tables[tid] = TableCells(
+            height,
+            _used_rows(book, columns, height),
+            _read(book, first.sheet, first.row, first.col),
+        )
     return out
+
+
+def _used_rows(
+    book: RawBook, columns: dict[str, NameRef], height: int
+) -> dict[int, dict[str, Found]]:
+    """The cells of a table's rows (0-based index → column → cell) that hold any cell of
+    their sheets: most issued rows are blank. The inner loop of reading a ledger."""
+    used = {r for sheet in {ref.sheet for ref in columns.values()} for (r, _c) in book.cells(sheet)}
+    indexes = {r - ref.row for ref in columns.values() for r in used if 0 <= r - ref.row < height}
+    places = [
+        (cid, book.cells(ref.sheet), ref.sheet, ref.row, ref.col) for cid, ref in columns.items()
+    ]
+    rows: dict[int, dict[str, Found]] = {}
+    for i in sorted(indexes):
+        rows[i] = {
+            cid: _found(cells, sheet, first + i, col) for cid, cells, sheet, first, col in places
+        }
+    return rows

@@ -32,6 +32,10 @@ _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
 
 
+# Numbers read before, as ``parse_decimal`` reads them (bounded: most repeat).
+_DECIMALS: dict[float, Decimal] = {}
+
+
 class Unreadable(ValueError):
     """The value cannot be understood; ``args[0]`` says why, in Chinese."""
 
@@ -49,6 +53,12 @@ def _number_text(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
+def one_line(text: str) -> str | None:
+    """``clean_text(text)`` for text on one line with plain spaces (most cells: only its
+    ends to trim), else None."""
+    return text.strip(_TRIM) if _ONE_LINE_PLAIN.search(text) is None else None
+
+
 def clean_text(raw: object) -> tuple[str, Note]:
     """Free text: trimmed, odd spaces made plain; numbers shown as typed."""
     if isinstance(raw, float):
@@ -56,9 +66,8 @@ def clean_text(raw: object) -> tuple[str, Note]:
     if isinstance(raw, dt.datetime):
         return raw.date().isoformat() if raw.time() == dt.time() else raw.isoformat(" "), None
     text = str(raw)
-    if _ONE_LINE_PLAIN.search(text) is None:  # most text: only the ends to trim
-        return text.strip(_TRIM), None
-    return clean_lines(text), None
+    trimmed = one_line(text)
+    return (clean_lines(text) if trimmed is None else trimmed), None
 
 
 def clean_lines(text: str) -> str:
@@ -103,6 +112,13 @@ def parse_date(raw: object, date1904: bool = False) -> tuple[dt.date, Note]:
 
 def parse_decimal(raw: object) -> tuple[Decimal, Note]:
     """Numbers, also typed as text: full-width digits, thousands separators, 元, 万."""
+    if type(raw) is float:  # most numbers: seen before, in this column or another
+        value = _DECIMALS.get(raw)
+        if value is None:
+            value = _finite(Decimal(repr(raw)), raw)
+            if raw and len(_DECIMALS) < 4096:  # (not 0.0: -0.0 is the same key)
+                _DECIMALS[raw] = value
+        return value, None
     if isinstance(raw, bool):
         raise Unreadable("应填写数字")
     if isinstance(raw, float | int):

@@ -35,17 +35,17 @@ def check_table(
     problems: list[Problem] = []
     for index, row_cells in sorted(cells.rows.items()):
         number = index + 1
-        if all(is_empty(found) for found in row_cells.values()):
-            continue
-        row = Row(number, found=row_cells)
+        values: dict[str, Any] = {}
+        said: list[Problem] = []
         for col in table.columns:
             found = row_cells.get(col.id)
             value, found_problems = convert(col, found, ctx, date1904, row=number)
-            problems += found_problems
+            if found_problems:
+                said += found_problems
             if value is not None:
-                row.values[col.id] = value
+                values[col.id] = value
             elif col.required and not found_problems and found is not None:
-                problems.append(
+                said.append(
                     Problem.of(
                         "rule.row_incomplete",
                         table=title,
@@ -56,7 +56,11 @@ def check_table(
                         field=col.id,
                     )
                 )
-        rows.append(row)
+        # A row with nothing in it is no row: every cell of it converts to nothing.
+        if not values and all(is_empty(found) for found in row_cells.values()):
+            continue
+        problems += said
+        rows.append(Row(number, values, row_cells))
     if len(rows) < table.min_rows:
         first = cells.anchor
         problems.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ from xlsxflow.normalize import (
     Unreadable,
     clean_text,
     is_blank,
+    one_line,
     parse_choice,
     parse_date,
     parse_decimal,
@@ -31,28 +33,36 @@ def _accepts(f: FieldSpec, ctx: ValidationContext) -> str:
     return accepts(f, choices, (window.low, window.high) if window else None)
 
 
+_TEXT = frozenset({"text", "longtext"})
+
+
 def is_empty(found: Found | None) -> bool:
     return found is None or (is_blank(found.value) and not found.formula and not found.error)
 
 
-def _parse(f: FieldSpec, raw: object, date1904: bool) -> tuple[Any, str | None]:
-    kind = f.type
-    if kind in ("text", "longtext"):
-        return clean_text(raw)
-    if kind == "date":
-        return parse_date(raw, date1904)
-    if kind == "money":
-        return parse_decimal(raw)
-    if kind == "integer":
-        return parse_int(raw)
-    if kind in ("percent",):
-        return parse_percent(raw)
-    if kind == "score":
-        return parse_decimal(raw)
-    if kind == "phone":
-        return parse_phone(raw)
+def _choice(raw: object, f: FieldSpec) -> tuple[str, str | None]:
     assert f.choices is not None
     return parse_choice(raw, catalog().choice(f.choices))
+
+
+# Field type → its parser, given the raw value and the field (dates take the workbook's
+# date system instead: ``_parse``).
+_PARSERS: dict[str, Callable[[object, FieldSpec], tuple[Any, str | None]]] = {
+    "text": lambda raw, f: clean_text(raw),
+    "longtext": lambda raw, f: clean_text(raw),
+    "money": lambda raw, f: parse_decimal(raw),
+    "score": lambda raw, f: parse_decimal(raw),
+    "integer": lambda raw, f: parse_int(raw),
+    "percent": lambda raw, f: parse_percent(raw),
+    "phone": lambda raw, f: parse_phone(raw),
+    "choice": _choice,
+}
+
+
+def _parse(f: FieldSpec, raw: object, date1904: bool) -> tuple[Any, str | None]:
+    if f.type == "date":
+        return parse_date(raw, date1904)
+    return _PARSERS[f.type](raw, f)
 
 
 def _num(value: Decimal | int) -> str:
@@ -86,18 +96,28 @@ def convert(
     if found is None:
         return None, []
     raw = found.value
-    if not found.error and not found.formula and is_blank(raw):
-        return None, []  # most cells of a return: nothing to say, nothing to build
-    if not (found.error or found.formula or found.truncated):
-        # Most of the rest: a value as it should be. Checked here without building the
-        # messages a problem would need (400 cells a ledger); any doubt goes the long way.
-        try:
-            value, note = _parse(f, raw, date1904)
-        except Unreadable:
-            pass
-        else:
-            if note is None and _range_problem(f, value) is None and _in_window(f, value, ctx):
-                return value, []
+    if found.error or found.formula or found.truncated:
+        return _convert_at_length(f, found, ctx, date1904, row)
+    # Most cells: blank, or a value as it should be. Checked here without building the
+    # messages a problem would need (400 cells a ledger); any doubt goes the long way.
+    kind = f.type
+    if type(raw) is str and kind in _TEXT:
+        text = one_line(raw)
+        if text is not None and (not f.max_length or len(text) <= f.max_length):
+            return text or None, []
+    elif type(raw) is dt.datetime and kind == "date":
+        day = raw.date()
+        if _in_window(f, day, ctx):
+            return day, []
+    if is_blank(raw):
+        return None, []
+    try:
+        value, note = _parse(f, raw, date1904)
+    except Unreadable:
+        pass
+    else:
+        if note is None and _range_problem(f, value) is None and _in_window(f, value, ctx):
+            return value, []
     return _convert_at_length(f, found, ctx, date1904, row)
 
 
