@@ -16,21 +16,41 @@ def cells_from_rows(
     cells: dict[tuple[int, int], RawCell] = {}
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
-            if value == "" or value is None:
+            kind = type(value)  # (by exact type first: most cells are text or numbers)
+            if kind is str:
+                if not value:
+                    continue
+                cell = (
+                    RawCell(value)
+                    if len(value) <= max_chars
+                    else RawCell(value[:max_chars], truncated=True)
+                )
+            elif kind is float:
+                cell = RawCell(value)
+            elif value is None:
                 continue
-            if isinstance(value, str):
-                cell = RawCell(value[:max_chars], truncated=len(value) > max_chars)
-            elif isinstance(value, bool):
-                cell = RawCell(value)
-            elif isinstance(value, int | float):
-                cell = RawCell(float(value))
-            elif isinstance(value, dt.datetime):
-                cell = RawCell(value)
-            elif isinstance(value, dt.date):
-                cell = RawCell(dt.datetime.combine(value, dt.time()))
             else:
-                cell = RawCell(str(value))
+                cell = _odd_cell(value, max_chars)
+                if cell is None:
+                    continue
             cells[(r, c)] = cell
         if len(cells) > max_cells:
             raise ReadError("file.too_large", f"工作表“{sheet}”单元格过多")
     return cells
+
+
+def _odd_cell(value: Any, max_chars: int) -> RawCell | None:
+    """A cell that is not plain text or a float: None if it is empty."""
+    if value == "":
+        return None
+    if isinstance(value, str):
+        return RawCell(value[:max_chars], truncated=len(value) > max_chars)
+    if isinstance(value, bool):
+        return RawCell(value)
+    if isinstance(value, int | float):
+        return RawCell(float(value))
+    if isinstance(value, dt.datetime):
+        return RawCell(value)
+    if isinstance(value, dt.date):
+        return RawCell(dt.datetime.combine(value, dt.time()))
+    return RawCell(str(value))
