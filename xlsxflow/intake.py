@@ -27,7 +27,10 @@ def _read_error(err: ReadError) -> Problem:
     return Problem.of(err.code, detail=err.detail or err.code)
 
 
-def read_return(path: Path, ctx: ValidationContext, limits: Limits = DEFAULT_LIMITS) -> FileResult:
+def read_return(
+    path: Path, ctx: ValidationContext, limits: Limits = DEFAULT_LIMITS, raw: bool = True
+) -> FileResult:
+    """``raw``: keep what was typed, cell by cell (for feedback copies), as well."""
     result = FileResult(path=str(path))
     try:
         kind = classify(path)
@@ -49,7 +52,7 @@ def read_return(path: Path, ctx: ValidationContext, limits: Limits = DEFAULT_LIM
         result.problems.append(Problem.of("file.crashed", detail=type(err).__name__))
         return result
     try:
-        _read_form(book, result, ctx)
+        _read_form(book, result, ctx, raw)
     except ReadError as err:
         result.problems.append(_read_error(err))
     except Exception as err:  # the same: report, go on with the next file
@@ -80,7 +83,7 @@ def _row_at(row: Any) -> str:
     return f"{found.sheet}!{found.row + 1}" if found is not None else ""
 
 
-def _read_form(book: Any, result: FileResult, ctx: ValidationContext) -> None:
+def _read_form(book: Any, result: FileResult, ctx: ValidationContext, raw: bool) -> None:
     result.format = book.format
     result.saved_at = book.saved_at
     if book.has_macros:
@@ -116,6 +119,8 @@ def _read_form(book: Any, result: FileResult, ctx: ValidationContext) -> None:
         for tid, rows in validated.rows.items()
     }
     result.locations = {fid: f"{f.sheet}!{f.cell}" for fid, f in extracted.fields.items()}
+    if not raw:
+        return
     result.raw = {
         fid: found.value for fid, found in extracted.fields.items() if found.value is not None
     }

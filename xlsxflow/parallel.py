@@ -41,9 +41,9 @@ def _read_batch(
 
 
 def _read_one(path: Path, ctx: ValidationContext, keep: frozenset[str]) -> FileResult:
-    result = read_return(path, ctx)
-    if "raw" not in keep or not result.problems:  # only feedback copies (of files with
-        result.raw, result.raw_rows = {}, {}  # problems) need what was typed, cell by cell
+    result = read_return(path, ctx, raw="raw" in keep)
+    if not result.problems:  # only feedback copies (of files with problems) need what
+        result.raw, result.raw_rows = {}, {}  # was typed, cell by cell
     if "json" in keep:  # the register's form of the values, encoded here on all cores
         from xlsxflow.register.codec import payload_json
         from xlsxflow.register.facts import facts_json
