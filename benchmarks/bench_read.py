@@ -49,6 +49,7 @@ def main() -> None:
     from xlsxflow.intake import read_return
     from xlsxflow.read import xlsx as xlsx_reader
     from xlsxflow.read.limits import DEFAULT_LIMITS
+    from xlsxflow.read.open import open_book
     from xlsxflow.sample_county import sample_roster
     from xlsxflow.templates import plan_templates, render_job
     from xlsxflow.validation import ValidationContext
@@ -84,7 +85,7 @@ def main() -> None:
             return rows
 
         def ours(p: Path) -> object:
-            book = xlsx_reader.read_xlsx(p, DEFAULT_LIMITS)
+            book = open_book(p, "xlsx", DEFAULT_LIMITS)
             cells = book.cells("申报表")
             book.close()
             return cells

@@ -38,3 +38,23 @@ def test_benchmark_runs_every_step_successfully(tmp_path):
     assert any((package / "register" / "__pycache__").glob("merge.*.pyc"))
     medians = out.split("median of 2 runs:")[1]
     assert re.search(r"^merge \(cold\)\s+wall", medians, flags=re.MULTILINE)
+
+
+def test_reading_benchmark_compares_every_reader() -> None:
+    """``bench_read.py`` calls the readers directly: it must keep up with their signatures."""
+    out = subprocess.run(
+        [sys.executable, str(BENCH.with_name("bench_read.py")), "--files", "5"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+        check=True,
+    ).stdout
+    timed = re.findall(r"^(.+?)\s+[\d.]+ ms/file", out, flags=re.MULTILINE)
+    assert [label.strip() for label in timed] == [
+        "calamine (values only)",
+        "openpyxl read-only",
+        "xlsxflow, defusedxml only",
+        "xlsxflow reader (shipped)",
+        "read + validate",
+    ]

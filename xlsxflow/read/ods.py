@@ -7,7 +7,6 @@ defusedxml; ``meta.xml`` carries the user-defined properties (xf_* metadata).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from xlsxflow.read.book import NameRef, RawBook, RawCell, Visibility
 from xlsxflow.read.calamine_rows import cells_from_rows
@@ -36,7 +35,7 @@ def _name_ref(address: str) -> NameRef | None:
     return NameRef(m.group("sheet").replace("''", "'"), r1, c1, r2, c2)
 
 
-def read_ods(path: Path, limits: Limits, zip_: SafeZip) -> RawBook:
+def read_ods(limits: Limits, zip_: SafeZip) -> RawBook:
     """``zip_``: the file's zip, opened by the caller (closed here)."""
     from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
 
@@ -56,8 +55,8 @@ def read_ods(path: Path, limits: Limits, zip_: SafeZip) -> RawBook:
             properties[prop.get(f"{{{_META}}}name", "")] = (prop.text or "").strip()
     del content
     try:
-        with path.open("rb") as fh:  # by content: from_path goes by the extension
-            wb = CalamineWorkbook.from_filelike(fh)
+        # (by content: from_path goes by the extension)
+        wb = CalamineWorkbook.from_filelike(zip_.stream())
     except (CalamineError, ValueError, OSError) as err:
         raise ReadError("file.corrupt", str(err)) from None
     sheets = [m.name for m in wb.sheets_metadata]

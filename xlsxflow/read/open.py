@@ -51,11 +51,11 @@ def _zip_book(path: Path, kind: Kind, limits: Limits) -> RawBook:
         if kind == "xlsx":
             from xlsxflow.read.xlsx import read_xlsx
 
-            return read_xlsx(path, limits, z)
+            return read_xlsx(limits, z)
         if kind == "ods":
             from xlsxflow.read.ods import read_ods
 
-            return read_ods(path, limits, z)
+            return read_ods(limits, z)
     except BaseException:
         z.close()
         raise

@@ -6,6 +6,7 @@ capped stream; the ratio check catches classic zip bombs before inflating at all
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -16,13 +17,21 @@ from xlsxflow.read.limits import Limits
 class SafeZip:
     """A zip's members, listed when it is opened (one that cannot be listed is
     ``file.corrupt``). ``check`` refuses what no spreadsheet holds, once the caller
-    knows it is meant to be one (``read.open``)."""
+    knows it is meant to be one (``read.open``).
+
+    The file is read once, whole (the caller checked its size): its members and
+    calamine's reading of it (``stream``) come from those bytes, not from the disk
+    again, and all are of one version of the file even if it is being replaced."""
 
     def __init__(self, path: Path, limits: Limits) -> None:
         self.limits = limits
         self.inflated = 0
         try:
-            self.zf = zipfile.ZipFile(path)
+            self.data = path.read_bytes()
+        except OSError as err:
+            raise ReadError("file.unreadable", err.strerror or str(err)) from None
+        try:
+            self.zf = zipfile.ZipFile(io.BytesIO(self.data))
             self.infos = self.zf.infolist()
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as err:
             raise ReadError("file.corrupt", str(err)) from None
@@ -56,6 +65,10 @@ class SafeZip:
 
     def close(self) -> None:
         self.zf.close()
+
+    def stream(self) -> io.BytesIO:
+        """The whole file, to read it with another reader (calamine)."""
+        return io.BytesIO(self.data)
 
     def has(self, name: str) -> bool:
         return name in self.names

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
 from xml.etree.ElementTree import fromstring as _c_fromstring
@@ -81,8 +80,7 @@ def _text(el: Element, t_tag: str, r_tag: str) -> str:
 
 
 class _XlsxReader:
-    def __init__(self, path: Path, limits: Limits, zip_: SafeZip) -> None:
-        self.path = path
+    def __init__(self, limits: Limits, zip_: SafeZip) -> None:
         self.limits = limits
         self.zip = zip_
         self._strings: list[str] | None = None
@@ -222,8 +220,7 @@ class _XlsxReader:
             if self._calamine is None:
                 # By content, not by name: from_path picks the format from the extension,
                 # and a real .xlsx renamed to .xls must still be read.
-                with self.path.open("rb") as fh:
-                    self._calamine = CalamineWorkbook.from_filelike(fh)
+                self._calamine = CalamineWorkbook.from_filelike(self.zip.stream())
             rows = self._calamine.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except (CalamineError, ValueError, OSError) as err:
             raise ReadError("file.corrupt", f"工作表“{name}”：{err}") from None
@@ -326,10 +323,10 @@ def _plain_sheet(data: bytes) -> bool:
     return False
 
 
-def read_xlsx(path: Path, limits: Limits, zip_: SafeZip) -> RawBook:
+def read_xlsx(limits: Limits, zip_: SafeZip) -> RawBook:
     """The workbook's structure, read now; sheets are parsed when first asked for,
     until ``RawBook.close`` (which closes ``zip_``, the file's zip, opened by the caller)."""
-    reader = _XlsxReader(path, limits, zip_)
+    reader = _XlsxReader(limits, zip_)
     try:
         return reader.book()
     except BaseException:
