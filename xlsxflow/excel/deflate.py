@@ -52,23 +52,23 @@ def _gf2_square(matrix: list[int]) -> list[int]:
 
 
 @functools.cache
-def _zero_operators() -> list[list[int]]:
-    """Operators carrying a CRC through 2**k zero bytes, k = 0 … 63 (built once)."""
-    matrix = [_CRC_POLY] + [1 << n for n in range(31)]  # one zero bit
-    for _ in range(3):
-        matrix = _gf2_square(matrix)  # … eight: one zero byte
-    operators = [matrix]
-    for _ in range(63):
-        operators.append(_gf2_square(operators[-1]))
-    return operators
+def _zero_operator(k: int) -> list[int]:
+    """The operator carrying a CRC through 2**k zero bytes, built only as far as a
+    length asks (a segment of a few hundred KB needs k up to ~20, not all 64)."""
+    if k == 0:
+        matrix = [_CRC_POLY] + [1 << n for n in range(31)]  # one zero bit
+        for _ in range(3):
+            matrix = _gf2_square(matrix)  # … eight: one zero byte
+        return matrix
+    return _gf2_square(_zero_operator(k - 1))
 
 
 @functools.cache
 def _byte_tables(k: int) -> tuple[list[int], list[int], list[int], list[int]]:
-    """``_zero_operators()[k]`` applied to every value of each byte of a CRC: a CRC is
+    """``_zero_operator(k)`` applied to every value of each byte of a CRC: a CRC is
     carried by four look-ups instead of up to 32 steps (a register rewritten from the
     previous one combines the CRCs of thousands of copied chunks)."""
-    matrix = _zero_operators()[k]
+    matrix = _zero_operator(k)
     tables = []
     for byte in range(4):
         table = [0] * 256
