@@ -181,6 +181,30 @@ def test_file_over_the_size_limit(clean: Path) -> None:
     only(read_untouched(clean, Limits(max_file_bytes=1000)), "file.too_large")
 
 
+def test_a_file_that_grew_after_its_size_was_checked_is_read_no_further(
+    clean: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The zip is read whole, once: never more of it than the limit, whatever the size
+    the file had when it was checked (one still being copied into the inbox grows)."""
+    from xlsxflow.read.errors import ReadError
+    from xlsxflow.read.safezip import SafeZip
+
+    size = clean.stat().st_size
+    with pytest.raises(ReadError) as raised:
+        SafeZip(clean, Limits(max_file_bytes=size - 1))
+    assert raised.value.code == "file.too_large"
+    assert SafeZip(clean, Limits(max_file_bytes=size)).data == clean.read_bytes()
+    # Opened while 100 bytes shorter: more than that came, and it is not read on.
+    real = os.fstat
+    monkeypatch.setattr(
+        "xlsxflow.read.safezip.os.fstat",
+        lambda fd: os.stat_result((*real(fd)[:6], real(fd).st_size - 100, *real(fd)[7:])),
+    )
+    with pytest.raises(ReadError) as raised:
+        SafeZip(clean, DEFAULT_LIMITS)
+    assert raised.value.code == "file.unreadable"
+
+
 # -- XML attacks --------------------------------------------------------------------------
 
 

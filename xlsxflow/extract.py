@@ -129,7 +129,8 @@ def _used_rows(
     """The cells of a table's rows (0-based index → column → cell) that hold any cell of
     their sheets: most issued rows are blank. The inner loop of reading a ledger."""
     used = {r for sheet in {ref.sheet for ref in columns.values()} for (r, _c) in book.cells(sheet)}
-    indexes = {r - ref.row for ref in columns.values() for r in used if 0 <= r - ref.row < height}
+    firsts = {ref.row for ref in columns.values()}  # (one, unless a column was moved)
+    indexes = {r - first for first in firsts for r in used if first <= r < first + height}
     places = [
         (cid, book.cells(ref.sheet), ref.sheet, ref.row, ref.col) for cid, ref in columns.items()
     ]

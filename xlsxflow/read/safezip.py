@@ -7,6 +7,7 @@ capped stream; the ratio check catches classic zip bombs before inflating at all
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -19,17 +20,14 @@ class SafeZip:
     ``file.corrupt``). ``check`` refuses what no spreadsheet holds, once the caller
     knows it is meant to be one (``read.open``).
 
-    The file is read once, whole (the caller checked its size): its members and
+    The file is read once, whole (``_whole``): its members and
     calamine's reading of it (``stream``) come from those bytes, not from the disk
     again, and all are of one version of the file even if it is being replaced."""
 
     def __init__(self, path: Path, limits: Limits) -> None:
         self.limits = limits
         self.inflated = 0
-        try:
-            self.data = path.read_bytes()
-        except OSError as err:
-            raise ReadError("file.unreadable", err.strerror or str(err)) from None
+        self.data = _whole(path, limits.max_file_bytes)
         try:
             self.zf = zipfile.ZipFile(io.BytesIO(self.data))
             self.infos = self.zf.infolist()
@@ -107,3 +105,20 @@ class SafeZip:
             raise ReadError("file.zip_bomb", f"{name} 解压后超过限制")
         self.inflated += len(data)
         return data
+
+
+def _whole(path: Path, limit: int) -> bytes:
+    """The file's bytes, never more than ``limit`` of them. Read by the size it has when
+    opened (asking for ``limit`` bytes at once would allocate all of them); a file
+    that is still growing (being copied into the inbox) is not read on."""
+    try:
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > limit:
+                raise ReadError("file.too_large", f"{size} 字节")
+            data = fh.read(size + 1)
+    except OSError as err:
+        raise ReadError("file.unreadable", err.strerror or str(err)) from None
+    if len(data) > size:
+        raise ReadError("file.unreadable", "读取时文件仍在变化（可能正在复制）")
+    return data
