@@ -54,15 +54,13 @@ def nothing_new(ws: Workspace) -> MergeReport | None:
 
 def _unchanged(ws: Workspace, store: Store) -> MergeReport | None:
     """(The cheapest checks first: with new files in the inbox, as mostly when this
-    fails, listing it is enough to tell.)"""
+    fails, listing it is enough to tell; with a file resubmitted, its ``stat``.)"""
     names = store.meta("form_names")
     if names is None or store.meta("register_inputs") != register_inputs(ws, store.generation):
         return None
     paths = listing([ws.inbox])
     if len(paths) != store.inbox_count():
         return None  # new files, files gone since (the cache is to be trimmed) or uncached
-    if sha256_of(ws.register_path) != store.meta("register_sha"):
-        return None
     hashes = InboxHashes(ws.inbox, store.inbox_hashes())
     forms = store.forms()
     report = MergeReport(register=str(ws.register_path), form_names=json.loads(names))
@@ -71,5 +69,8 @@ def _unchanged(ws: Workspace, store: Store) -> MergeReport | None:
         if sha is None or sha not in forms:  # new, changed, or read and skipped before
             return None
         report.unchanged[forms[sha] or "unknown"] += 1
+    # (last: a resubmitted file usually tells sooner than hashing a province's register)
+    if sha256_of(ws.register_path) != store.meta("register_sha"):
+        return None
     report.files = len(paths)
     return report
