@@ -20,9 +20,9 @@ class SafeZip:
     ``file.corrupt``). ``check`` refuses what no spreadsheet holds, once the caller
     knows it is meant to be one (``read.open``).
 
-    The file is read once, whole (``_whole``): its members and
-    calamine's reading of it (``stream``) come from those bytes, not from the disk
-    again, and all are of one version of the file even if it is being replaced."""
+    The file is read once, whole (``_whole``): its members and calamine's reading of it
+    (``stream``) come from those bytes, not from the disk again, and all are of one
+    version of the file even if it is being replaced."""
 
     def __init__(self, path: Path, limits: Limits) -> None:
         self.limits = limits
