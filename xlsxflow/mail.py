@@ -325,7 +325,6 @@ def deliver(
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
-    log = SendLog(root / "data" / "mail.sqlite")
     drafts = root / "mail" / "drafts"
     mailer = None
     if not dry_run:
@@ -333,7 +332,9 @@ def deliver(
         if not server:
             raise UsageError("mail.no_host")
         mailer = Mailer(config, server, port or config.port, sleep)
+    log = None
     try:
+        log = SendLog(root / "data" / "mail.sqlite")  # (after the checks: none left open)
         for number, letter in enumerate(letters, start=1):
             key = letter.key()
             if not resend and log.sent(key):
@@ -356,7 +357,8 @@ def deliver(
     finally:
         if mailer is not None:
             mailer.close()
-        log.close()
+        if log is not None:
+            log.close()
     return outcomes
 
 

@@ -72,5 +72,5 @@ def main() -> None:
         cli(prog_name="xlsxflow")
     finally:
         # The interpreter's last collection at exit walks every object left (a province's
-        # roster and specs: 25 ms of a merge); they are freed with the process anyway.
+        # roster and specs: 25–50 ms of a merge); they are freed with the process anyway.
         gc.freeze()
