@@ -289,11 +289,12 @@ def test_dry_run_writes_eml_files_and_sends_nothing(
 
 
 def test_dry_run_needs_no_server_but_sending_does(root: Path) -> None:
-    deliver([letter()], config(), root, dry_run=True, resend=False)
     with pytest.raises(UsageError) as err:
         deliver([letter()], config(), root, dry_run=False, resend=False)
     assert err.value.code == "mail.no_host"
     assert "host" in str(err.value) and "--dry-run" in str(err.value)
+    assert not (root / "data" / "mail.sqlite").exists()  # (refused before opening the log)
+    deliver([letter()], config(), root, dry_run=True, resend=False)
 
 
 # -- temporary and permanent failures ------------------------------------------------------
