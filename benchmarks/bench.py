@@ -162,6 +162,23 @@ def resubmit(inbox: Path, fraction: float, seed: int) -> int:
     return len(chosen)
 
 
+def grow(inbox: Path) -> str:
+    """Re-send the first ledger with one task more, saved by openpyxl (another program):
+    every task row below its project moves down one, as when a committee adds a task."""
+    import openpyxl
+
+    source = sorted((inbox / "台帐").glob("l*.xlsx"))[0]
+    book = openpyxl.load_workbook(source)
+    tasks = book["任务台账"]
+    last = max(r for r in range(1, tasks.max_row + 1) if tasks.cell(r, 2).value)
+    for column in range(1, tasks.max_column + 1):
+        tasks.cell(last + 1, column).value = tasks.cell(last, column).value
+    tasks.cell(last + 1, 1).value = str(int(tasks.cell(last, 1).value) + 1)
+    tasks.cell(last + 1, 2).value = "新增任务"
+    book.save(inbox / "台帐" / f"re-grown-{source.name}")
+    return source.name
+
+
 def reset(root: Path) -> None:
     """Back to the returns alone: no register, no store, no resubmissions."""
     shutil.rmtree(root / "data", ignore_errors=True)
@@ -197,13 +214,16 @@ def measure(root: Path, seed: int) -> dict[str, dict[str, float]]:
     got["merge (again)"] = timed("merge (again)", [*xf, "merge", str(root), "-q"], f)
     n = resubmit(root / "inbox", 0.01, seed)
     got["merge (1 %)"] = timed(f"merge (+{n} resub)", [*xf, "merge", str(root), "-q"], f)
+    grow(root / "inbox")
+    got["merge (+1 task)"] = timed("merge (+1 task)", [*xf, "merge", str(root), "-q"], f)
     got["report quarterly"] = timed(
         "report quarterly", [*xf, "report", str(root), "quarterly", "--as-of", "2012-03-31"], f
     )
     cold = got["merge (cold)"]["wall"]
     print(
         f"merge again / cold = {got['merge (again)']['wall'] / cold:.1%}; "
-        f"1 % resubmitted / cold = {got['merge (1 %)']['wall'] / cold:.1%}",
+        f"1 % resubmitted / cold = {got['merge (1 %)']['wall'] / cold:.1%}; "
+        f"1 task more / cold = {got['merge (+1 task)']['wall'] / cold:.1%}",
         flush=True,
     )
     return got
@@ -227,7 +247,8 @@ def print_medians(runs: list[dict[str, dict[str, float]]]) -> None:
     cold = median("merge (cold)", "wall")
     print(
         f"merge again / cold = {median('merge (again)', 'wall') / cold:.1%}; "
-        f"1 % resubmitted / cold = {median('merge (1 %)', 'wall') / cold:.1%}"
+        f"1 % resubmitted / cold = {median('merge (1 %)', 'wall') / cold:.1%}; "
+        f"1 task more / cold = {median('merge (+1 task)', 'wall') / cold:.1%}"
     )
 
 

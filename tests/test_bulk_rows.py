@@ -97,6 +97,40 @@ def test_rows_are_byte_for_byte_what_xlsxwriter_writes(rows: list[list[Any]], bl
     assert ours == xlsxwriter_rows(rows, blank)
 
 
+references = st.sampled_from(['1" s="', '12" s="', '" s="', '<c r="A1" s="1">', "100"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.one_of(values, references), min_size=COLUMNS, max_size=COLUMNS), max_size=8
+    ),
+    st.integers(1, 200),
+    st.integers(-200, 200),
+    st.booleans(),
+)
+def test_rows_moved_are_the_rows_written_there(
+    rows: list[list[Any]], start: int, by: int, blank: bool
+) -> None:
+    """Moving rows renumbers them exactly, or declines (a text that holds the row's
+    number and what follows a reference): never anything else."""
+    if start + by < 1:
+        by = 1 - start
+    writer = RowWriter(
+        COLUMNS, text=1, wrap=2, date=3, number=4, wide=WIDE, blank=1 if blank else None
+    )
+    written, _ = bulk_rows.serialise(writer, start, rows)
+    there, _ = bulk_rows.serialise(writer, start + by, rows)
+    found = bulk_rows.moved(written, by)
+    if found is None:
+        numbers = {str(start + 1 + i) for i in range(len(rows))}
+        assert any(
+            isinstance(v, str) and f'{n}" s="' in v for n in numbers for row in rows for v in row
+        )
+    else:
+        assert found == there
+
+
 @pytest.mark.parametrize(
     "value",
     [
@@ -267,14 +301,23 @@ def test_unchanged_chunks_are_copied_compressed_and_give_the_bytes_built_afresh(
     rows = [[c.value for c in r] for r in book["任务"].iter_rows()]
     assert rows[1 + 110 * 3][0] == "项目110（新）" and rows[1 + 109 * 3][0] == "项目109"
     assert len(rows) == 1 + 120 * 3
-    # a project with more rows: the blocks below it moved, and are built again
-    copied.clear()
-    grown = block_sheet({})
-    longer = Block("key-100-long", lambda: [["长", 0, None]] * 5)
-    grown[1].blocks = [*list(grown[1].blocks)[:100], longer, *list(grown[1].blocks)[101:]]
-    shifted = render_with(grown, first)
-    assert copied and max(copied) <= 1 + 100 * 3
-    assert shifted[0] == render_with(grown)[0]
+    # a project with more rows, then with fewer: the blocks below it are moved (taken
+    # from the previous chunks with their rows renumbered), none built from its values
+    for rows in (5, 1):
+        copied.clear()
+        built.clear()
+        grown = block_sheet({}, built=built)
+        other = Block(f"key-100-{rows}", lambda rows=rows: [["长", 0, None]] * rows)
+        grown[1].blocks = [*list(grown[1].blocks)[:100], other, *list(grown[1].blocks)[101:]]
+        shifted = render_with(grown, first)
+        assert copied and max(copied) <= 1 + 100 * 3
+        assert built == []
+        assert shifted == render_with(grown)
+        book = openpyxl.load_workbook(io.BytesIO(shifted[0]))
+        rows_read = [[c.value for c in r] for r in book["任务"].iter_rows()]
+        assert len(rows_read) == 1 + 119 * 3 + rows
+        assert rows_read[1 + 100 * 3 + rows][:2] == ["项目101", 0]
+        assert rows_read[-1][:2] == ["项目119", 2]
 
 
 def test_column_widths_come_from_the_same_blocks_as_in_a_fresh_build() -> None:
@@ -391,13 +434,18 @@ def test_plain_rows_unchanged_in_place_are_copied_and_give_the_bytes_built_afres
     values = [[c.value for c in r] for r in book["提交"].iter_rows()]
     assert values[1 + 1500][0] == "文件1500（改）" and values[1 + 1501][0] == "文件1501"
     assert len(values) == 3001 and book["提交"].auto_filter.ref == "A1:C3001"
-    # a row removed near the top: the rows below it moved, so they are built again
-    moved = plain_rows(3000)
-    del moved[10]
-    afresh = render_with(plain_sheet(moved))
-    built.clear()
-    assert render_with(plain_sheet(moved), first) == afresh
-    assert built[0] <= 1 + 10 and len(built) > len(chunks) // 2
+    # a row removed near the top, then one added: only the chunk that held (or now
+    # holds) it is built; those below are moved (renumbered, not serialised again)
+    rows = plain_rows(3000)
+    for moved in ([*rows[:10], *rows[11:]], [*rows[:10], ["新增", 0, None], *rows[10:]]):
+        afresh = render_with(plain_sheet(moved))
+        built.clear()
+        shifted = render_with(plain_sheet(moved), first)
+        assert shifted == afresh
+        assert len(built) == 1 and built[0] <= 1 + 10 < built[0] + 512
+        book = openpyxl.load_workbook(io.BytesIO(shifted[0]))
+        values = [[c.value for c in r] for r in book["提交"].iter_rows()]
+        assert [v[:2] for v in values[1:]] == [r[:2] for r in moved]
 
 
 @settings(max_examples=60, deadline=None)

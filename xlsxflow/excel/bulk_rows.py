@@ -417,7 +417,9 @@ class SheetBody:
         """Add plain rows in chunks cut by their content (``row_chunks``): a chunk whose
         rows sat at the same place in the previous register is copied from it."""
         for chunk, digest in row_chunks(rows):
-            if cache is not None and self._copied(cache, digest):
+            if cache is not None and (
+                self._copied(cache, digest) or self._moved(cache, digest, len(chunk))
+            ):
                 continue
             self._add_rows(chunk, digest)
 
@@ -429,7 +431,26 @@ class SheetBody:
                 continue
             if rows is None:
                 raise ValueError(f"chunk {digest} neither sent nor at row {self.next_row}")
-            self._add_rows(rows, digest)
+            if not self._moved(cache, digest, len(rows)):
+                self._add_rows(rows, digest)
+
+    def _moved(self, cache: PartCache, digest: str, count: int) -> bool:
+        """Add the chunk of plain rows named ``digest`` from where it sat in the previous
+        register, ``moved`` here (rows above it were added or removed)."""
+        old = cache.elsewhere(digest)
+        if old is None or old.count != count:
+            return False
+        xml = cache.inflated(old)
+        start = self.next_row
+        xml = None if xml is None else moved(xml, start - old.start)
+        if xml is None:
+            return False
+        self.deflate.write(xml)
+        crc, size = self.deflate.end_segment()
+        last = old.last + start - old.start if old.last >= 0 else -1
+        self.chunks.append(Chunk(start, count, last, digest, crc, size))
+        self._advance(count, last)
+        return True
 
     def _add_rows(self, chunk: Sequence[Sequence[Any]], digest: str) -> None:
         start = self.next_row
@@ -464,22 +485,23 @@ class PartCache:
         self.body = body
         self.chunks = {(c.start, c.digest): c for c in chunks}
         self.blocks = {b[0]: (c, b) for c in chunks for b in c.blocks}
+        self.plain = {c.digest: c for c in chunks if not c.blocks}
         self._inflated: tuple[Chunk, bytes] | None = None  # (blocks come in order)
 
     def get(self, start: int, digest: str) -> Chunk | None:
         """The chunk of these blocks (by ``digest``) if it sat at ``start`` too."""
         return self.chunks.get((start, digest))
 
+    def elsewhere(self, digest: str) -> Chunk | None:
+        """The chunk of plain rows named ``digest``, wherever it sat."""
+        return self.plain.get(digest)
+
     def segment(self, chunk: Chunk) -> memoryview | None:
         data = self.body[chunk.offset : chunk.offset + chunk.length]
         return data if len(data) == chunk.length else None
 
-    def block(self, key: str, start: int) -> tuple[int, int, bytes] | None:
-        """(rows, last row with a cell, XML) of the block if it sat at ``start`` too."""
-        found = self.blocks.get(key)
-        if found is None or found[1][1] != start:
-            return None
-        chunk, (_key, _start, count, last, offset, length) = found
+    def inflated(self, chunk: Chunk) -> bytes | None:
+        """The XML of ``chunk`` (the last one asked for is kept: blocks come in order)."""
         if self._inflated is None or self._inflated[0] is not chunk:
             segment = self.segment(chunk)
             if segment is None:
@@ -488,7 +510,48 @@ class PartCache:
             if len(xml) != chunk.size:
                 return None
             self._inflated = (chunk, xml)
-        return count, last, self._inflated[1][offset : offset + length]
+        return self._inflated[1]
+
+    def block(self, key: str, start: int) -> tuple[int, int, bytes] | None:
+        """(rows, last row with a cell, XML) of the block, ``moved`` to ``start`` if it
+        sat elsewhere (a project above it gained or lost rows)."""
+        found = self.blocks.get(key)
+        if found is None:
+            return None
+        chunk, (_key, was, count, last, offset, length) = found
+        whole = self.inflated(chunk)
+        if whole is None:
+            return None
+        xml = whole[offset : offset + length]
+        if start == was:
+            return count, last, xml
+        xml = moved(xml, start - was)
+        if xml is None:
+            return None
+        return count, last + start - was if last >= 0 else -1, xml
+
+
+def moved(xml: bytes, by: int) -> bytes | None:
+    """Rows as ``RowWriter`` wrote them, ``by`` rows further down (up if negative): each
+    ``<row>``'s number and its cells' references changed, nothing else. Built again
+    from their values, a province's task rows below a project that gained one took 2 s;
+    moved, half that. None if a cell's text holds what follows a reference there (the
+    row's number and ``" s="``): such rows are built again. (Text holds no ``<``, which
+    is escaped, so every ``<row r="`` and ``<c r="`` is markup, and ``<c r="`` opens
+    every cell.)"""
+    rows = xml.split(b'<row r="')
+    if rows[0]:
+        return None
+    out = [b""]
+    for row in rows[1:]:
+        end = row.find(b'"')
+        number = row[:end]
+        reference = number + b'" s="'
+        if not number.isdigit() or row.count(reference) != row.count(b'<c r="'):
+            return None
+        new = b"%d" % (int(number) + by)
+        out.append(new + row[end:].replace(reference, new + b'" s="'))
+    return b'<row r="'.join(out)
 
 
 def indexed_parts(index: str | None, sha: str) -> dict[str, Any] | None:
