@@ -30,7 +30,8 @@ from xlsxflow.excel.bulk_rows import (
     row_chunks,
 )
 from xlsxflow.excel.inert import INERT, MAX_CELL_UNITS, looks_rich
-from xlsxflow.excel.register_book import render_register, render_register_indexed
+from xlsxflow.excel.register_book import SAMPLE_ROWS, render_register, render_register_indexed
+from xlsxflow.excel.widths import header_widths, widen
 from xlsxflow.register.sheets import Block, Sheet
 
 COLUMNS = 5
@@ -97,7 +98,9 @@ def test_rows_are_byte_for_byte_what_xlsxwriter_writes(rows: list[list[Any]], bl
     assert ours == xlsxwriter_rows(rows, blank)
 
 
-references = st.sampled_from(['1" s="', '12" s="', '" s="', '<c r="A1" s="1">', "100"])
+# (HERE becomes the reference of the row the text is in: what a cell's text must not
+# hold for its row to be moved)
+references = st.sampled_from(["HERE", "HERE x", '" s="', '<c r="A12" s="1">', '7"', "100"])
 
 
 @settings(max_examples=300, deadline=None)
@@ -106,29 +109,38 @@ references = st.sampled_from(['1" s="', '12" s="', '" s="', '<c r="A1" s="1">', 
         st.lists(st.one_of(values, references), min_size=COLUMNS, max_size=COLUMNS), max_size=8
     ),
     st.integers(1, 200),
-    st.integers(-200, 200),
+    st.integers(-200, 2000),
     st.booleans(),
 )
 def test_rows_moved_are_the_rows_written_there(
-    rows: list[list[Any]], start: int, by: int, blank: bool
+    rows: list[list[Any]], start: int, to: int, blank: bool
 ) -> None:
-    """Moving rows renumbers them exactly, or declines (a text that holds the row's
+    """Moving rows renumbers them exactly, or declines (a text that holds its row's
     number and what follows a reference): never anything else."""
-    if start + by < 1:
-        by = 1 - start
+    to = max(to, 1)
     writer = RowWriter(
         COLUMNS, text=1, wrap=2, date=3, number=4, wide=WIDE, blank=1 if blank else None
     )
+    rows = [
+        [v.replace("HERE", f'{start + 1 + i}" s="') if isinstance(v, str) else v for v in row]
+        for i, row in enumerate(rows)
+    ]
     written, _ = bulk_rows.serialise(writer, start, rows)
-    there, _ = bulk_rows.serialise(writer, start + by, rows)
-    found = bulk_rows.moved(written, by)
+    there, last = bulk_rows.serialise(writer, to, rows)
+    found = bulk_rows.moved(written, start, len(rows), to)
     if found is None:
-        numbers = {str(start + 1 + i) for i in range(len(rows))}
         assert any(
-            isinstance(v, str) and f'{n}" s="' in v for n in numbers for row in rows for v in row
+            isinstance(v, str) and f'{start + 1 + i}" s="' in v
+            for i, row in enumerate(rows)
+            for v in row
         )
     else:
-        assert found == there
+        assert found == (there, last)
+    # told another place or length than its rows have (a damaged index): declined
+    if written.startswith(b'<row r="%d"' % (start + 1)):
+        assert bulk_rows.moved(written, start + 1, len(rows), to) is None
+    if b'<row r="%d"' % (start + len(rows)) in written:
+        assert bulk_rows.moved(written, start, len(rows) - 1, to) is None
 
 
 @pytest.mark.parametrize(
@@ -446,6 +458,78 @@ def test_plain_rows_unchanged_in_place_are_copied_and_give_the_bytes_built_afres
         book = openpyxl.load_workbook(io.BytesIO(shifted[0]))
         values = [[c.value for c in r] for r in book["提交"].iter_rows()]
         assert [v[:2] for v in values[1:]] == [r[:2] for r in moved]
+
+
+def moving_sheets(top: int) -> list[Sheet]:
+    """A block sheet and a plain sheet whose first rows (``top`` of them) change, and
+    which end in rows without a cell."""
+    blocks = [Block(f"top-{top}", lambda: [["顶", i, None] for i in range(top)])]
+    blocks += [
+        Block(f"b{i}", lambda i=i: [[f"项目{i}", j, None] for j in range(3)]) for i in range(60)
+    ]
+    blocks.append(Block("empty", lambda: [[None, None, None]] * 2))
+    plain = [["新", i, None] for i in range(top)] + [[f"行{i}", i, None] for i in range(900)]
+    return [
+        Sheet("任务", ["项目", "序号", "日期"], blocks=blocks),
+        Sheet("提交", ["文件", "序号", "日期"], [*plain, [None, None, None]]),
+    ]
+
+
+def test_rows_moved_down_or_up_give_the_bytes_built_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = render_with(moving_sheets(2))
+    built = rows_built(monkeypatch)
+    for top in (5, 1):
+        built.clear()
+        moved = render_with(moving_sheets(top), first)
+        serialised = list(built)
+        assert moved == render_with(moving_sheets(top))  # (ending where a fresh build ends)
+        # built: the changed block, and the plain chunk holding the changed rows
+        assert len(serialised) == 2 and serialised[0] == 1
+        book = openpyxl.load_workbook(io.BytesIO(moved[0]))
+        assert book["任务"]["A2"].value == "顶" and book["任务"].max_row == 1 + top + 60 * 3
+        assert book["提交"].cell(2 + top + 899, 1).value == "行899"
+
+
+def test_an_index_that_misplaces_rows_is_not_trusted_to_move_them() -> None:
+    """A damaged index (it is kept where the clerk can reach it) that puts a block or a
+    chunk where its rows are not: those rows are built, not moved by its word."""
+    data, parts = render_with(moving_sheets(2))
+    for damage in ("chunk start", "block row", "block row as text", "offset"):
+        broken = json.loads(json.dumps(parts))
+        task_chunk = broken["任务"]["chunks"][3]
+        if damage == "chunk start":
+            broken["提交"]["chunks"][-1][0] += 1
+        elif damage == "block row":
+            task_chunk[8][0][1] += 1
+        elif damage == "block row as text":
+            task_chunk[8][0][1] = str(task_chunk[8][0][1])
+        else:
+            task_chunk[6] += 1
+        again = render_with(moving_sheets(5), (data, broken))
+        assert again == render_with(moving_sheets(5)), damage
+
+
+def test_plain_chunks_made_by_another_process_are_moved_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    headers = ["文件", "序号", "日期"]
+
+    def sheets(rows: list[list[Any]]) -> list[Sheet]:
+        return [Sheet("提交", headers, rows, plain=True), Sheet("尾", ["名称"], [["丙"]])]
+
+    rows = plain_rows(3000)
+    data, parts = render_with(sheets(rows))
+    fewer = [*rows[:10], *rows[11:]]
+    widths = header_widths(headers)
+    widen(widths, fewer[:SAMPLE_ROWS])
+    made = {"提交": (widths, [(d, len(chunk), chunk) for chunk, d in row_chunks(fewer)])}
+    cache = BlockCache.load(data, json.dumps({"sha256": sha256(data).hexdigest(), "parts": parts}))
+    built = rows_built(monkeypatch)
+    again = render_register_indexed(sheets(fewer), CREATED, "总台账", cache, None, lambda: made)
+    assert len(built) == 1 and built[0] <= 11  # the chunk that lost a row; the rest moved
+    assert again == render_with(sheets(fewer))
 
 
 @settings(max_examples=60, deadline=None)
