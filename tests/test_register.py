@@ -60,7 +60,7 @@ from xlsxflow.errors import UsageError, XlsxflowError
 from xlsxflow.excel.chunk_workers import make_plain as _MAKE_PLAIN
 from xlsxflow.fsutil import exclusive_lock
 from xlsxflow.register.archive import archive_pack, locate
-from xlsxflow.register.merge import BACKUPS_KEPT, merge
+from xlsxflow.register.merge import BACKUPS_KEPT, LAST_WRITTEN, merge
 from xlsxflow.workspace import Workspace
 
 T01 = instance("T01", INNOVATION)
@@ -692,19 +692,60 @@ def test_rows_are_not_copied_from_a_register_the_clerk_saved(tmp_path, cycle, mo
     receive(ws, *cycle.returns)
     book = openpyxl.load_workbook(ws.register_path)
     book.save(ws.register_path)  # as if saved in Excel: no longer our bytes
+    (ws.data / LAST_WRITTEN).unlink()  # (and ours not kept: see the test below)
     assert _parts_asked_in_a_rewrite(ws, cycle, monkeypatch) == []
 
 
-def _parts_asked_in_a_rewrite(ws: Workspace, cycle, monkeypatch) -> list:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("saved", ["replaced", "in place", "kept copy gone"])
+def test_after_the_clerk_saved_rows_are_copied_from_the_register_we_wrote(
+    tmp_path, cycle, monkeypatch, saved
+):
+    """The clerk typed into the department columns and saved register.xlsx: the next
+    merge reads the edits, and copies every row it can from the register it last wrote,
+    linked under data/, which a save by Excel or LibreOffice (a new file replacing the
+    old) leaves as it was — the same bytes as a merge that builds every row. Saved in
+    place (the link then holds the clerk's file), or the link gone, nothing is copied."""
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns)
+    ours = (ws.data / LAST_WRITTEN).read_bytes()
+    assert ours == ws.register_path.read_bytes()
+    edit_register(ws, T01, DEPT_EDITS, in_place=saved == "in place")
+    assert ((ws.data / LAST_WRITTEN).read_bytes() == ours) == (saved != "in place")
+    built = fresh(tmp_path, "built")  # the same, with no register of ours kept
+    shutil.rmtree(built.root)
+    shutil.copytree(ws.root, built.root)
+    (built.data / LAST_WRITTEN).unlink()
+    if saved == "kept copy gone":
+        (ws.data / LAST_WRITTEN).unlink()
+    asked = _parts_asked_in_a_rewrite(ws, cycle, monkeypatch, spy=False)
+    assert (len(asked) > 0) == (saved == "replaced")
+    _parts_asked_in_a_rewrite(built, cycle, monkeypatch, spy=False)
+    assert ws.register_path.read_bytes() == built.register_path.read_bytes()
+    assert (ws.data / LAST_WRITTEN).read_bytes() == ws.register_path.read_bytes()
+    row = project_row(ws, T01)
+    assert {k: row[k] for k in DEPT_EDITS} == DEPT_EDITS
+
+
+def _parts_asked_in_a_rewrite(ws: Workspace, cycle, monkeypatch, spy: bool = True) -> list:  # type: ignore[no-untyped-def]
     """Merge a copy of a return under a new name (the register is written again) and
-    tell which parts of the previous register.xlsx were asked for rows to copy."""
+    tell which parts of the previous register.xlsx were asked for rows to copy (and
+    found; ``spy``: only asked, none given)."""
     from xlsxflow.excel import bulk_rows
 
     asked: list = []
-    monkeypatch.setattr(bulk_rows.BlockCache, "part", lambda *a: asked.append(a))
+    real = bulk_rows.BlockCache.part
+
+    def part(*a):  # type: ignore[no-untyped-def]
+        found = None if spy else real(*a)
+        if spy or found is not None:
+            asked.append(a)
+        return found
+
+    monkeypatch.setattr(bulk_rows.BlockCache, "part", part)
     first = cycle.returns[0]
     (ws.inbox / f"copy-{first.name}").write_bytes(first.data)
     merge(ws)
+    monkeypatch.setattr(bulk_rows.BlockCache, "part", real)
     return asked
 
 
@@ -736,15 +777,23 @@ def rows_in(path: Path, sheet: str, line: int):
 # -- department edits in register.xlsx --------------------------------------------------------
 
 
-def edit_register(ws: Workspace, key: str, changes: dict[str, object]) -> None:
-    """Type into the project row of ``key`` as a clerk would, and save (openpyxl)."""
+def edit_register(
+    ws: Workspace, key: str, changes: dict[str, object], in_place: bool = True
+) -> None:
+    """Type into the project row of ``key`` as a clerk would, and save (openpyxl: in
+    place; else to another file that then replaces it, as Excel and LibreOffice do)."""
     book = openpyxl.load_workbook(ws.register_path)
     sheet = book[PROJECTS]
     header = [c.value for c in sheet[1]]
     (line,) = [i for i, row in enumerate(sheet.iter_rows(values_only=True), 1) if row[0] == key]
     for name, value in changes.items():
         sheet.cell(line, header.index(name) + 1).value = value
-    book.save(ws.register_path)
+    if in_place:
+        book.save(ws.register_path)
+        return
+    saved = ws.root / "~saving.xlsx"
+    book.save(saved)
+    os.replace(saved, ws.register_path)
 
 
 DEPT_EDITS = {"督办人": "刘志强", "备注": "按月调度，重点督办", "整改意见": "补齐佐证材料"}
@@ -903,7 +952,9 @@ def test_a_register_not_replaced_leaves_no_backup_linked_to_it(tmp_path, cycle, 
     with pytest.raises(FileBusyError):
         receive(ws, cycle.returns[1])
     assert ws.register_path.read_bytes() == previous
-    assert ws.register_path.stat().st_nlink == 1
+    # (linked only as the register last written, which it still is)
+    linked = [p for p in ws.data.rglob("*.xlsx") if p.samefile(ws.register_path)]
+    assert linked == [ws.data / LAST_WRITTEN]
     assert not list((ws.data / "backups").glob("*.xlsx"))
 
 

@@ -66,6 +66,9 @@ if TYPE_CHECKING:
     from xlsxflow.register.state import RegisterState
 
 BACKUPS_KEPT = 5
+# The register as merge last wrote it, linked (not copied) under data/: once the clerk
+# has saved register.xlsx from Excel, its rows can still be copied from this one.
+LAST_WRITTEN = "last-written.xlsx"
 
 
 def _submission(result: FileResult, sha: str, size: int, archived: str) -> Submission:
@@ -138,6 +141,7 @@ def _merge_locked(
         before = store.briefs()
         _remove_orphan_packs(ws.data / "archive", before)
         edits = None  # (edits.py, with the reader behind it, is imported only when needed)
+        source = None  # (what rows are copied from, when not register.xlsx: see below)
         # (read once: its unchanged rows are copied from these bytes into the new one)
         previous = ws.register_path.read_bytes() if ws.register_path.exists() else None
         on_disk = _sha_or_empty(previous) if previous is not None else None
@@ -149,6 +153,7 @@ def _merge_locked(
             figures = figures_for(shown, ws.config, store.meetings())
             edits = read_edits(ws.register_path, shown, ws.roster, store.dept_notes(), figures)
             close_readers(shown.submissions)
+            source = _last_written(ws, store.meta("register_sha"))
         hashes = InboxHashes(ws.inbox, store.inbox_hashes())
         generation = store.generation
     report.committee_edits = edits.committee_cells if edits else []
@@ -216,14 +221,16 @@ def _merge_locked(
             ):
                 return  # nothing new and register.xlsx is what we last wrote: nothing to do
             # Rewritten from the previous register, by the same code: only the changed
-            # projects' rows are built, and only their values loaded.
-            copies = not edited and store.meta("register_code") == rows_code()
-            if workers is not None and on_disk is not None and not edited:
+            # projects' rows are built, and only their values loaded. (Saved by the
+            # clerk since, its rows are copied from the one we wrote, if it is kept.)
+            reusable = not edited or source is not None
+            copies = reusable and store.meta("register_code") == rows_code()
+            if workers is not None and on_disk is not None and reusable:
                 # (nothing for the readers to make but, where rows are copied, the plain
                 # sheets: one of them makes those meanwhile, from the store as committed;
                 # they all exit once it is done)
                 if copies:
-                    plain = _plain_on(workers, store.path, on_disk)
+                    plain = _plain_on(workers, store.path, store.meta("register_sha") or "")
                 workers.shutdown(wait=False)
                 workers = None
             subs = store.submissions()
@@ -242,7 +249,7 @@ def _merge_locked(
                 report.new[kind] += 1
                 instances.add(sub.instance)
         try:
-            write_register(ws, state, report, on_disk or "", workers, previous, plain)
+            write_register(ws, state, report, on_disk or "", workers, previous, plain, source)
         finally:
             close_readers(state.submissions)
 
@@ -312,6 +319,7 @@ def write_register(
     workers: Executor | None = None,
     read: bytes | None = None,
     plain: Future[dict[str, PlainMade]] | None = None,
+    source: bytes | None = None,
 ) -> bool:
     """Derive (unless given) and write register.xlsx; False when it was already current.
     The caller holds the workspace lock.
@@ -325,7 +333,9 @@ def write_register(
     may make part of the rows. ``read``: the bytes whose hash is ``expected``, as the
     caller read them (not read again: a save since is caught just before the replace).
     ``plain``: the plain sheets as a reader makes them (``_plain_on``), used where they
-    fit the register read (else made here, to the same bytes)."""
+    fit the register read (else made here, to the same bytes). ``source``: the register
+    as we last wrote it (``_last_written``), to copy rows from when register.xlsx is
+    the clerk's."""
     from xlsxflow.excel.bulk_rows import BlockCache
     from xlsxflow.excel.chunk_workers import helper
     from xlsxflow.excel.register_book import render_register_indexed
@@ -355,9 +365,8 @@ def write_register(
         raise UsageError("register.unread_edits", path=target)
     if expected is not None and previous_sha != expected:
         raise XlsxflowError("register.saved_meanwhile", path=target)
-    cache = (
-        BlockCache.load(previous, index, previous_sha) if previous is not None and index else None
-    )
+    copied, copied_sha = (source, recorded) if source is not None else (previous, previous_sha)
+    cache = BlockCache.load(copied, index, copied_sha) if copied is not None and index else None
     # Built from nothing, a province's task rows are shared with a helper process
     # (started now, so that its start-up overlaps the building of the sheets).
     with helper(0 if cache is not None else len(state.projects), workers) as pool:
@@ -412,6 +421,7 @@ def write_register(
         described = {"sha256": sha, "parts": blocks}
         store.set_meta("register_blocks", json.dumps(described, sort_keys=True))
         store.set_meta("register_code", rows_code())
+    _keep_written(target, ws.data)
     return written
 
 
@@ -432,6 +442,35 @@ def _made(plain: Future[dict[str, PlainMade]]) -> dict[str, PlainMade] | None:
         return None
 
 
+def _keep_written(target: Path, data: Path) -> None:
+    """Link register.xlsx, as just written, under ``LAST_WRITTEN``: we, Excel and
+    LibreOffice never write the file in place (a save replaces it), so the link keeps our
+    bytes once the clerk has saved over it; a program that writes in place changes them
+    too, which ``_last_written`` tells by their hash. Where there are no links (FAT, some
+    shares) or the file cannot be linked now, none is kept: a merge after the clerk's
+    save then builds every row, as it did before (at 10,000 returns 3.9 s, against
+    2.1 s copying them)."""
+    kept = data / LAST_WRITTEN
+    temporary = data / f".{LAST_WRITTEN}.{os.getpid()}.tmp"
+    try:
+        temporary.unlink(missing_ok=True)
+        os.link(target, temporary)
+        os.replace(temporary, kept)
+    except OSError:
+        for path in (temporary, kept):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _last_written(ws: Workspace, recorded: str | None) -> bytes | None:
+    """The register as we last wrote it (``_keep_written``), if it is still that file."""
+    try:
+        data = (ws.data / LAST_WRITTEN).read_bytes()
+    except OSError:
+        return None
+    return data if recorded and hashlib.sha256(data).hexdigest() == recorded else None
+
+
 def _sha_or_empty(data: bytes | None) -> str:
     return "" if data is None else hashlib.sha256(data).hexdigest()
 
@@ -441,6 +480,7 @@ def _remove_stale_temporaries(ws: Workspace) -> None:
     lock held, any such file of the register, its backups or the archive is stale."""
     patterns = [(ws.root, f".{ws.register_path.name}.*.tmp"), (ws.data / "backups", ".*.tmp")]
     patterns.append((ws.data, f".{ROSTER_KEPT}.*.tmp"))  # (the roster as read)
+    patterns.append((ws.data, f".{LAST_WRITTEN}.*.tmp"))
     patterns.append((ws.data / "archive" / PACKS, ".*.tmp"))
     for folder, pattern in patterns:
         for tmp in folder.glob(pattern):
