@@ -726,6 +726,26 @@ def test_after_the_clerk_saved_rows_are_copied_from_the_register_we_wrote(
     assert {k: row[k] for k in DEPT_EDITS} == DEPT_EDITS
 
 
+def test_the_register_last_written_is_linked_once_and_only_as_written(tmp_path, cycle, monkeypatch):
+    from xlsxflow.register.merge import write_register
+
+    def linked(ws: Workspace) -> list[str]:
+        return sorted(p.name for p in ws.data.rglob("*") if p.samefile(ws.register_path))
+
+    ws = fresh(tmp_path)
+    receive(ws, cycle.returns[0])
+    assert linked(ws) == [LAST_WRITTEN]
+    assert not write_register(ws)  # (as schedule and score do: the same bytes again)
+    assert linked(ws) == [LAST_WRITTEN]
+    (ws.data / LAST_WRITTEN).unlink()  # (a register an older xlsxflow wrote)
+    merge(ws)  # nothing new: the register is kept as it is, and linked
+    assert linked(ws) == [LAST_WRITTEN]
+    monkeypatch.setattr(os, "link", lambda *a: (_ for _ in ()).throw(OSError(1, "FAT")))
+    receive(ws, cycle.returns[1])  # no links here: none kept, none left half made
+    assert linked(ws) == []
+    assert sorted(p.name for p in ws.data.iterdir() if p.suffix in (".xlsx", ".tmp")) == []
+
+
 def _parts_asked_in_a_rewrite(ws: Workspace, cycle, monkeypatch, spy: bool = True) -> list:  # type: ignore[no-untyped-def]
     """Merge a copy of a return under a new name (the register is written again) and
     tell which parts of the previous register.xlsx were asked for rows to copy (and

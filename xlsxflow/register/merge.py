@@ -219,7 +219,11 @@ def _merge_locked(
                 and store.generation == generation
                 and store.meta("register_inputs") == register_inputs(ws, generation)
             ):
-                return  # nothing new and register.xlsx is what we last wrote: nothing to do
+                # nothing new and register.xlsx is what we last wrote: nothing to do (but
+                # keep it, if an older xlsxflow wrote it: see _keep_written)
+                if not (ws.data / LAST_WRITTEN).exists():
+                    _keep_written(ws.register_path, ws.data)
+                return
             # Rewritten from the previous register, by the same code: only the changed
             # projects' rows are built, and only their values loaded. (Saved by the
             # clerk since, its rows are copied from the one we wrote, if it is kept.)
@@ -230,7 +234,8 @@ def _merge_locked(
                 # sheets: one of them makes those meanwhile, from the store as committed;
                 # they all exit once it is done)
                 if copies:
-                    plain = _plain_on(workers, store.path, store.meta("register_sha") or "")
+                    copied = source[1] if source is not None else on_disk
+                    plain = _plain_on(workers, store.path, copied)
                 workers.shutdown(wait=False)
                 workers = None
             subs = store.submissions()
@@ -319,7 +324,7 @@ def write_register(
     workers: Executor | None = None,
     read: bytes | None = None,
     plain: Future[dict[str, PlainMade]] | None = None,
-    source: bytes | None = None,
+    source: tuple[bytes, str] | None = None,
 ) -> bool:
     """Derive (unless given) and write register.xlsx; False when it was already current.
     The caller holds the workspace lock.
@@ -334,8 +339,8 @@ def write_register(
     caller read them (not read again: a save since is caught just before the replace).
     ``plain``: the plain sheets as a reader makes them (``_plain_on``), used where they
     fit the register read (else made here, to the same bytes). ``source``: the register
-    as we last wrote it (``_last_written``), to copy rows from when register.xlsx is
-    the clerk's."""
+    as we last wrote it and its hash (``_last_written``), to copy rows from when
+    register.xlsx is the clerk's."""
     from xlsxflow.excel.bulk_rows import BlockCache
     from xlsxflow.excel.chunk_workers import helper
     from xlsxflow.excel.register_book import render_register_indexed
@@ -365,7 +370,7 @@ def write_register(
         raise UsageError("register.unread_edits", path=target)
     if expected is not None and previous_sha != expected:
         raise XlsxflowError("register.saved_meanwhile", path=target)
-    copied, copied_sha = (source, recorded) if source is not None else (previous, previous_sha)
+    copied, copied_sha = source if source is not None else (previous, previous_sha)
     cache = BlockCache.load(copied, index, copied_sha) if copied is not None and index else None
     # Built from nothing, a province's task rows are shared with a helper process
     # (started now, so that its start-up overlaps the building of the sheets).
@@ -453,6 +458,8 @@ def _keep_written(target: Path, data: Path) -> None:
     kept = data / LAST_WRITTEN
     temporary = data / f".{LAST_WRITTEN}.{os.getpid()}.tmp"
     try:
+        if kept.exists() and kept.samefile(target):
+            return  # (rewritten to the same bytes: not replaced, still linked)
         temporary.unlink(missing_ok=True)
         os.link(target, temporary)
         os.replace(temporary, kept)
@@ -462,13 +469,15 @@ def _keep_written(target: Path, data: Path) -> None:
                 path.unlink()
 
 
-def _last_written(ws: Workspace, recorded: str | None) -> bytes | None:
-    """The register as we last wrote it (``_keep_written``), if it is still that file."""
+def _last_written(ws: Workspace, recorded: str | None) -> tuple[bytes, str] | None:
+    """The register as we last wrote it (``_keep_written``) and its hash, if it is still
+    that file."""
     try:
         data = (ws.data / LAST_WRITTEN).read_bytes()
     except OSError:
         return None
-    return data if recorded and hashlib.sha256(data).hexdigest() == recorded else None
+    sha = hashlib.sha256(data).hexdigest()
+    return (data, sha) if sha == recorded else None
 
 
 def _sha_or_empty(data: bytes | None) -> str:
