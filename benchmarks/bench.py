@@ -6,13 +6,19 @@ Builds a workspace whose inbox holds N returns — half application forms, one r
 sheet, half management ledgers with 40 tasks each — then times, each as a whole process
 (wall time, CPU time of the process and its workers, peak memory):
 
-  validate        xlsxflow validate inbox --json
-  merge (cold)    first merge into an empty register
-  merge (again)   nothing changed
-  merge (1 %)     after 1 % of the returns were resubmitted with a change
-  report          xlsxflow report quarterly
-  floor           every file's cell values read with python-calamine, nothing else
-  --help          xlsxflow --help
+  validate                 xlsxflow validate inbox --json
+  merge (cold)             first merge into an empty register
+  merge (again)            nothing changed
+  merge (1 %)              after 1 % of the returns were sent again (saved later: new
+                           files, new versions, the same values)
+  merge (+1 task)          after the first ledger was sent again with one task more
+                           (every task row below its project moves down)
+  merge (resaved)          after register.xlsx was saved by another program (the same
+                           content in a new file; the register we wrote kept beside it)
+  merge (resaved, unkept)  the same, with nothing kept (as where files cannot be linked)
+  report                   xlsxflow report quarterly
+  floor                    every file's cell values read with python-calamine, nothing else
+  --help                   xlsxflow --help
 
 and prints each figure with its ratio to the floor.
 
@@ -162,7 +168,7 @@ def resubmit(inbox: Path, fraction: float, seed: int) -> int:
     return len(chosen)
 
 
-def grow(inbox: Path) -> str:
+def grow(inbox: Path) -> None:
     """Re-send the first ledger with one task more, saved by openpyxl (another program):
     every task row below its project moves down one, as when a committee adds a task."""
     import openpyxl
@@ -176,7 +182,6 @@ def grow(inbox: Path) -> str:
     tasks.cell(last + 1, 1).value = str(int(tasks.cell(last, 1).value) + 1)
     tasks.cell(last + 1, 2).value = "新增任务"
     book.save(inbox / "台帐" / f"re-grown-{source.name}")
-    return source.name
 
 
 def resave(register: Path) -> None:

@@ -109,7 +109,7 @@ references = st.sampled_from(["HERE", "HERE x", '" s="', '<c r="A12" s="1">', '7
         st.lists(st.one_of(values, references), min_size=COLUMNS, max_size=COLUMNS), max_size=8
     ),
     st.integers(1, 200),
-    st.integers(-200, 2000),
+    st.integers(1, 2000),
     st.booleans(),
 )
 def test_rows_moved_are_the_rows_written_there(
@@ -117,7 +117,6 @@ def test_rows_moved_are_the_rows_written_there(
 ) -> None:
     """Moving rows renumbers them exactly, or declines (a text that holds its row's
     number and what follows a reference): never anything else."""
-    to = max(to, 1)
     writer = RowWriter(
         COLUMNS, text=1, wrap=2, date=3, number=4, wide=WIDE, blank=1 if blank else None
     )
@@ -315,11 +314,11 @@ def test_unchanged_chunks_are_copied_compressed_and_give_the_bytes_built_afresh(
     assert len(rows) == 1 + 120 * 3
     # a project with more rows, then with fewer: the blocks below it are moved (taken
     # from the previous chunks with their rows renumbered), none built from its values
-    for rows in (5, 1):
+    for extra in (5, 1):
         copied.clear()
         built.clear()
         grown = block_sheet({}, built=built)
-        other = Block(f"key-100-{rows}", lambda rows=rows: [["长", 0, None]] * rows)
+        other = Block(f"key-100-{extra}", lambda extra=extra: [["长", 0, None]] * extra)
         grown[1].blocks = [*list(grown[1].blocks)[:100], other, *list(grown[1].blocks)[101:]]
         shifted = render_with(grown, first)
         assert copied and max(copied) <= 1 + 100 * 3
@@ -327,8 +326,8 @@ def test_unchanged_chunks_are_copied_compressed_and_give_the_bytes_built_afresh(
         assert shifted == render_with(grown)
         book = openpyxl.load_workbook(io.BytesIO(shifted[0]))
         rows_read = [[c.value for c in r] for r in book["任务"].iter_rows()]
-        assert len(rows_read) == 1 + 119 * 3 + rows
-        assert rows_read[1 + 100 * 3 + rows][:2] == ["项目101", 0]
+        assert len(rows_read) == 1 + 119 * 3 + extra
+        assert rows_read[1 + 100 * 3 + extra][:2] == ["项目101", 0]
         assert rows_read[-1][:2] == ["项目119", 2]
 
 
@@ -409,7 +408,8 @@ def plain_sheet(rows: list[list[Any]]) -> list[Sheet]:
 
 
 def rows_built(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The first row of each chunk of plain rows serialised from here on."""
+    """The first row of each chunk of plain rows, or of each block, serialised from
+    here on."""
     built: list[int] = []
     real = bulk_rows.SheetBody._serialise
 
@@ -496,17 +496,23 @@ def test_an_index_that_misplaces_rows_is_not_trusted_to_move_them() -> None:
     """A damaged index (it is kept where the clerk can reach it) that puts a block or a
     chunk where its rows are not: those rows are built, not moved by its word."""
     data, parts = render_with(moving_sheets(2))
-    for damage in ("chunk start", "block row", "block row as text", "offset"):
+    damages = ("chunk start", "block row", "block row as text", "offset", "cut", "short")
+    for damage in damages:
         broken = json.loads(json.dumps(parts))
         task_chunk = broken["任务"]["chunks"][3]
+        block = task_chunk[8][0]  # (key, first row, rows, last row, offset, length)
         if damage == "chunk start":
             broken["提交"]["chunks"][-1][0] += 1
         elif damage == "block row":
-            task_chunk[8][0][1] += 1
+            block[1] += 1
         elif damage == "block row as text":
-            task_chunk[8][0][1] = str(task_chunk[8][0][1])
+            block[1] = str(block[1])
+        elif damage == "offset":
+            task_chunk[6] += 1  # (of the chunk in the compressed part)
+        elif damage == "cut":
+            block[5] -= 1  # (the block's XML one byte short)
         else:
-            task_chunk[6] += 1
+            task_chunk[8][0] = block[:5]
         again = render_with(moving_sheets(5), (data, broken))
         assert again == render_with(moving_sheets(5)), damage
 

@@ -18,7 +18,9 @@ instead of building it again. Where a chunk ends depends only on its last block'
 same rows always give the same bytes, copied or built. Plain rows (提交记录, 变更记录,
 未报送名单…) are chunked alike by their values (``row_chunks``): building a row's text
 costs a fifth of serialising it, and the rows of a resubmission leave most chunks of
-those sheets where they were.
+those sheets where they were. Blocks and chunks found unchanged at another row (a
+project above them gained or lost rows) are taken from the previous register too, their
+rows renumbered (``moved``).
 
 One deliberate difference: xlsxwriter copies a string shaped like ``<r>…</r>`` into the
 XML unescaped (see ``excel.inert``); here every string is escaped.
@@ -359,7 +361,8 @@ class SheetBody:
         offset = 0
         for i, block in enumerate(chunk):
             row = self.next_row
-            # (a block copied from a chunk that changed around it: inflated, not built)
+            # (a block copied or moved from a chunk that changed around it: inflated,
+            # not built)
             copy = cache.block(block.key, row) if cache else None
             if copy is not None:
                 count, last, data = copy
@@ -415,7 +418,8 @@ class SheetBody:
 
     def extend_rows(self, rows: Iterable[Sequence[Any]], cache: PartCache | None) -> None:
         """Add plain rows in chunks cut by their content (``row_chunks``): a chunk whose
-        rows sat at the same place in the previous register is copied from it."""
+        rows sat at the same place in the previous register is copied from it, one that
+        sat elsewhere is moved from there."""
         for chunk, digest in row_chunks(rows):
             if cache is not None and (
                 self._copied(cache, digest) or self._moved(cache, digest, len(chunk))
@@ -441,24 +445,23 @@ class SheetBody:
         if old is None or old.count != count:
             return False
         xml = cache.inflated(old)
-        start = self.next_row
-        found = None if xml is None else moved(xml, old.start, count, start)
-        if found is None:
+        shifted = None if xml is None else moved(xml, old.start, count, self.next_row)
+        if shifted is None:
             return False
-        self.deflate.write(found[0])
-        crc, size = self.deflate.end_segment()
-        last = found[1]
-        self.chunks.append(Chunk(start, count, last, digest, crc, size))
-        self._advance(count, last)
+        self._add_xml(shifted[0], count, shifted[1], digest)
         return True
 
     def _add_rows(self, chunk: Sequence[Sequence[Any]], digest: str) -> None:
+        data, last = self._serialise(self.next_row, chunk)
+        self._add_xml(data, len(chunk), last, digest)
+
+    def _add_xml(self, data: bytes, count: int, last: int, digest: str) -> None:
+        """One chunk of plain rows, as XML, compressed on its own."""
         start = self.next_row
-        data, last = self._serialise(start, chunk)
         self.deflate.write(data)
         crc, size = self.deflate.end_segment()
-        self.chunks.append(Chunk(start, len(chunk), last, digest, crc, size))
-        self._advance(len(chunk), last)
+        self.chunks.append(Chunk(start, count, last, digest, crc, size))
+        self._advance(count, last)
 
     def add_built(self, chunk: Chunk, data: bytes) -> None:
         """Append a chunk built and compressed elsewhere, at ``next_row``."""
@@ -522,31 +525,39 @@ class PartCache:
         found = self.blocks.get(key)
         if found is None:
             return None
-        chunk, (_key, was, count, last, offset, length) = found
-        if not all(type(v) is int for v in (was, count, last, offset, length)):
+        chunk, entry = found
+        try:
+            _key, was, count, last, offset, length = entry
+        except (TypeError, ValueError):
             return None  # (an index not of this shape: the block is built)
+        if not all(type(v) is int for v in (was, count, last, offset, length)):
+            return None
         whole = self.inflated(chunk)
-        if whole is None:
+        if whole is None or not 0 <= offset <= offset + length <= len(whole):
             return None
         xml = whole[offset : offset + length]
-        if start == was:
-            return count, last, xml
-        found_there = moved(xml, was, count, start)
-        if found_there is None:
+        if start == was and xml.startswith(b'<row r="%d"' % (start + 1)) and _whole_rows(xml):
+            return count, last, xml  # (in place, and its rows where the index says)
+        shifted = moved(xml, was, count, start)
+        if shifted is None:
             return None
-        return count, found_there[1], found_there[0]
+        return count, shifted[1], shifted[0]
+
+
+def _whole_rows(xml: bytes) -> bool:
+    return xml.startswith(b'<row r="') and xml.endswith(b"</row>")
 
 
 def moved(xml: bytes, first: int, count: int, to: int) -> tuple[bytes, int] | None:
     """Rows as ``RowWriter`` wrote them from row ``first`` on (``count`` rows), moved to
     start at row ``to``: each ``<row>``'s number and its cells' references changed,
-    nothing else; and the last of them holding a cell there (-1 if none). Built again
-    from their values, a province's task rows below a project that gained one made a
-    merge take 2.8 s; moved, 1.85 s. None if a cell's text holds what follows a
-    reference (the row's number and ``" s="``), or if the rows are not numbered from
-    ``first`` on as the index says: such rows are built again. (Text holds no ``<``,
-    which is escaped, so every ``<row r="`` and ``<c r="`` is markup, and ``<c r="``
-    opens every cell.)"""
+    nothing else; and the last of them holding a cell there (-1 if none). Renumbering a
+    province's task rows costs a fifth of building them again from their values (see
+    docs/PERFORMANCE.md, 72). None if a cell's text holds what follows a reference (the
+    row's number and ``" s="``), or if the rows are not whole rows numbered from
+    ``first`` on as the index says (a damaged index): such rows are built again. (Text
+    holds no ``<``, which is escaped, so every ``<row r="`` and ``<c r="`` is markup,
+    and ``<c r="`` opens every cell.)"""
     rows = xml.split(b'<row r="')
     if rows[0]:
         return None
@@ -557,7 +568,7 @@ def moved(xml: bytes, first: int, count: int, to: int) -> tuple[bytes, int] | No
         end = row.find(b'"')
         number = row[:end]
         n = int(number) if number.isdigit() else 0
-        if not previous < n <= first + count:
+        if not previous < n <= first + count or not row.endswith(b"</row>"):
             return None
         reference = number + b'" s="'
         if row.count(reference) != row.count(b'<c r="'):

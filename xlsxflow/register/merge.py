@@ -66,8 +66,8 @@ if TYPE_CHECKING:
     from xlsxflow.register.state import RegisterState
 
 BACKUPS_KEPT = 5
-# The register as merge last wrote it, linked (not copied) under data/: once the clerk
-# has saved register.xlsx from Excel, its rows can still be copied from this one.
+# The register as last written (by merge, schedule or score), linked, not copied, under
+# data/: once the clerk has saved register.xlsx, its rows are still copied from this one.
 LAST_WRITTEN = "last-written.xlsx"
 
 
@@ -141,8 +141,10 @@ def _merge_locked(
         before = store.briefs()
         _remove_orphan_packs(ws.data / "archive", before)
         edits = None  # (edits.py, with the reader behind it, is imported only when needed)
-        source = None  # (what rows are copied from, when not register.xlsx: see below)
-        # (read once: its unchanged rows are copied from these bytes into the new one)
+        # (what rows are copied from when register.xlsx is the clerk's: see below)
+        source: tuple[bytes, str] | None = None
+        # (read once: its unchanged rows are copied from these bytes into the new one,
+        # if it is still the file we wrote; else from ``source``)
         previous = ws.register_path.read_bytes() if ws.register_path.exists() else None
         on_disk = _sha_or_empty(previous) if previous is not None else None
         edited = on_disk is not None and on_disk != store.meta("register_sha")
@@ -220,9 +222,8 @@ def _merge_locked(
                 and store.meta("register_inputs") == register_inputs(ws, generation)
             ):
                 # nothing new and register.xlsx is what we last wrote: nothing to do (but
-                # keep it, if an older xlsxflow wrote it: see _keep_written)
-                if not (ws.data / LAST_WRITTEN).exists():
-                    _keep_written(ws.register_path, ws.data)
+                # keep it linked, if an older xlsxflow wrote it and did not)
+                _keep_written(ws.register_path, ws.data)
                 return
             # Rewritten from the previous register, by the same code: only the changed
             # projects' rows are built, and only their values loaded. (Saved by the
@@ -234,8 +235,8 @@ def _merge_locked(
                 # sheets: one of them makes those meanwhile, from the store as committed;
                 # they all exit once it is done)
                 if copies:
-                    copied = source[1] if source is not None else on_disk
-                    plain = _plain_on(workers, store.path, copied)
+                    copied_sha = source[1] if source is not None else on_disk
+                    plain = _plain_on(workers, store.path, copied_sha)
                 workers.shutdown(wait=False)
                 workers = None
             subs = store.submissions()
@@ -355,7 +356,8 @@ def write_register(
         meetings = store.meetings()
         inputs = register_inputs(ws, store.generation)
         # Rows of register.xlsx as we last wrote it can be copied into the new one: only
-        # if it is still byte for byte that file (not saved by the clerk since).
+        # if it is still byte for byte that file (not saved by the clerk since), or from
+        # ``source``, which is.
         index = store.meta("register_blocks")
         recorded = store.meta("register_sha")
     created = dt.datetime.combine(config.cycle.notice_date, dt.time())
@@ -448,13 +450,14 @@ def _made(plain: Future[dict[str, PlainMade]]) -> dict[str, PlainMade] | None:
 
 
 def _keep_written(target: Path, data: Path) -> None:
-    """Link register.xlsx, as just written, under ``LAST_WRITTEN``: we, Excel and
-    LibreOffice never write the file in place (a save replaces it), so the link keeps our
-    bytes once the clerk has saved over it; a program that writes in place changes them
-    too, which ``_last_written`` tells by their hash. Where there are no links (FAT, some
-    shares) or the file cannot be linked now, none is kept: a merge after the clerk's
-    save then builds every row, as it did before (at 10,000 returns 3.9 s, against
-    2.1 s copying them)."""
+    """Link register.xlsx, as just written, under ``LAST_WRITTEN``. We never write the
+    file in place, nor does LibreOffice (checked: its save replaces the file) nor, as
+    far as we know, Excel: the link then keeps our bytes once the clerk has saved over
+    it. A program that writes in place (openpyxl does; WPS is untested) changes them
+    too, which ``_last_written`` tells by their hash. Where there are no links (FAT,
+    some shares) or the file cannot be linked now, none is kept: a merge after the
+    clerk's save then builds every row, as it did before (about twice as long at
+    10,000 returns: docs/PERFORMANCE.md, 73)."""
     kept = data / LAST_WRITTEN
     temporary = data / f".{LAST_WRITTEN}.{os.getpid()}.tmp"
     try:

@@ -45,8 +45,9 @@ Lead = tuple[Cell, Cell, Cell]  # project number, project name, committee: a blo
 @dataclass(frozen=True)
 class Block:
     """One project's rows of a sheet and a key naming everything they are made of:
-    a block whose key (and place) is unchanged since the last register.xlsx is copied
-    from it instead of being built again (a province's 任务台账 has 400,000 rows).
+    a block whose key is unchanged since the last register.xlsx is copied from it (its
+    rows renumbered if it moved) instead of being built again (a province's 任务台账
+    has 400,000 rows).
     ``source`` (its first cells and the return's hash) lets another process make the
     same rows from the store alone (``TableRows``)."""
 
