@@ -92,7 +92,7 @@ def main() -> None:
 
         def ours_xml(p: Path) -> object:
             real = xlsx_reader._plain_sheet
-            xlsx_reader._plain_sheet = lambda data: False  # type: ignore[assignment]
+            xlsx_reader._plain_sheet = lambda data, tall=False: False  # type: ignore[assignment]
             try:
                 return ours(p)
             finally:

@@ -854,6 +854,24 @@ def test_department_columns_edited_in_the_register_are_kept(tmp_path, cycle):
     assert project_row(ws, T01)["督办人"] == DEPT_EDITS["督办人"]
 
 
+def test_edits_are_read_from_a_register_larger_than_any_return_may_be(tmp_path, cycle, monkeypatch):
+    """A province's register (~25 MB) is larger than the largest return the readers
+    accept (20 MB): its edits are read under limits of their own, not a return's."""
+    from xlsxflow.read import limits
+    from xlsxflow.read import open as opening
+
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns)
+    edit_register(ws, T01, DEPT_EDITS, in_place=False)
+    # (the limits of returns, as if the largest were half this register's size)
+    small = limits.Limits(max_file_bytes=ws.register_path.stat().st_size // 2)
+    monkeypatch.setattr(opening.open_book, "__defaults__", (small,))
+    report = merge(ws)
+    assert report.dept_edits == 3 and report.committee_edits == []
+    row = project_row(ws, T01)
+    assert {k: row[k] for k in DEPT_EDITS} == DEPT_EDITS
+
+
 def test_editing_a_committee_cell_is_reported_and_not_kept(tmp_path, cycle):
     ws = fresh(tmp_path)
     receive(ws, cycle["T01_innovation_v2"], cycle["T02_demonstration"])

@@ -719,6 +719,27 @@ def test_which_sheets_calamine_may_read(dimension, cells, fast) -> None:
     assert _plain_sheet(_sheet_xml(dimension, cells)) is fast
 
 
+@pytest.mark.parametrize(
+    ("dimension", "cells", "fast"),
+    [
+        ("A1:AA5001", [(5001, "AA5001")], True),  # a register's 项目总台账
+        ("A1:AZ99999", [(99999, "AZ99999")], True),
+        ("A1:AA5001", [(5001, "BA5001")], False),  # a cell wider than allowed
+        ("A1:AA5001", [(100000, "A100000")], False),  # a row lower than allowed
+        ("A1:BA60000", [(2, "B2")], False),  # tall and wider still
+    ],
+)
+def test_which_sheets_of_the_register_calamine_may_read(dimension, cells, fast) -> None:
+    """The register's sheets (``REGISTER_LIMITS``: its edits) may be taller and wider,
+    up to 5.2 million cells, still checked on the sheet's own bytes."""
+    from xlsxflow.read.limits import REGISTER_LIMITS
+    from xlsxflow.read.xlsx import _plain_sheet
+
+    assert REGISTER_LIMITS.tall_sheets
+    assert _plain_sheet(_sheet_xml(dimension, cells), tall=True) is fast
+    assert not _plain_sheet(_sheet_xml(dimension, cells))  # (never for a return)
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-8-sig"])
 def test_structure_parts_with_a_dtd_never_reach_the_fast_parser(encoding: str) -> None:
     """Plain UTF-8 parts go to ElementTree's C parser; a DTD in any encoding (where the

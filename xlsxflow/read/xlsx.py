@@ -36,12 +36,15 @@ _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 # rows × 26 columns (a province's roster); both stay under 1.6 million cells.
 _FAR_CELL = re.compile(rb'<row r="\d{5,}"|<c r="(?:[A-Z]{3,}|[D-Z][A-Z])\d')
 _FAR_CELL_NARROW = re.compile(rb'<row r="(?:[6-9]\d{4}|\d{6,})"|<c r="[A-Z]{2,}\d')
+_FAR_CELL_TALL = re.compile(rb'<row r="\d{6,}"|<c r="(?:[A-Z]{3,}|[B-Z][A-Z])\d')
 # Parts calamine reads by itself (beyond the sheet), outside our size limits and defusedxml.
 _CALAMINE_PARTS = ("xl/sharedStrings.xml", "xl/styles.xml")
 FAST_MAX_ROWS = 5000
 FAST_MAX_COLS = 100
 NARROW_MAX_ROWS = 59_999
 NARROW_MAX_COLS = 26
+TALL_MAX_ROWS = 99_999  # (with ``Limits.tall_sheets``: a province's register)
+TALL_MAX_COLS = 52
 
 
 def _parse(data: bytes, part: str) -> Element:
@@ -196,7 +199,7 @@ class _XlsxReader:
         if part is None or not self.zip.has(part):
             return {}
         data = self.zip.read(part)
-        if _plain_sheet(data) and self._calamine_parts_safe():
+        if _plain_sheet(data, self.limits.tall_sheets) and self._calamine_parts_safe():
             return self._sheet_calamine(name)
         return self._sheet_xml(name, part, data)
 
@@ -301,8 +304,9 @@ class _XlsxReader:
         return RawCell(value, formula=formula)
 
 
-def _plain_sheet(data: bytes) -> bool:
-    """True when calamine can read this sheet exactly as our own parser would."""
+def _plain_sheet(data: bytes, tall: bool = False) -> bool:
+    """True when calamine can read this sheet exactly as our own parser would (and
+    within the rows and columns it then holds, densely: ``tall`` allows more)."""
     head = data[:2048]
     if not (head.startswith(b"<?xml") or head.startswith(b"\xef\xbb\xbf<?xml")):
         return False
@@ -320,6 +324,8 @@ def _plain_sheet(data: bytes) -> bool:
         return not _FAR_CELL.search(data)
     if rows <= NARROW_MAX_ROWS and cols <= NARROW_MAX_COLS:
         return not _FAR_CELL_NARROW.search(data)
+    if tall and rows <= TALL_MAX_ROWS and cols <= TALL_MAX_COLS:
+        return not _FAR_CELL_TALL.search(data)
     return False
 
 

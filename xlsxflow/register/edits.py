@@ -15,6 +15,7 @@ from typing import Any
 
 from xlsxflow.normalize import EXCEL_EPOCH, EXCEL_EPOCH_1904
 from xlsxflow.read.errors import ReadError
+from xlsxflow.read.limits import REGISTER_LIMITS
 from xlsxflow.read.open import classify, open_book
 from xlsxflow.register.sheets import (
     DEPT_COLUMNS,
@@ -71,7 +72,7 @@ def read_edits(
     """``figures`` are those the register was written with (computed columns)."""
     edits = Edits()
     try:
-        book = open_book(path, classify(path))
+        book = open_book(path, classify(path), REGISTER_LIMITS)
     except ReadError as err:
         edits.committee_cells.append(
             f"register.xlsx 无法读取（{err.code}），本次未读取其中的修改。"
