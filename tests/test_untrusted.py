@@ -435,6 +435,68 @@ def test_lying_dimension_and_the_last_row(clean: Path, name: str, edit: object) 
     assert peak < 30 * 1024 * 1024
 
 
+_FAR = b't="inlineStr"><is><t>far away</t></is></c></row>'
+SHAPES_CALAMINE_PLACES = {  # (each is read by calamine, which builds dense rows up to it)
+    "quoted cell": b"<row r=\"60\"><c r='XFD1048576' " + _FAR,
+    "quoted row": b"<row r='1048576'><c r=\"F1048576\" " + _FAR,
+    "row r after spans": b'<row spans="1:6" r="1048576"><c r="F1048576" ' + _FAR,
+    "cell row beyond its row": b'<row r="60"><c r="A300000" ' + _FAR,
+    "cell row with zeros": b'<row r="60"><c r="A0300000" ' + _FAR,
+    "lower-case column": b'<row r="60"><c r="xfd60" ' + _FAR,
+    "cell r after s": b'<row r="60"><c s="1" r="XFD60" ' + _FAR,
+    "cell r after a line feed": b'<row r="60"><c\nr="XFD60" ' + _FAR,
+    "prefixed": b'<x:row xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    b' r="1048576"><x:c r="XFD1048576" t="inlineStr"><x:is><x:t>far away</x:t></x:is>'
+    b"</x:c></x:row>",
+    "rows without r": b"<row/>" * 3 + b'<row><c r="XFD1048576" ' + _FAR,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES_CALAMINE_PLACES))
+def test_rows_and_cells_calamine_places_but_the_guard_did_not_see(shape: str) -> None:
+    """Found by a review: the guard read only ``<row r="`` and ``<c r="`` as written by
+    us, and a 4.7 KB return with ``<c r='XFD1048576'>`` made calamine ask for 512 GB
+    (the process was killed, not an error raised). Any row or cell not written so now
+    sends the sheet to our parser, under every limit."""
+    from xlsxflow.read.xlsx import _plain_sheet
+
+    data = _sheet_xml("A1:F41", [(1, "A1")]).replace(
+        b"</sheetData>", SHAPES_CALAMINE_PLACES[shape] + b"</sheetData>"
+    )
+    assert not _plain_sheet(data)
+    assert not _plain_sheet(data, tall=True)
+
+
+def test_a_return_with_a_quoted_far_cell_is_read_without_building_its_area(
+    clean: Path, tmp_path: Path
+) -> None:
+    """End to end, in a process of its own with 2 GB of address space: were the sheet
+    handed to calamine, it would be killed asking for 512 GB."""
+    import subprocess
+    import sys
+
+    def edit(data: bytes) -> bytes:
+        return data.replace(
+            b"</sheetData>", SHAPES_CALAMINE_PLACES["quoted cell"] + b"</sheetData>"
+        )
+
+    path = hostile(clean, "quoted.xlsx", edit={sheet_part(clean, MAIN): edit})
+    script = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "from pathlib import Path\n"
+        "from xlsxflow.read.open import classify, open_book\n"
+        "path = Path(sys.argv[1])\n"
+        "book = open_book(path, classify(path))\n"
+        f"print(book.cells({MAIN!r}).get((1048575, 16383)).value)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "far away"
+
+
 def test_far_column_is_read_sparsely(clean: Path) -> None:
     def edit(data: bytes) -> bytes:
         cell = b'<c r="XFD6" t="inlineStr"><is><t>edge</t></is></c></row>'

@@ -31,12 +31,24 @@ _STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 _DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+(?::([A-Z]+)(\d+))?"')
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 # A row or cell beyond what the dimension may claim: the tag lied, and calamine would
-# build dense rows up to it (row 1,048,576 costs seconds and 100+ MB). Two shapes are
-# read by calamine: up to 5,000 rows × 100 columns (every return), and up to 60,000
-# rows × 26 columns (a province's roster); both stay under 1.6 million cells.
-_FAR_CELL = re.compile(rb'<row r="\d{5,}"|<c r="(?:[A-Z]{3,}|[D-Z][A-Z])\d')
-_FAR_CELL_NARROW = re.compile(rb'<row r="(?:[6-9]\d{4}|\d{6,})"|<c r="[A-Z]{2,}\d')
-_FAR_CELL_TALL = re.compile(rb'<row r="\d{6,}"|<c r="(?:[A-Z]{3,}|[B-Z][A-Z])\d')
+# build dense rows up to it (row 1,048,576 costs seconds and 100+ MB; a cell at XFD of
+# that row, 512 GB: the process is killed). Two shapes are read by calamine: up to 5,000
+# rows × 100 columns (every return), and up to 60,000 rows × 26 columns (a province's
+# roster); both stay under 1.6 million cells. A sheet is only told by these if every
+# row and cell is written as ours, Excel's and LibreOffice's are, ``<row r="1"`` and
+# ``<c r="A1"`` (``_ODD``): calamine also places rows and cells with their reference
+# in single quotes, after other attributes, in lower case, under a prefix or without
+# one at all, which these patterns would not see.
+_ODD = rb'<[\w.-]+:(?:c|row)[\s/>]|<c(?=[\s/>])(?! r="[A-Z]{1,3}\d)|<row(?=[\s/>])(?! r="\d)'
+_FAR_CELL = re.compile(
+    _ODD + rb'|<row r="\d{5,}"|<c r="(?:[A-Z]{3,}|[D-Z][A-Z])\d|<c r="[A-Z]+\d{5,}"'
+)
+_FAR_CELL_NARROW = re.compile(
+    _ODD + rb'|<row r="(?:[6-9]\d{4}|\d{6,})"|<c r="[A-Z]{2,}\d|<c r="[A-Z](?:[6-9]\d{4}|\d{6,})"'
+)
+_FAR_CELL_TALL = re.compile(
+    _ODD + rb'|<row r="\d{6,}"|<c r="(?:[A-Z]{3,}|[B-Z][A-Z])\d|<c r="[A-Z]{1,2}\d{6,}"'
+)
 # Parts calamine reads by itself (beyond the sheet), outside our size limits and defusedxml.
 _CALAMINE_PARTS = ("xl/sharedStrings.xml", "xl/styles.xml")
 FAST_MAX_ROWS = 5000
