@@ -365,6 +365,61 @@ def test_the_member_that_tells_the_kind_is_read_with_care(tmp_path: Path) -> Non
     only(read_untouched(twice), "file.not_spreadsheet")
 
 
+_ODS_CONTENT = (
+    '<?xml version="1.0" encoding="UTF-8"?><office:document-content'
+    ' xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+    ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+    ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body>'
+    '<office:spreadsheet><table:table table:name="申报表">{rows}</table:table>'
+    "</office:spreadsheet></office:body></office:document-content>"
+)
+_VALUE = '<table:table-cell office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell>'
+_EMPTY_ROWS = '<table:table-row table:number-rows-repeated="{n}"><table:table-cell table:number-columns-repeated="1024"/></table:table-row>'
+
+
+@pytest.mark.parametrize(
+    ("rows", "area"),
+    [
+        # as LibreOffice writes a sheet: its values, then empty rows to the sheet's end
+        (f"<table:table-row>{_VALUE * 3}</table:table-row>" + _EMPTY_ROWS.format(n=1048575), 3),
+        (  # a few bytes for 20 million values
+            '<table:table-row table:number-rows-repeated="20000">'
+            + _VALUE.replace(
+                "<table:table-cell ", '<table:table-cell table:number-columns-repeated="1000" '
+            )
+            + "</table:table-row>",
+            20_000_000,
+        ),
+        (  # a value after a million empty rows, far to the right
+            _EMPTY_ROWS.format(n=1040000)
+            + '<table:table-row><table:table-cell table:number-columns-repeated="16000"/>'
+            + _VALUE
+            + "</table:table-row>",
+            1_040_001 * 16_001,
+        ),
+    ],
+)
+def test_an_ods_sheets_area_is_told_before_calamine_holds_it(
+    tmp_path: Path, rows: str, area: int
+) -> None:
+    """Found by a review: calamine writes out every repeated row and cell of an .ods
+    and holds a sheet's area densely (20 million cells from a 4 KB file took 5.6 s and
+    gigabytes; more, and the process is killed). The area is counted from content.xml
+    first; past ``max_cells`` the file is refused, quickly."""
+    from xml.etree.ElementTree import fromstring
+
+    from xlsxflow.read.ods import _largest_area
+
+    content = _ODS_CONTENT.format(rows=rows).encode()
+    assert _largest_area(fromstring(content)) == area
+    if area > DEFAULT_LIMITS.max_cells:
+        path = tmp_path / "repeated.ods"
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("mimetype", b"application/vnd.oasis.opendocument.spreadsheet")
+            z.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        only(read_untouched(path), "file.too_large")
+
+
 def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.xlsx"
     path.write_bytes(b"")

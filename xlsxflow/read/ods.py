@@ -7,6 +7,7 @@ defusedxml; ``meta.xml`` carries the user-defined properties (xf_* metadata).
 from __future__ import annotations
 
 import re
+from xml.etree.ElementTree import Element
 
 from xlsxflow.read.book import NameRef, RawBook, RawCell, Visibility
 from xlsxflow.read.calamine_rows import cells_from_rows
@@ -18,6 +19,12 @@ from xlsxflow.read.xlsx import _parse
 
 _TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _META = "urn:oasis:names:tc:opendocument:xmlns:meta:1.0"
+_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_ROW = f"{{{_TABLE}}}table-row"
+_CELLS = (f"{{{_TABLE}}}table-cell", f"{{{_TABLE}}}covered-table-cell")
+_ROWS_REPEATED = f"{{{_TABLE}}}number-rows-repeated"
+_COLUMNS_REPEATED = f"{{{_TABLE}}}number-columns-repeated"
+_VALUE_TYPE = f"{{{_OFFICE}}}value-type"
 # "$'申报表'.$B$5" or "$申报表.$B$5:.$B$9"
 _ODS_REF = re.compile(
     r"^\$?'?(?P<sheet>(?:[^'.]|'')+)'?\.\$?(?P<c1>[A-Z]{1,3})\$?(?P<r1>\d+)"
@@ -33,6 +40,37 @@ def _name_ref(address: str) -> NameRef | None:
     r2 = int(m.group("r2")) - 1 if m.group("r2") else r1
     c2 = col_index(m.group("c2")) if m.group("c2") else c1
     return NameRef(m.group("sheet").replace("''", "'"), r1, c1, r2, c2)
+
+
+def _repeated(element: Element, attribute: str) -> int:
+    text = element.get(attribute, "1")
+    return int(text) if text.isdigit() and len(text) <= 9 else 1
+
+
+def _largest_area(content: Element) -> int:
+    """The most cells calamine would hold for one sheet: it keeps a sheet's area, up to
+    its last row and column holding a value, densely, with every repeated row and cell
+    written out (``number-rows-repeated="20000"`` over 1,000 repeated values is 20
+    million cells from a few bytes; a value after 1,040,000 empty rows, a million rows
+    of them). Empty repeats (LibreOffice ends every sheet with them) cost nothing."""
+    largest = 0
+    for table in content.iter(f"{{{_TABLE}}}table"):
+        row, last_row, last_col = 0, -1, -1
+        for element in table.iter(_ROW):
+            rows = _repeated(element, _ROWS_REPEATED)
+            col, filled = 0, -1
+            for cell in element:
+                if cell.tag not in _CELLS:
+                    continue
+                cols = _repeated(cell, _COLUMNS_REPEATED)
+                if cell.get(_VALUE_TYPE) is not None or len(cell):
+                    filled = col + cols - 1
+                col += cols
+            if filled >= 0:
+                last_row, last_col = row + rows - 1, max(last_col, filled)
+            row += rows
+        largest = max(largest, (last_row + 1) * (last_col + 1))
+    return largest
 
 
 def read_ods(limits: Limits, zip_: SafeZip) -> RawBook:
@@ -53,6 +91,8 @@ def read_ods(limits: Limits, zip_: SafeZip) -> RawBook:
             saved_at = (el.text or "").strip()
         for prop in meta.iter(f"{{{_META}}}user-defined"):
             properties[prop.get(f"{{{_META}}}name", "")] = (prop.text or "").strip()
+    if _largest_area(content) > limits.max_cells:
+        raise ReadError("file.too_large", "工作表单元格过多")
     del content
     try:
         # (by content: from_path goes by the extension)
