@@ -872,6 +872,18 @@ def test_edits_are_read_from_a_register_larger_than_any_return_may_be(tmp_path, 
     assert {k: row[k] for k in DEPT_EDITS} == DEPT_EDITS
 
 
+def test_a_register_that_cannot_be_read_is_kept_and_the_clerk_told_where(tmp_path, cycle):
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns)
+    broken = b"PK\x03\x04 not a workbook any more"
+    ws.register_path.write_bytes(broken)
+    report = merge(ws)
+    assert report.register_written
+    (message,) = report.committee_edits
+    assert "无法读取" in message and "data/backups" in message
+    assert broken in [p.read_bytes() for p in (ws.data / "backups").glob("*.xlsx")]
+
+
 def test_editing_a_committee_cell_is_reported_and_not_kept(tmp_path, cycle):
     ws = fresh(tmp_path)
     receive(ws, cycle["T01_innovation_v2"], cycle["T02_demonstration"])

@@ -73,18 +73,20 @@ def read_edits(
     edits = Edits()
     try:
         book = open_book(path, classify(path), REGISTER_LIMITS)
+        try:
+            if PROJECTS_SHEET not in book.sheets:
+                return edits
+            cells = book.cells(PROJECTS_SHEET)
+            date1904 = book.date1904
+        finally:
+            book.close()
     except ReadError as err:
+        # (the file is kept as the backup of the register written now)
         edits.committee_cells.append(
-            f"register.xlsx 无法读取（{err.code}），本次未读取其中的修改。"
+            f"register.xlsx 无法读取（{err.code}），其中的修改未能读入。该文件已原样保存在"
+            "工作区的 data/backups 文件夹中，如有需要保留的填写，请从中找回后在新的总台账中重新填写。"
         )
         return edits
-    try:
-        if PROJECTS_SHEET not in book.sheets:
-            return edits
-        cells = book.cells(PROJECTS_SHEET)
-        date1904 = book.date1904
-    finally:
-        book.close()
     width = max((c for _, c in cells), default=-1) + 1
     header = {as_text(cells[(0, c)].value): c for c in range(width) if (0, c) in cells}
     if KEY_HEADER not in header:
