@@ -687,6 +687,23 @@ def test_a_rewrite_copies_unchanged_rows_and_gives_the_same_register(tmp_path, c
     assert ws.register_path.read_bytes() == reused
 
 
+def test_rows_are_not_looked_for_in_a_register_other_code_wrote(tmp_path, cycle, monkeypatch):
+    """After an upgrade that changes how rows are made, none of the register's can be
+    copied: it is not even asked (a province's rows are then shared with a helper,
+    as when built from nothing), and the register is the same."""
+    from xlsxflow.register.store import Store
+
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns)
+    with Store(ws.data / "register.sqlite") as store, store.transaction():
+        store.set_meta("register_code", "an older xlsxflow")
+    assert _parts_asked_in_a_rewrite(ws, cycle, monkeypatch) == []
+    again = fresh(tmp_path, "again")
+    receive(again, *cycle.returns)
+    _parts_asked_in_a_rewrite(again, cycle, monkeypatch)
+    assert ws.register_path.read_bytes() == again.register_path.read_bytes()
+
+
 def test_rows_are_not_copied_from_a_register_the_clerk_saved(tmp_path, cycle, monkeypatch):
     ws = fresh(tmp_path)
     receive(ws, *cycle.returns)

@@ -358,7 +358,11 @@ def write_register(
         # Rows of register.xlsx as we last wrote it can be copied into the new one: only
         # if it is still byte for byte that file (not saved by the clerk since), or from
         # ``source``, which is.
-        index = store.meta("register_blocks")
+        # (none if other code wrote it, an older xlsxflow: no row of it could be copied,
+        # and a province's rows are then shared with a helper, as when built from none)
+        index = (
+            store.meta("register_blocks") if store.meta("register_code") == rows_code() else None
+        )
         recorded = store.meta("register_sha")
     created = dt.datetime.combine(config.cycle.notice_date, dt.time())
     # One reading of the register on disk serves both the copying of unchanged rows and
