@@ -390,6 +390,14 @@ _EMPTY_ROWS = '<table:table-row table:number-rows-repeated="{n}"><table:table-ce
             + "</table:table-row>",
             20_000_000,
         ),
+        (  # a count calamine reads as all the rows a sheet holds
+            '<table:table-row table:number-rows-repeated="9999999999">'
+            + _VALUE.replace(
+                "<table:table-cell ", '<table:table-cell table:number-columns-repeated="1000" '
+            )
+            + "</table:table-row>",
+            9_999_999_999 * 1000,
+        ),
         (  # a value after a million empty rows, far to the right
             _EMPTY_ROWS.format(n=1040000)
             + '<table:table-row><table:table-cell table:number-columns-repeated="16000"/>'

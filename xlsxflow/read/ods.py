@@ -43,8 +43,13 @@ def _name_ref(address: str) -> NameRef | None:
 
 
 def _repeated(element: Element, attribute: str) -> int:
+    """A repeat count as calamine reads it, but never less: a count too long to be worth
+    converting is counted as a trillion (calamine writes out as many as a sheet holds);
+    one that is not a number makes calamine refuse the file."""
     text = element.get(attribute, "1")
-    return int(text) if text.isdigit() and len(text) <= 9 else 1
+    if not (text.isascii() and text.isdigit()):
+        return 1
+    return int(text) if len(text) <= 12 else 10**12
 
 
 def _largest_area(content: Element) -> int:
