@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -238,7 +239,9 @@ def measure(root: Path, seed: int) -> dict[str, dict[str, float]]:
     resave(root / "register.xlsx")
     got["merge (resaved)"] = timed("merge (resaved)", [*xf, "merge", str(root), "-q"], f)
     # (as before xlsxflow kept the register it wrote, or where files cannot be linked)
-    (root / "data" / "last-written.xlsx").unlink()
+    from xlsxflow.register.merge import LAST_WRITTEN
+
+    (root / "data" / LAST_WRITTEN).unlink()
     resave(root / "register.xlsx")
     got["merge (resaved, unkept)"] = timed(
         "merge (resaved, unkept)", [*xf, "merge", str(root), "-q"], f
@@ -246,16 +249,24 @@ def measure(root: Path, seed: int) -> dict[str, dict[str, float]]:
     got["report quarterly"] = timed(
         "report quarterly", [*xf, "report", str(root), "quarterly", "--as-of", "2012-03-31"], f
     )
-    cold = got["merge (cold)"]["wall"]
-    print(
-        f"merge again / cold = {got['merge (again)']['wall'] / cold:.1%}; "
-        f"1 % resubmitted / cold = {got['merge (1 %)']['wall'] / cold:.1%}; "
-        f"1 task more / cold = {got['merge (+1 task)']['wall'] / cold:.1%}; "
-        f"resaved / cold = {got['merge (resaved)']['wall'] / cold:.1%} "
-        f"({got['merge (resaved, unkept)']['wall'] / cold:.1%} with no register kept)",
-        flush=True,
-    )
+    print(against_cold(lambda step: got[step]["wall"]), flush=True)
     return got
+
+
+def against_cold(wall: Callable[[str], float]) -> str:
+    """The merges' times as shares of the cold merge's (``wall``: a step's time)."""
+    cold = wall("merge (cold)")
+
+    def share(step: str) -> str:
+        return f"{wall(step) / cold:.1%}"
+
+    return (
+        f"merge again / cold = {share('merge (again)')}; "
+        f"1 % resubmitted / cold = {share('merge (1 %)')}; "
+        f"1 task more / cold = {share('merge (+1 task)')}; "
+        f"resaved / cold = {share('merge (resaved)')} "
+        f"({share('merge (resaved, unkept)')} with no register kept)"
+    )
 
 
 def print_medians(runs: list[dict[str, dict[str, float]]]) -> None:
@@ -273,14 +284,7 @@ def print_medians(runs: list[dict[str, dict[str, float]]]) -> None:
             f"{step:24s} wall {wall:7.2f} s  cpu {median(step, 'cpu'):7.2f} s  peak "
             f"{median(step, 'peak_mib'):6.0f} MiB  {ratio}"
         )
-    cold = median("merge (cold)", "wall")
-    print(
-        f"merge again / cold = {median('merge (again)', 'wall') / cold:.1%}; "
-        f"1 % resubmitted / cold = {median('merge (1 %)', 'wall') / cold:.1%}; "
-        f"1 task more / cold = {median('merge (+1 task)', 'wall') / cold:.1%}; "
-        f"resaved / cold = {median('merge (resaved)', 'wall') / cold:.1%} "
-        f"({median('merge (resaved, unkept)', 'wall') / cold:.1%} with no register kept)"
-    )
+    print(against_cold(lambda step: median(step, "wall")))
 
 
 def main() -> None:

@@ -536,16 +536,16 @@ class PartCache:
         if whole is None or not 0 <= offset <= offset + length <= len(whole):
             return None
         xml = whole[offset : offset + length]
-        if start == was and xml.startswith(b'<row r="%d"' % (start + 1)) and _whole_rows(xml):
+        if (
+            start == was
+            and xml.startswith(b'<row r="%d"' % (start + 1))
+            and xml.endswith(b"</row>")
+        ):
             return count, last, xml  # (in place, and its rows where the index says)
         shifted = moved(xml, was, count, start)
         if shifted is None:
             return None
         return count, shifted[1], shifted[0]
-
-
-def _whole_rows(xml: bytes) -> bool:
-    return xml.startswith(b'<row r="') and xml.endswith(b"</row>")
 
 
 def moved(xml: bytes, first: int, count: int, to: int) -> tuple[bytes, int] | None:
