@@ -1402,6 +1402,51 @@ def test_the_facts_read_of_every_return_are_kept_and_made_again_when_missing(tmp
     assert ws.register_path.read_bytes() == _built_afresh(ws)
 
 
+def test_what_each_version_changed_is_worked_out_once_and_kept(tmp_path, cycle):
+    """What a later version changed (提交记录's 说明, ``register.changes``) compares two
+    versions' values: worked out once, kept in the store under the code's version and
+    read from there at later merges; a text kept by other code is worked out again; a
+    store without the table (an older xlsxflow's, only looked at) is no obstacle."""
+    from xlsxflow.register.changes import version
+    from xlsxflow.register.merge import write_register
+    from xlsxflow.register.state import RegisterState, derive
+    from xlsxflow.register.store import Store
+
+    ws = fresh(tmp_path)
+    v1, v2 = cycle["T01_innovation"], cycle["T01_innovation_v2"]
+    receive(ws, v1, v2)
+    path = ws.data / "register.sqlite"
+    written = ws.register_path.read_bytes()
+
+    def kept() -> list[tuple[str, ...]]:
+        with Store(path) as store:
+            return store.db.execute("SELECT * FROM version_changes").fetchall()
+
+    def derived() -> RegisterState:
+        with Store(path) as store:
+            return derive(store.submissions(), ws.config)
+
+    assert kept() == [(v1.sha, v2.sha, version(), BUDGET)]
+    state = derived()
+    assert (state.statuses[v2.sha].changes, state.made_changes) == (BUDGET, {})
+    with Store(path) as store, store.transaction():
+        store.db.execute("UPDATE version_changes SET text = '（别处写的）'")
+    assert derived().statuses[v2.sha].changes == "（别处写的）"  # (read, not worked out)
+    with Store(path) as store, store.transaction():
+        store.db.execute("UPDATE version_changes SET version = 'other code'")
+    state = derived()
+    assert state.statuses[v2.sha].changes == BUDGET
+    assert state.made_changes == {(v1.sha, v2.sha): BUDGET}
+    with Store(path) as store, store.transaction():
+        store.db.execute("DROP TABLE version_changes")
+    assert derived().statuses[v2.sha].changes == BUDGET
+    with Store(path):  # (made again as the store is opened to write)
+        pass
+    write_register(ws)
+    assert kept() == [(v1.sha, v2.sha, version(), BUDGET)]
+    assert ws.register_path.read_bytes() == written
+
+
 def test_an_index_of_another_file_is_not_used(tmp_path, cycle, monkeypatch):
     """An older xlsxflow rewrote register.xlsx (and its hash) but left our index: the
     index names another file, so nothing is copied from it."""

@@ -47,6 +47,7 @@ from xlsxflow.fsutil import (
 from xlsxflow.inbox import listing
 from xlsxflow.problems import FileResult
 from xlsxflow.register.archive import PACKS, Archive, Archiver, locate
+from xlsxflow.register.changes import version as changes_version
 from xlsxflow.register.codec import payload_json
 from xlsxflow.register.facts import facts_json, worked_out
 from xlsxflow.register.facts import version as facts_version
@@ -432,6 +433,8 @@ def write_register(
         described = {"sha256": sha, "parts": blocks}
         store.set_meta("register_blocks", json.dumps(described, sort_keys=True))
         store.set_meta("register_code", rows_code())
+        if state.made_changes:  # (kept once the register showing them is written)
+            store.keep_changes(changes_version(), state.made_changes)
     _keep_written(target, ws.data)
     return written
 

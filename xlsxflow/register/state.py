@@ -22,6 +22,7 @@ from typing import Any
 
 from xlsxflow.config import Config
 from xlsxflow.forms import catalog
+from xlsxflow.register.changes import Pair, kept_changes, work_out
 from xlsxflow.register.codec import decode, decode_rows, decode_table, decode_values
 from xlsxflow.register.facts import LIGHT_FIELDS, Facts, facts_for
 from xlsxflow.register.store import PAYLOAD_BATCH, Submission, payloads_of
@@ -111,6 +112,8 @@ class RegisterState:
     notes: list[str]
     submissions: list[Submission]
     facts: dict[str, Facts] = field(default_factory=dict)  # of the latest ledgers at least
+    # what versions changed, worked out now (not kept in the store: ``register.changes``)
+    made_changes: dict[Pair, str] = field(default_factory=dict)
 
     def adjustments(self, project: Project) -> list[dict[str, Any]]:
         """The adjustments the project's latest ledger asks for (kept with the return:
@@ -140,44 +143,30 @@ def _first_errors(sub: Submission, limit: int = 3) -> str:
     return "；".join(errors[:limit]) + more
 
 
-def _changes(spec_kind: str, before: Submission, after: Submission) -> str:
-    """Which fields and tables differ between two versions, by their Chinese labels."""
-    spec = catalog().form(spec_kind)
-    old, new = before.payload, after.payload
-    labels = [
-        spec.field(k).label
-        for k in sorted(set(old["values"]) | set(new["values"]))
-        if old["values"].get(k) != new["values"].get(k)
-    ]
-    for section in spec.sections:
-        if section.table is None:
-            continue
-        tid = section.table.id
-
-        def strip(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [{k: v for k, v in r.items() if k != "_at"} for r in rows]
-
-        if strip(old["rows"].get(tid, [])) != strip(new["rows"].get(tid, [])):
-            labels.append(section.title.split("、", 1)[-1].split("（", 1)[0])
-    return "、".join(labels) if labels else "内容未变（仅重新保存）"
-
-
-def _versions(subs: list[Submission], statuses: dict[str, Status]) -> dict[str, list[Submission]]:
-    """Number the valid versions of each instance; return them, oldest first (``subs``
-    come in that order)."""
+def _versions(
+    subs: list[Submission], statuses: dict[str, Status]
+) -> tuple[dict[str, list[Submission]], dict[Pair, str]]:
+    """Number the valid versions of each instance and tell what each changed (texts
+    not kept in the store worked out, and returned); return them, oldest first
+    (``subs`` come in that order)."""
     by_instance: dict[str, list[Submission]] = defaultdict(list)
     for sub in subs:
         if sub.valid and sub.instance:
             by_instance[sub.instance].append(sub)
+    pairs: list[tuple[Submission, Submission]] = []
     for versions in by_instance.values():
         previous = None
         for number, sub in enumerate(versions, start=1):
-            status = statuses[sub.sha256]
-            status.version = number
+            statuses[sub.sha256].version = number
             if previous is not None and sub.form:
-                status.changes = _changes(sub.form, previous, sub)
+                pairs.append((previous, sub))
             previous = sub
-    return by_instance
+    kept = kept_changes(subs) if pairs else {}
+    made = work_out([p for p in pairs if (p[0].sha256, p[1].sha256) not in kept])
+    known = kept | made
+    for before, after in pairs:
+        statuses[after.sha256].changes = known[(before.sha256, after.sha256)]
+    return by_instance, made
 
 
 def derive(submissions: list[Submission], config: Config, *, values: bool = True) -> RegisterState:
@@ -188,7 +177,7 @@ def derive(submissions: list[Submission], config: Config, *, values: bool = True
     forms = catalog()
     subs = sorted(submissions, key=lambda s: s.order_key)
     statuses = {s.sha256: Status(s.valid, "" if s.valid else _first_errors(s)) for s in subs}
-    versions = _versions(subs, statuses)
+    versions, made_changes = _versions(subs, statuses)
     latest = {instance: found[-1] for instance, found in versions.items()}
     transitions: list[Transition] = []
     notes: list[str] = []
@@ -300,7 +289,7 @@ def derive(submissions: list[Submission], config: Config, *, values: bool = True
     _in_causal_order(transitions)
     transitions.sort(key=lambda t: (t.project, t.at))  # stable: causes before effects
     ordered = sorted(projects.values(), key=lambda p: (p.number or "~", p.committee, p.key))
-    return RegisterState(ordered, statuses, transitions, notes, subs, facts)
+    return RegisterState(ordered, statuses, transitions, notes, subs, facts, made_changes)
 
 
 def _with_values(

@@ -73,6 +73,13 @@ CREATE TABLE IF NOT EXISTS return_facts (  -- a cache, not a fact: see register/
     version TEXT NOT NULL,            -- of the code that worked them out
     facts TEXT NOT NULL               -- JSON
 );
+CREATE TABLE IF NOT EXISTS version_changes (  -- a cache: see register/changes.py
+    before TEXT NOT NULL,             -- the earlier version's hash
+    after TEXT NOT NULL,              -- the later one's
+    version TEXT NOT NULL,            -- of the code that worked it out
+    text TEXT NOT NULL,
+    PRIMARY KEY (before, after)
+);
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -162,6 +169,18 @@ class PayloadReader:
         )
         asked = set(shas)
         return {sha: facts for sha, facts in json.loads(found).items() if sha in asked}
+
+    def changes(self, version: str) -> dict[tuple[str, str], str]:
+        """What each pair of versions changed, as kept of ``version``
+        (``register.changes``). (None from a store an older xlsxflow made and no newer
+        one has opened: only looked at, it has no such table.)"""
+        try:
+            found = self._connection().execute(
+                "SELECT before, after, text FROM version_changes WHERE version = ?", (version,)
+            )
+        except sqlite3.OperationalError:
+            return {}
+        return {(before, after): text for before, after, text in found}
 
     def table_lengths(self, shas: list[str], table: str) -> dict[str, int]:
         """How many rows ``table`` has in each of these returns (counted by SQLite, in C:
@@ -341,6 +360,13 @@ class Store:
         """(Not a change of the facts of the register: the generation stays.)"""
         self.db.execute(
             "INSERT OR REPLACE INTO return_facts VALUES (?, ?, ?)", (sha, version, facts)
+        )
+
+    def keep_changes(self, version: str, made: dict[tuple[str, str], str]) -> None:
+        """(Not a change of the facts of the register: the generation stays.)"""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO version_changes VALUES (?, ?, ?, ?)",
+            [(before, after, version, text) for (before, after), text in made.items()],
         )
 
     def forms(self) -> dict[str, str | None]:
