@@ -151,22 +151,33 @@ def timed(label: str, argv: list[str], floor: float | None = None) -> dict[str, 
     return m
 
 
-def resubmit(inbox: Path, fraction: float, seed: int) -> int:
-    """Re-send ``fraction`` of the returns as ledgers saved three days later: new files
-    (new hashes) and new versions of their projects, with the same cell values."""
+def resubmit(inbox: Path, fraction: float, seed: int, day: int = 28, prefix: str = "re-") -> int:
+    """Re-send ``fraction`` of the returns as ledgers saved on 2012-03-``day`` (three
+    days after the first): new files (new hashes) and new versions of their projects,
+    with the same cell values."""
+    ledgers = first_ledgers(inbox)
+    chosen = random.Random(seed).sample(ledgers, max(1, int(len(ledgers) * fraction * 2)))
+    resend(chosen, day, prefix)
+    return len(chosen)
+
+
+def first_ledgers(inbox: Path) -> list[Path]:
+    """The ledgers as built (not those re-sent)."""
+    return sorted(p for p in (inbox / "台帐").glob("*.xlsx") if not p.name.startswith("re-"))
+
+
+def resend(ledgers: list[Path], day: int, prefix: str) -> None:
+    """Each of ``ledgers`` again, saved on 2012-03-``day``, as ``prefix`` + its name."""
     import zipfile
 
-    ledgers = sorted((inbox / "台帐").glob("*.xlsx"))
-    chosen = random.Random(seed).sample(ledgers, max(1, int(len(ledgers) * fraction * 2)))
-    for path in chosen:
+    for path in ledgers:
         with zipfile.ZipFile(path) as zf:
             parts = {i.filename: zf.read(i) for i in zf.infolist()}
         core = parts["docProps/core.xml"].decode()
-        parts["docProps/core.xml"] = core.replace("2012-03-25T", "2012-03-28T").encode()
-        with zipfile.ZipFile(inbox / "台帐" / f"re-{path.name}", "w", zipfile.ZIP_DEFLATED) as zf:
+        parts["docProps/core.xml"] = core.replace("2012-03-25T", f"2012-03-{day}T").encode()
+        with zipfile.ZipFile(path.with_name(prefix + path.name), "w", zipfile.ZIP_DEFLATED) as zf:
             for name, data in parts.items():
                 zf.writestr(name, data)
-    return len(chosen)
 
 
 def grow(inbox: Path) -> None:
@@ -219,8 +230,10 @@ def compile_bytecode() -> Path:
     return package
 
 
-def measure(root: Path, seed: int) -> dict[str, dict[str, float]]:
-    """Every step once, in order, on ``root`` as ``reset`` leaves it."""
+def measure(root: Path, seed: int, history: int = 0) -> dict[str, dict[str, float]]:
+    """Every step once, in order, on ``root`` as ``reset`` leaves it. ``history``: then
+    every ledger is sent again that many times, each merged (not timed), as over a year
+    of dispatch meetings, and 1 % resubmitted is timed once more on that register."""
     py = sys.executable
     xf = [py, "-m", "xlsxflow"]
     got: dict[str, dict[str, float]] = {}
@@ -249,12 +262,23 @@ def measure(root: Path, seed: int) -> dict[str, dict[str, float]]:
     got["report quarterly"] = timed(
         "report quarterly", [*xf, "report", str(root), "quarterly", "--as-of", "2012-03-31"], f
     )
-    print(against_cold(lambda step: got[step]["wall"]), flush=True)
+    if history:
+        for quarter in range(1, history + 1):
+            resend(first_ledgers(root / "inbox"), 25 + quarter, f"re-q{quarter}-")
+            subprocess.run([*xf, "merge", str(root), "-q"], check=True, stdout=subprocess.DEVNULL)
+        n = resubmit(root / "inbox", 0.01, seed + 1, 26 + history, "re-last-")
+        got[AGED] = timed(f"merge (+{n}, aged)", [*xf, "merge", str(root), "-q"], f)
+    print(against_cold(lambda step: got[step]["wall"], bool(history)), flush=True)
     return got
 
 
-def against_cold(wall: Callable[[str], float]) -> str:
-    """The merges' times as shares of the cold merge's (``wall``: a step's time)."""
+# 1 % resubmitted to a register holding ``--history`` more versions of every ledger
+AGED = "merge (1 %, aged)"
+
+
+def against_cold(wall: Callable[[str], float], aged: bool = False) -> str:
+    """The merges' times as shares of the cold merge's (``wall``: a step's time;
+    ``aged``: with the step ``AGED``)."""
     cold = wall("merge (cold)")
 
     def share(step: str) -> str:
@@ -266,6 +290,7 @@ def against_cold(wall: Callable[[str], float]) -> str:
         f"1 task more / cold = {share('merge (+1 task)')}; "
         f"resaved / cold = {share('merge (resaved)')} "
         f"({share('merge (resaved, unkept)')} with no register kept)"
+        + (f"; 1 % resubmitted, aged / cold = {share(AGED)}" if aged else "")
     )
 
 
@@ -284,7 +309,7 @@ def print_medians(runs: list[dict[str, dict[str, float]]]) -> None:
             f"{step:24s} wall {wall:7.2f} s  cpu {median(step, 'cpu'):7.2f} s  peak "
             f"{median(step, 'peak_mib'):6.0f} MiB  {ratio}"
         )
-    print(against_cold(lambda step: median(step, "wall")))
+    print(against_cold(lambda step: median(step, "wall"), AGED in runs[0]))
 
 
 def main() -> None:
@@ -300,6 +325,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--repeat", type=int, default=1, help="run every step this many times; print medians"
+    )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="then send every ledger again this many times and time 1 %% resubmitted once more",
     )
     args = parser.parse_args()
     base = args.workdir or Path(tempfile.mkdtemp(prefix="xlsxflow-bench-"))
@@ -323,7 +354,7 @@ def main() -> None:
             if r:
                 reset(root)
                 print(f"run {r + 1}:", flush=True)
-            runs.append(measure(root, args.seed))
+            runs.append(measure(root, args.seed, args.history))
         if len(runs) > 1:
             print_medians(runs)
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +20,9 @@ def test_benchmark_runs_every_step_successfully(tmp_path):
     package = Path(xlsxflow.__file__).parent
     for compiled in (package / "register" / "__pycache__").glob("merge.*.pyc"):
         compiled.unlink()
+    sizes = ["--files", "40", "--repeat", "2", "--history", "1"]
     out = subprocess.run(
-        [sys.executable, str(BENCH), "--files", "40", "--workdir", str(tmp_path), "--repeat", "2"],
+        [sys.executable, str(BENCH), *sizes, "--workdir", str(tmp_path)],
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -31,11 +33,18 @@ def test_benchmark_runs_every_step_successfully(tmp_path):
     steps = re.findall(r"^(.+?)\s+wall .* exit (\d+)", out, flags=re.MULTILINE)
     labels = [label.strip() for label, _ in steps]
     assert labels[:5] == ["floor (calamine)", "--help", "validate", "merge (cold)", "merge (again)"]
-    assert labels[-1] == "report quarterly"
+    assert labels[-2] == "report quarterly"
+    assert re.fullmatch(r"merge \(\+\d+, aged\)", labels[-1])
     assert all(code == "0" for _, code in steps), out
     assert "1 % resubmitted / cold" in out and "1 task more / cold" in out
     assert {"merge (+1 task)", "merge (resaved)", "merge (resaved, unkept)"} <= set(labels)
-    assert len(steps) == 20  # ten steps, twice (the second run from the returns alone)
+    assert len(steps) == 22  # eleven steps, twice (the second run from the returns alone)
+    assert "1 % resubmitted, aged / cold" in out
+    # (aged: every ledger was sent again, and each of those is a second version)
+    with sqlite3.connect(tmp_path / "ws" / "data" / "register.sqlite") as db:
+        ((ledgers,),) = db.execute("SELECT count(*) FROM submissions WHERE name LIKE 'l%'")
+        ((again,),) = db.execute("SELECT count(*) FROM version_changes")
+    assert ledgers > 0 and again >= ledgers
     assert any((package / "register" / "__pycache__").glob("merge.*.pyc"))
     medians = out.split("median of 2 runs:")[1]
     assert re.search(r"^merge \(cold\)\s+wall", medians, flags=re.MULTILINE)
