@@ -151,13 +151,21 @@ def timed(label: str, argv: list[str], floor: float | None = None) -> dict[str, 
     return m
 
 
-def resubmit(inbox: Path, fraction: float, seed: int, day: int = 28, prefix: str = "re-") -> int:
-    """Re-send ``fraction`` of the returns as ledgers saved on 2012-03-``day`` (three
-    days after the first): new files (new hashes) and new versions of their projects,
-    with the same cell values."""
+FIRST_SAVED = dt.date(2012, 3, 25)  # when the demo's returns were saved
+
+
+def resubmit(
+    inbox: Path,
+    fraction: float,
+    seed: int,
+    saved: dt.date = FIRST_SAVED + dt.timedelta(days=3),
+    prefix: str = "re-",
+) -> int:
+    """Re-send ``fraction`` of the returns as ledgers ``saved`` later: new files (new
+    hashes) and new versions of their projects, with the same cell values."""
     ledgers = first_ledgers(inbox)
     chosen = random.Random(seed).sample(ledgers, max(1, int(len(ledgers) * fraction * 2)))
-    resend(chosen, day, prefix)
+    resend(chosen, saved, prefix)
     return len(chosen)
 
 
@@ -166,15 +174,17 @@ def first_ledgers(inbox: Path) -> list[Path]:
     return sorted(p for p in (inbox / "台帐").glob("*.xlsx") if not p.name.startswith("re-"))
 
 
-def resend(ledgers: list[Path], day: int, prefix: str) -> None:
-    """Each of ``ledgers`` again, saved on 2012-03-``day``, as ``prefix`` + its name."""
+def resend(ledgers: list[Path], saved: dt.date, prefix: str) -> None:
+    """Each of ``ledgers`` again, as saved on ``saved``, named ``prefix`` + its name."""
     import zipfile
 
     for path in ledgers:
         with zipfile.ZipFile(path) as zf:
             parts = {i.filename: zf.read(i) for i in zf.infolist()}
         core = parts["docProps/core.xml"].decode()
-        parts["docProps/core.xml"] = core.replace("2012-03-25T", f"2012-03-{day}T").encode()
+        parts["docProps/core.xml"] = core.replace(
+            f"{FIRST_SAVED.isoformat()}T", f"{saved.isoformat()}T"
+        ).encode()
         with zipfile.ZipFile(path.with_name(prefix + path.name), "w", zipfile.ZIP_DEFLATED) as zf:
             for name, data in parts.items():
                 zf.writestr(name, data)
@@ -263,10 +273,13 @@ def measure(root: Path, seed: int, history: int = 0) -> dict[str, dict[str, floa
         "report quarterly", [*xf, "report", str(root), "quarterly", "--as-of", "2012-03-31"], f
     )
     if history:
+        # (a quarter apart, after everything sent so far; the last 1 % a week after them)
         for quarter in range(1, history + 1):
-            resend(first_ledgers(root / "inbox"), 25 + quarter, f"re-q{quarter}-")
+            saved = FIRST_SAVED + dt.timedelta(days=91 * quarter)
+            resend(first_ledgers(root / "inbox"), saved, f"re-q{quarter}-")
             subprocess.run([*xf, "merge", str(root), "-q"], check=True, stdout=subprocess.DEVNULL)
-        n = resubmit(root / "inbox", 0.01, seed + 1, 26 + history, "re-last-")
+        saved = FIRST_SAVED + dt.timedelta(days=91 * history + 7)
+        n = resubmit(root / "inbox", 0.01, seed + 1, saved, "re-last-")
         got[AGED] = timed(f"merge (+{n}, aged)", [*xf, "merge", str(root), "-q"], f)
     print(against_cold(lambda step: got[step]["wall"], bool(history)), flush=True)
     return got

@@ -1420,29 +1420,35 @@ def test_what_each_version_changed_is_worked_out_once_and_kept(tmp_path, cycle):
 
     def kept() -> list[tuple[str, ...]]:
         with Store(path) as store:
-            return store.db.execute("SELECT * FROM version_changes").fetchall()
+            return store.db.execute("SELECT * FROM changes_kept").fetchall()
 
     def derived() -> RegisterState:
-        with Store(path) as store:
+        # (only looked at, as a report does: a store opened to write gets the table)
+        with Store(path, readonly=True) as store:
             return derive(store.submissions(), ws.config)
 
     assert kept() == [(v1.sha, v2.sha, version(), BUDGET)]
     state = derived()
     assert (state.statuses[v2.sha].changes, state.made_changes) == (BUDGET, {})
     with Store(path) as store, store.transaction():
-        store.db.execute("UPDATE version_changes SET text = '（别处写的）'")
+        store.db.execute("UPDATE changes_kept SET text = '（别处写的）'")
     assert derived().statuses[v2.sha].changes == "（别处写的）"  # (read, not worked out)
     with Store(path) as store, store.transaction():
-        store.db.execute("UPDATE version_changes SET version = 'other code'")
+        store.db.execute("UPDATE changes_kept SET version = 'other code'")
     state = derived()
     assert state.statuses[v2.sha].changes == BUDGET
     assert state.made_changes == {(v1.sha, v2.sha): BUDGET}
     with Store(path) as store, store.transaction():
-        store.db.execute("DROP TABLE version_changes")
+        store.db.execute("DROP TABLE changes_kept")
     assert derived().statuses[v2.sha].changes == BUDGET
-    with Store(path):  # (made again as the store is opened to write)
-        pass
-    write_register(ws)
+    with Store(path, readonly=True) as store:  # (still none: nothing wrote the store)
+        assert (
+            store.db.execute(
+                "SELECT name FROM sqlite_master WHERE name = 'changes_kept'"
+            ).fetchall()
+            == []
+        )
+    write_register(ws)  # (opens the store to write: the table is made again)
     assert kept() == [(v1.sha, v2.sha, version(), BUDGET)]
     assert ws.register_path.read_bytes() == written
 

@@ -3,10 +3,10 @@
 提交记录 says it beside every version after the first ("任务台账、经费使用情况"). Working it
 out compares the two versions' values, loaded from the store; a register a year old
 holds some four versions of each ledger, and comparing them all again at every merge
-took a merge of 1 % resubmitted at 1,000 returns with three versions each from 0.38 to
-0.66 s (docs/PERFORMANCE.md, 77). The text of a pair depends on the two returns alone (their
+took 0.195 s of a 0.66 s merge of 1 % resubmitted at 1,000 returns whose ledgers had
+been sent twice more (0.023 s with the texts kept: docs/PERFORMANCE.md, 77). The text of a pair depends on the two returns alone (their
 hashes name them) and on the form's spec, so it is worked out once and kept in the
-store's ``version_changes``: a cache, not a fact, under the ``version`` of the code that
+store's ``changes_kept``: a cache, not a fact, under the ``version`` of the code that
 worked it out, as ``register.facts`` keeps the facts of each return.
 """
 
@@ -24,12 +24,14 @@ Pair = tuple[str, str]  # (the earlier version's hash, the later one's)
 
 @functools.cache
 def version() -> str:
-    """A hash of this code and of the form specs (whose labels the text is made of)."""
+    """A hash of this code, of the code that reads the form specs and of the specs
+    (the text is made of their labels and section titles)."""
     import sys
 
+    from xlsxflow import forms
     from xlsxflow.fingerprint import code_digest
 
-    return code_digest(sys.modules[__name__])
+    return code_digest(sys.modules[__name__], forms)
 
 
 def kept_changes(subs: Iterable[Submission]) -> dict[Pair, str]:

@@ -73,12 +73,12 @@ CREATE TABLE IF NOT EXISTS return_facts (  -- a cache, not a fact: see register/
     version TEXT NOT NULL,            -- of the code that worked them out
     facts TEXT NOT NULL               -- JSON
 );
-CREATE TABLE IF NOT EXISTS version_changes (  -- a cache: see register/changes.py
-    before TEXT NOT NULL,             -- the earlier version's hash
-    after TEXT NOT NULL,              -- the later one's
+CREATE TABLE IF NOT EXISTS changes_kept (  -- a cache: see register/changes.py
+    earlier TEXT NOT NULL,            -- the earlier version's hash
+    later TEXT NOT NULL,              -- the later one's
     version TEXT NOT NULL,            -- of the code that worked it out
     text TEXT NOT NULL,
-    PRIMARY KEY (before, after)
+    PRIMARY KEY (earlier, later)
 );
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -172,15 +172,17 @@ class PayloadReader:
 
     def changes(self, version: str) -> dict[tuple[str, str], str]:
         """What each pair of versions changed, as kept of ``version``
-        (``register.changes``). (None from a store an older xlsxflow made and no newer
-        one has opened: only looked at, it has no such table.)"""
+        (``register.changes``). (Nothing from a store an older xlsxflow made and no
+        newer one has opened to write: it has no such table.)"""
         try:
             found = self._connection().execute(
-                "SELECT before, after, text FROM version_changes WHERE version = ?", (version,)
+                "SELECT earlier, later, text FROM changes_kept WHERE version = ?", (version,)
             )
-        except sqlite3.OperationalError:
+        except sqlite3.OperationalError as err:
+            if "no such table" not in str(err):
+                raise
             return {}
-        return {(before, after): text for before, after, text in found}
+        return {(earlier, later): text for earlier, later, text in found}
 
     def table_lengths(self, shas: list[str], table: str) -> dict[str, int]:
         """How many rows ``table`` has in each of these returns (counted by SQLite, in C:
@@ -365,8 +367,8 @@ class Store:
     def keep_changes(self, version: str, made: dict[tuple[str, str], str]) -> None:
         """(Not a change of the facts of the register: the generation stays.)"""
         self.db.executemany(
-            "INSERT OR REPLACE INTO version_changes VALUES (?, ?, ?, ?)",
-            [(before, after, version, text) for (before, after), text in made.items()],
+            "INSERT OR REPLACE INTO changes_kept VALUES (?, ?, ?, ?)",
+            [(earlier, later, version, text) for (earlier, later), text in made.items()],
         )
 
     def forms(self) -> dict[str, str | None]:
