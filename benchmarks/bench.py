@@ -17,6 +17,8 @@ sheet, half management ledgers with 40 tasks each — then times, each as a whol
                            content in a new file; the register we wrote kept beside it)
   merge (resaved, unkept)  the same, with nothing kept (as where files cannot be linked)
   report                   xlsxflow report quarterly
+  merge (1 %, aged)        with --history K: after every ledger was sent again K times
+                           (each merged, not timed), 1 % resubmitted once more
   floor                    every file's cell values read with python-calamine, nothing else
   --help                   xlsxflow --help
 
@@ -195,7 +197,7 @@ def grow(inbox: Path) -> None:
     every task row below its project moves down one, as when a committee adds a task."""
     import openpyxl
 
-    source = sorted((inbox / "台帐").glob("l*.xlsx"))[0]
+    source = first_ledgers(inbox)[0]
     book = openpyxl.load_workbook(source)
     tasks = book["任务台账"]
     last = max(r for r in range(1, tasks.max_row + 1) if tasks.cell(r, 2).value)

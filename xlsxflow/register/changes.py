@@ -4,10 +4,11 @@
 out compares the two versions' values, loaded from the store; a register a year old
 holds some four versions of each ledger, and comparing them all again at every merge
 took 0.195 s of a 0.66 s merge of 1 % resubmitted at 1,000 returns whose ledgers had
-been sent twice more (0.023 s with the texts kept: docs/PERFORMANCE.md, 77). The text of a pair depends on the two returns alone (their
-hashes name them) and on the form's spec, so it is worked out once and kept in the
-store's ``changes_kept``: a cache, not a fact, under the ``version`` of the code that
-worked it out, as ``register.facts`` keeps the facts of each return.
+been sent twice more (0.023 s with the texts kept: docs/PERFORMANCE.md, 77). The text
+of a pair depends on the two returns alone (their hashes name them) and on the form's
+spec, so it is worked out once and kept in the store's ``changes_kept``: a cache, not
+a fact, under the ``version`` of the code that worked it out, as ``register.facts``
+keeps the facts of each return.
 """
 
 from __future__ import annotations
