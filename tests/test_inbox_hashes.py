@@ -159,3 +159,40 @@ def test_file_ids_wider_than_sqlite_integers_are_kept(tmp_path, monkeypatch):
         store.update_inbox_hashes({"a.xlsx": (stat, "sha")}, set())
     with Store(tmp_path / "register.sqlite") as store:
         assert store.inbox_hashes() == {"a.xlsx": (stat, "sha")}
+
+
+def recorded_names(ws: Workspace) -> set[tuple[str, str]]:
+    with Store(ws.data / "register.sqlite") as store:
+        return set(store.db.execute("SELECT sha256, name FROM names"))
+
+
+def test_names_are_recorded_as_one_merge_of_the_whole_inbox_records_them(tmp_path, cycle):
+    """Merge records only the names of files new or changed since it last ran; merged
+    step by step, the names are still those a single merge of the final inbox records
+    (and the names files had before, which are kept): a copy of a stored return under a
+    new name, a file renamed, and a file first skipped (not a return by its name) whose
+    content later arrives as a return."""
+    first, second, third = cycle.returns[:3]
+    stepwise = new_workspace(tmp_path / "stepwise")
+    _, second_path = put_all([first, second], stepwise.inbox)
+    (stepwise.inbox / "说明.txt").write_bytes(b"not a workbook")
+    age(inbox_files(stepwise))
+    merge(stepwise)
+    assert len(stored(stepwise)) == 2  # (说明.txt skipped)
+    before = set(inbox_files(stepwise))
+    first.put(stepwise.inbox, "副本.xlsx")  # a known content under a new name
+    shutil.move(second_path, stepwise.inbox / "改名.xlsx")
+    (stepwise.inbox / "0说明.xlsx").write_bytes(b"not a workbook")  # stored, rejected
+    third.put(stepwise.inbox)
+    age([p for p in inbox_files(stepwise) if p not in before])  # (the others unchanged)
+    merge(stepwise)
+    merge(stepwise)  # (nothing new)
+
+    at_once = new_workspace(tmp_path / "at_once")
+    for path in inbox_files(stepwise):
+        shutil.copy2(path, at_once.inbox / path.name)
+    merge(at_once)
+    names = recorded_names(stepwise)
+    assert names == recorded_names(at_once) | {(second.sha, second_path.name)}
+    sha_of_text = next(s.sha256 for s in stored(stepwise) if s.name == "0说明.xlsx")
+    assert {(first.sha, "副本.xlsx"), (second.sha, "改名.xlsx"), (sha_of_text, "说明.txt")} <= names

@@ -81,6 +81,12 @@ class InboxHashes:
         self.seen[key] = (stat, sha)
         return sha, size
 
+    def as_known(self, path: PathLike) -> bool:
+        """True when ``path`` (hashed) is what the store already held of it: its name
+        was recorded by the merge that stored it (see ``merge``'s names)."""
+        key = self.key(path)
+        return self.known.get(key) == self.seen[key]
+
     def cached(self, path: PathLike) -> str | None:
         """The SHA-256 of ``path`` if it is known and ``stat`` says it is unchanged."""
         entry = self.known.get(self.key(path))
