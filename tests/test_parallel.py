@@ -53,3 +53,33 @@ def test_files_are_read_in_chunks_of_their_number_alone(count: int) -> None:
         assert len(chunks) >= min(8, count // CHUNK)
     if count >= 8 * CHUNK or 0 < count < SERIAL_BELOW:
         assert chunks[0] == paths[:CHUNK]
+
+
+def _context_met(barrier) -> tuple[int, ValidationContext]:
+    """(In a worker) its process id and the context it holds, once another worker holds
+    the other copy of this task: two tasks at the barrier are on two workers."""
+    import os
+
+    from xlsxflow.parallel import reader_context
+
+    barrier.wait(timeout=60)
+    return os.getpid(), reader_context()
+
+
+def test_every_spawned_worker_receives_the_context(workspace):
+    """The validation context reaches each worker through a queue, not as its argument
+    (which kept the caller waiting for every new interpreter): each one holds it."""
+    from xlsxflow.parallel import workers_to_read
+
+    ctx = ValidationContext(workspace.config, workspace.roster, workspace.root)
+    spawn = multiprocessing.get_context("spawn")
+    with (
+        spawn.Manager() as manager,
+        workers_to_read(1_000, ctx, workers=2, mp_context=spawn) as pool,
+    ):
+        assert pool is not None
+        barrier = manager.Barrier(2)
+        met = [pool.submit(_context_met, barrier) for _ in range(2)]
+        held = dict(f.result(timeout=120) for f in met)
+    assert len(held) == 2
+    assert all(got == ctx for got in held.values())
