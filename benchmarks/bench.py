@@ -1,6 +1,7 @@
 """End-to-end benchmark (issue 8): N returns through validate, merge and the summary.
 
     python benchmarks/bench.py --files 1000 [--workdir DIR] [--keep] [--reuse] [--repeat N]
+                               [--history K] [--spawn]
 
 Builds a workspace whose inbox holds N returns — half application forms, one review
 sheet, half management ledgers with 40 tasks each — then times, each as a whole process
@@ -22,7 +23,8 @@ sheet, half management ledgers with 40 tasks each — then times, each as a whol
   floor                    every file's cell values read with python-calamine, nothing else
   --help                   xlsxflow --help
 
-and prints each figure with its ratio to the floor.
+and prints each figure with its ratio to the floor. ``--spawn`` starts xlsxflow's
+worker processes as Windows does (``spawned.py``).
 
 xlsxflow's modules are compiled to bytecode first, as ``pip install`` does: a process
 that finds no bytecode compiles every module it imports, 0.1 s at each start (this
@@ -242,12 +244,15 @@ def compile_bytecode() -> Path:
     return package
 
 
-def measure(root: Path, seed: int, history: int = 0) -> dict[str, dict[str, float]]:
+def measure(
+    root: Path, seed: int, history: int = 0, spawn: bool = False
+) -> dict[str, dict[str, float]]:
     """Every step once, in order, on ``root`` as ``reset`` leaves it. ``history``: then
     every ledger is sent again that many times, each merged (not timed), as over a year
-    of dispatch meetings, and 1 % resubmitted is timed once more on that register."""
+    of dispatch meetings, and 1 % resubmitted is timed once more on that register.
+    ``spawn``: xlsxflow's workers started as on Windows (``spawned.py``)."""
     py = sys.executable
-    xf = [py, "-m", "xlsxflow"]
+    xf = [py, str(HERE / "spawned.py")] if spawn else [py, "-m", "xlsxflow"]
     got: dict[str, dict[str, float]] = {}
     got["floor (calamine)"] = timed(
         "floor (calamine)", [py, str(HERE / "floor.py"), str(root / "inbox")]
@@ -347,6 +352,11 @@ def main() -> None:
         default=0,
         help="then send every ledger again this many times and time 1 %% resubmitted once more",
     )
+    parser.add_argument(
+        "--spawn",
+        action="store_true",
+        help="start xlsxflow's worker processes as Windows does (spawned, not forked)",
+    )
     args = parser.parse_args()
     base = args.workdir or Path(tempfile.mkdtemp(prefix="xlsxflow-bench-"))
     root = base / "ws"
@@ -361,7 +371,8 @@ def main() -> None:
         print(
             f"built {count} returns ({TASKS} tasks per ledger) in "
             f"{time.perf_counter() - t0:.0f} s; {os.cpu_count()} cores; "
-            f"Python {sys.version.split()[0]}",
+            f"Python {sys.version.split()[0]}"
+            + ("; workers spawned, as on Windows" if args.spawn else ""),
             flush=True,
         )
         runs = []
@@ -369,7 +380,7 @@ def main() -> None:
             if r:
                 reset(root)
                 print(f"run {r + 1}:", flush=True)
-            runs.append(measure(root, args.seed, args.history))
+            runs.append(measure(root, args.seed, args.history, args.spawn))
         if len(runs) > 1:
             print_medians(runs)
     finally:

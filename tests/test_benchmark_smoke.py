@@ -53,6 +53,22 @@ def test_benchmark_runs_every_step_successfully(tmp_path):
     assert re.search(r"^merge \(cold\)\s+wall", medians, flags=re.MULTILINE)
 
 
+def test_benchmark_runs_with_workers_spawned_as_on_windows(tmp_path):
+    """``--spawn``: every step with xlsxflow's workers spawned (enough returns that a
+    merge reads them on several processes)."""
+    out = subprocess.run(
+        [sys.executable, str(BENCH), "--files", "70", "--spawn", "--workdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+        check=True,
+    ).stdout
+    assert "workers spawned, as on Windows" in out
+    steps = re.findall(r"^(.+?)\s+wall .* exit (\d+)", out, flags=re.MULTILINE)
+    assert len(steps) == 10 and all(code == "0" for _, code in steps), out
+
+
 def test_reading_benchmark_compares_every_reader() -> None:
     """``bench_read.py`` calls the readers directly: it must keep up with their signatures."""
     out = subprocess.run(
