@@ -55,31 +55,36 @@ def test_files_are_read_in_chunks_of_their_number_alone(count: int) -> None:
         assert chunks[0] == paths[:CHUNK]
 
 
-def _context_met(barrier) -> tuple[int, ValidationContext]:
-    """(In a worker) its process id and the context it holds, once another worker holds
-    the other copy of this task: two tasks at the barrier are on two workers."""
+def _context_met(barrier) -> tuple[int, object]:
+    """(In a worker) its process id and the context and archive it holds, once another
+    worker holds the other copy of this task: two tasks at the barrier are on two
+    workers."""
     import os
 
-    from xlsxflow.parallel import reader_context
+    from xlsxflow import parallel
 
     barrier.wait(timeout=60)
-    return os.getpid(), reader_context()
+    assert parallel._WORKER is not None
+    return os.getpid(), parallel._WORKER
 
 
-def test_every_spawned_worker_receives_the_context(workspace):
-    """The validation context reaches each worker through a queue, not as its argument
-    (which kept the caller waiting for every new interpreter): each one holds it."""
+def test_every_spawned_worker_receives_the_context_and_the_archive(workspace, tmp_path):
+    """The validation context and the archive (a merge's: every new file's hash) reach
+    each worker through a queue, not as its arguments (which kept the caller waiting for
+    every new interpreter): each one holds them."""
     from xlsxflow.parallel import workers_to_read
+    from xlsxflow.register.archive import Archiver
 
     ctx = ValidationContext(workspace.config, workspace.roster, workspace.root)
+    archive = Archiver(tmp_path / "archive", {f"r{i:05d}.xlsx": f"{i:064x}" for i in range(5_000)})
     spawn = multiprocessing.get_context("spawn")
     with (
         spawn.Manager() as manager,
-        workers_to_read(1_000, ctx, workers=2, mp_context=spawn) as pool,
+        workers_to_read(1_000, ctx, archive, workers=2, mp_context=spawn) as pool,
     ):
         assert pool is not None
         barrier = manager.Barrier(2)
         met = [pool.submit(_context_met, barrier) for _ in range(2)]
         held = dict(f.result(timeout=120) for f in met)
     assert len(held) == 2
-    assert all(got == ctx for got in held.values())
+    assert all(got == (ctx, archive) for got in held.values())

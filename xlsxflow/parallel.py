@@ -61,12 +61,13 @@ def _read_one(path: Path, ctx: ValidationContext, keep: frozenset[str]) -> FileR
 _WORKER: tuple[ValidationContext, Archive | None] | None = None
 
 
-def _init_worker(ctx: ValidationContext | Queue[bytes], archive: Archive | None) -> None:
-    """Receive the context once per worker (forked: as it was; else pickled, from a
-    queue: see ``workers_to_read``): with a province's roster it is ~700 KB, and sending
-    it with every chunk cost more than reading the files."""
+def _init_worker(ctx: ValidationContext | Queue[bytes], archive: Archive | None = None) -> None:
+    """Receive the context and the archive once per worker (forked: as they were; else
+    pickled, from a queue: see ``workers_to_read``): with a province's roster the
+    context is ~700 KB, and sending it with every chunk cost more than reading the
+    files."""
     global _WORKER
-    _WORKER = (ctx if isinstance(ctx, ValidationContext) else pickle.loads(ctx.get()), archive)
+    _WORKER = (ctx, archive) if isinstance(ctx, ValidationContext) else pickle.loads(ctx.get())
     # What the worker holds from here on lives until it exits.
     gc.freeze()
     collect_less_often()
@@ -127,15 +128,16 @@ def workers_to_read(
         return
     # Spawned (always, on Windows), a process gets its arguments through a pipe from the
     # caller, which waited until the new interpreter had started and read them, one
-    # worker after the other: 0.34 s at 10,000 returns, for a roster of ~700 KB. The
-    # context goes through a queue instead, a copy for each worker that can start,
-    # written by a thread of this process meanwhile (0.02 s). A forked worker has it
-    # already (pickling it for the queue cost the 1 % merge at 10,000 ~0.04 s).
+    # worker after the other: 0.34 s at 10,000 returns, for a roster of ~700 KB (and as
+    # much for the archive's 10,000 paths of a cold merge). They go through a queue
+    # instead, a copy for each worker that can start, written by a thread of this process
+    # meanwhile (0.02 s). A forked worker has them already (pickling them for the queue
+    # cost the 1 % merge at 10,000 ~0.04 s).
     starts = mp_context or multiprocessing.get_context()
     contexts: Queue[bytes] | None = None
     if starts.get_start_method() != "fork":
         contexts = starts.Queue()
-        data = pickle.dumps(ctx, pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps((ctx, archive), pickle.HIGHEST_PROTOCOL)
         for _ in range(n):
             contexts.put(data)
     try:
@@ -143,7 +145,7 @@ def workers_to_read(
             max_workers=n,
             mp_context=mp_context,
             initializer=_init_worker,
-            initargs=(ctx if contexts is None else contexts, archive),
+            initargs=(ctx, archive) if contexts is None else (contexts,),
         ) as pool:
             for _ in range(n):
                 pool.submit(_started)
