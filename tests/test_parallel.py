@@ -70,7 +70,7 @@ def _context_met(barrier) -> tuple[int, object]:
 
 def test_every_spawned_worker_receives_the_context_and_the_archive(workspace, tmp_path):
     """The validation context and the archive (a merge's: every new file's hash) reach
-    each worker through a queue, not as its arguments (which kept the caller waiting for
+    each worker through a file, not as its arguments (which kept the caller waiting for
     every new interpreter): each one holds them."""
     from xlsxflow.parallel import workers_to_read
     from xlsxflow.register.archive import Archiver
@@ -88,3 +88,23 @@ def test_every_spawned_worker_receives_the_context_and_the_archive(workspace, tm
         held = dict(f.result(timeout=120) for f in met)
     assert len(held) == 2
     assert all(got == (ctx, archive) for got in held.values())
+
+
+def test_spawned_workers_are_started_with_the_name_of_a_file_not_the_context(workspace, tmp_path):
+    """What a spawned worker is given to start with stays small, however large the
+    roster and the archive: a file's name (removed when the pool is done); a forked one
+    is given the context and the archive themselves."""
+    import pickle
+
+    from xlsxflow.parallel import _start_args
+    from xlsxflow.register.archive import Archiver
+
+    ctx = ValidationContext(workspace.config, workspace.roster, workspace.root)
+    archive = Archiver(tmp_path / "archive", {f"r{i:05d}.xlsx": f"{i:064x}" for i in range(5_000)})
+    with _start_args(ctx, archive, multiprocessing.get_context("spawn")) as args:
+        (name,) = args
+        assert len(pickle.dumps(args)) < 1_000
+        assert pickle.loads(Path(name).read_bytes()) == (ctx, archive)
+    assert not Path(name).exists()
+    with _start_args(ctx, archive, multiprocessing.get_context("fork")) as args:
+        assert args == (ctx, archive)

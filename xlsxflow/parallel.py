@@ -13,10 +13,10 @@ import gc
 import multiprocessing
 import os
 import pickle
+import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from multiprocessing.context import BaseContext
-from multiprocessing.queues import Queue
 from pathlib import Path
 
 from xlsxflow import collect_less_often
@@ -61,13 +61,15 @@ def _read_one(path: Path, ctx: ValidationContext, keep: frozenset[str]) -> FileR
 _WORKER: tuple[ValidationContext, Archive | None] | None = None
 
 
-def _init_worker(ctx: ValidationContext | Queue[bytes], archive: Archive | None = None) -> None:
+def _init_worker(ctx: ValidationContext | str, archive: Archive | None = None) -> None:
     """Receive the context and the archive once per worker (forked: as they were; else
-    pickled, from a queue: see ``workers_to_read``): with a province's roster the
-    context is ~700 KB, and sending it with every chunk cost more than reading the
-    files."""
+    pickled, in a file: see ``_start_args``): with a province's roster the context is
+    ~700 KB, and sending it with every chunk cost more than reading the files."""
     global _WORKER
-    _WORKER = (ctx, archive) if isinstance(ctx, ValidationContext) else pickle.loads(ctx.get())
+    if isinstance(ctx, ValidationContext):
+        _WORKER = (ctx, archive)
+    else:
+        _WORKER = pickle.loads(Path(ctx).read_bytes())
     # What the worker holds from here on lives until it exits.
     gc.freeze()
     collect_less_often()
@@ -126,34 +128,42 @@ def workers_to_read(
     if n == 1:
         yield None
         return
-    # Spawned (always, on Windows), a process gets its arguments through a pipe from the
-    # caller, which waited until the new interpreter had started and read them, one
-    # worker after the other: 0.34 s at 10,000 returns, for a roster of ~700 KB (and as
-    # much for the archive's 10,000 paths of a cold merge). They go through a queue
-    # instead, a copy for each worker that can start, written by a thread of this process
-    # meanwhile (0.02 s). A forked worker has them already (pickling them for the queue
-    # cost the 1 % merge at 10,000 ~0.04 s).
     starts = mp_context or multiprocessing.get_context()
-    contexts: Queue[bytes] | None = None
-    if starts.get_start_method() != "fork":
-        contexts = starts.Queue()
-        data = pickle.dumps((ctx, archive), pickle.HIGHEST_PROTOCOL)
+    with (
+        _start_args(ctx, archive, starts) as args,
+        ProcessPoolExecutor(
+            max_workers=n, mp_context=mp_context, initializer=_init_worker, initargs=args
+        ) as pool,
+    ):
         for _ in range(n):
-            contexts.put(data)
+            pool.submit(_started)
+        yield pool
+
+
+@contextlib.contextmanager
+def _start_args(
+    ctx: ValidationContext, archive: Archive | None, starts: BaseContext
+) -> Iterator[tuple[ValidationContext, Archive | None] | tuple[str]]:
+    """What a worker is started with (``_init_worker``), until the pool is done.
+
+    Spawned (always, on Windows), a process gets its arguments through a pipe from the
+    caller, which waited until the new interpreter had started and read them, one
+    worker after the other: 0.34 s at 10,000 returns, for a roster of ~700 KB (and as
+    much for the archive's 10,000 paths of a cold merge). Each is given the name of a
+    file holding them instead (0.02 s; removed once the pool is done: every worker has
+    read it, however many were started). A forked worker has them already (pickling
+    them cost the 1 % merge at 10,000 ~0.04 s)."""
+    if starts.get_start_method() == "fork":
+        yield ctx, archive
+        return
+    fd, name = tempfile.mkstemp(prefix="xlsxflow-readers-", suffix=".pickle")
     try:
-        with ProcessPoolExecutor(
-            max_workers=n,
-            mp_context=mp_context,
-            initializer=_init_worker,
-            initargs=(ctx, archive) if contexts is None else (contexts,),
-        ) as pool:
-            for _ in range(n):
-                pool.submit(_started)
-            yield pool
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump((ctx, archive), fh, pickle.HIGHEST_PROTOCOL)
+        yield (name,)
     finally:
-        if contexts is not None:  # (copies a worker never took: nothing waits for them)
-            contexts.close()
-            contexts.cancel_join_thread()
+        with contextlib.suppress(OSError):
+            os.unlink(name)
 
 
 def read_many(

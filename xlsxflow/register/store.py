@@ -415,7 +415,9 @@ class Store:
     def update_inbox_hashes(
         self, upsert: dict[str, tuple[tuple[int, ...], str]], forget: set[str]
     ) -> None:
-        """(Not a change of the facts: the generation stays.)"""
+        """(Not a change of the facts: the generation stays.) Written only by merge, in
+        the transaction that records the names of the files it lists (``add_names``):
+        merge records the name of a file kept here, unchanged, no more."""
         self.db.executemany(
             "DELETE FROM inbox_files WHERE path = ?", [(p,) for p in sorted(forget)]
         )
@@ -426,7 +428,8 @@ class Store:
 
     def add_names(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Record the names (sha256, name) contents were received under (one statement:
-        a merge gives only the names of files new or changed since it last ran)."""
+        a merge gives only the names of files new or changed since it last ran, and of
+        contents it stores; ``update_inbox_hashes``)."""
         cur = self.db.executemany("INSERT OR IGNORE INTO names VALUES (?, ?)", pairs)
         if cur.rowcount > 0:
             self._bump()
