@@ -10,6 +10,21 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
+# a step's line: its label, its figures, its exit code
+STEP = re.compile(r"^(.+?)\s+wall .* exit (\d+)", flags=re.MULTILINE)
+
+
+def run_script(script: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """What a benchmark script printed (it must succeed, within five minutes)."""
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+        check=True,
+        env=env,
+    ).stdout
 
 
 def test_benchmark_runs_every_step_successfully(tmp_path):
@@ -21,16 +36,14 @@ def test_benchmark_runs_every_step_successfully(tmp_path):
     for compiled in (package / "register" / "__pycache__").glob("merge.*.pyc"):
         compiled.unlink()
     sizes = ["--files", "40", "--repeat", "2", "--history", "1"]
-    out = subprocess.run(
-        [sys.executable, str(BENCH), *sizes, "--workdir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=300,
-        check=True,
+    out = run_script(
+        BENCH,
+        *sizes,
+        "--workdir",
+        str(tmp_path),
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-    ).stdout
-    steps = re.findall(r"^(.+?)\s+wall .* exit (\d+)", out, flags=re.MULTILINE)
+    )
+    steps = STEP.findall(out)
     labels = [label.strip() for label, _ in steps]
     assert labels[:5] == ["floor (calamine)", "--help", "validate", "merge (cold)", "merge (again)"]
     assert labels[-2] == "report quarterly"
@@ -56,29 +69,15 @@ def test_benchmark_runs_every_step_successfully(tmp_path):
 def test_benchmark_runs_with_workers_spawned_as_on_windows(tmp_path):
     """``--spawn``: every step with xlsxflow's workers spawned (enough returns that a
     merge reads them on several processes)."""
-    out = subprocess.run(
-        [sys.executable, str(BENCH), "--files", "70", "--spawn", "--workdir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=300,
-        check=True,
-    ).stdout
+    out = run_script(BENCH, "--files", "70", "--spawn", "--workdir", str(tmp_path))
     assert "workers spawned, as on Windows" in out
-    steps = re.findall(r"^(.+?)\s+wall .* exit (\d+)", out, flags=re.MULTILINE)
+    steps = STEP.findall(out)
     assert len(steps) == 10 and all(code == "0" for _, code in steps), out
 
 
 def test_reading_benchmark_compares_every_reader() -> None:
     """``bench_read.py`` calls the readers directly: it must keep up with their signatures."""
-    out = subprocess.run(
-        [sys.executable, str(BENCH.with_name("bench_read.py")), "--files", "5"],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=300,
-        check=True,
-    ).stdout
+    out = run_script(BENCH.with_name("bench_read.py"), "--files", "5")
     timed = re.findall(r"^(.+?)\s+[\d.]+ ms/file", out, flags=re.MULTILINE)
     assert [label.strip() for label in timed] == [
         "calamine (values only)",
