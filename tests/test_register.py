@@ -889,6 +889,36 @@ def test_edits_are_read_from_a_register_larger_than_any_return_may_be(tmp_path, 
     assert {k: row[k] for k in DEPT_EDITS} == DEPT_EDITS
 
 
+def test_the_state_the_edits_were_read_against_is_freed_before_the_next_is_derived(
+    tmp_path, cycle, monkeypatch
+):
+    """Reading the edits derives the register as it was shown; a province's (46 MB)
+    must not still be held while the merge derives the new one and writes it."""
+    import gc
+    import weakref
+
+    from xlsxflow.register import merge as merging
+
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns)
+    edit_register(ws, T01, DEPT_EDITS, in_place=False)
+    made: list[weakref.ref] = []
+    alive_at_each: list[list[bool]] = []
+    real = merging.derive
+
+    def derive(*args, **kwargs):
+        gc.collect()
+        alive_at_each.append([ref() is not None for ref in made])
+        state = real(*args, **kwargs)
+        made.append(weakref.ref(state))
+        return state
+
+    monkeypatch.setattr(merging, "derive", derive)
+    report = merge(ws)
+    assert report.dept_edits == 3
+    assert alive_at_each == [[], [False]]  # one for the edits, one for the new register
+
+
 def test_a_register_that_cannot_be_read_is_kept_and_the_clerk_told_where(tmp_path, cycle):
     ws = fresh(tmp_path)
     receive(ws, *cycle.returns)
