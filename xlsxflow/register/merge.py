@@ -268,7 +268,7 @@ def _merge_locked(
 
 def _clerk_edits(ws: Workspace, store: Store) -> Edits:
     """The department's edits in register.xlsx, read against the register as it was
-    shown. (A function of its own: the state derived for it, 46 MB at 10,000 returns,
+    shown. (A function of its own: the state derived for it, ~45 MiB at 10,000 returns,
     is freed before the merge derives the new one, not held to the end of the merge.)"""
     from xlsxflow.register.edits import read_edits
 
