@@ -68,15 +68,22 @@ def _context_met(barrier) -> tuple[int, object]:
     return os.getpid(), parallel._WORKER
 
 
+def _context_and_archive(workspace, tmp_path):
+    """A merge's reading context and an archive of 5,000 new files' hashes."""
+    from xlsxflow.register.archive import Archiver
+
+    ctx = ValidationContext(workspace.config, workspace.roster, workspace.root)
+    archive = Archiver(tmp_path / "archive", {f"r{i:05d}.xlsx": f"{i:064x}" for i in range(5_000)})
+    return ctx, archive
+
+
 def test_every_spawned_worker_receives_the_context_and_the_archive(workspace, tmp_path):
     """The validation context and the archive (a merge's: every new file's hash) reach
     each worker through a file, not as its arguments (which kept the caller waiting for
     every new interpreter): each one holds them."""
     from xlsxflow.parallel import workers_to_read
-    from xlsxflow.register.archive import Archiver
 
-    ctx = ValidationContext(workspace.config, workspace.roster, workspace.root)
-    archive = Archiver(tmp_path / "archive", {f"r{i:05d}.xlsx": f"{i:064x}" for i in range(5_000)})
+    ctx, archive = _context_and_archive(workspace, tmp_path)
     spawn = multiprocessing.get_context("spawn")
     with (
         spawn.Manager() as manager,
@@ -97,10 +104,8 @@ def test_spawned_workers_are_started_with_the_name_of_a_file_not_the_context(wor
     import pickle
 
     from xlsxflow.parallel import _start_args
-    from xlsxflow.register.archive import Archiver
 
-    ctx = ValidationContext(workspace.config, workspace.roster, workspace.root)
-    archive = Archiver(tmp_path / "archive", {f"r{i:05d}.xlsx": f"{i:064x}" for i in range(5_000)})
+    ctx, archive = _context_and_archive(workspace, tmp_path)
     with _start_args(ctx, archive, multiprocessing.get_context("spawn")) as args:
         (name,) = args
         assert len(pickle.dumps(args)) < 1_000

@@ -892,7 +892,7 @@ def test_edits_are_read_from_a_register_larger_than_any_return_may_be(tmp_path, 
 def test_the_state_the_edits_were_read_against_is_freed_before_the_next_is_derived(
     tmp_path, cycle, monkeypatch
 ):
-    """Reading the edits derives the register as it was shown; a province's (46 MB)
+    """Reading the edits derives the register as it was shown; a province's (~45 MiB)
     must not still be held while the merge derives the new one and writes it."""
     import gc
     import weakref

@@ -72,10 +72,12 @@ def _changes(form: str, old: dict[str, Any], new: dict[str, Any]) -> str:
         if section.table is None:
             continue
         tid = section.table.id
-
-        def strip(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [{k: v for k, v in r.items() if k != "_at"} for r in rows]
-
-        if strip(old["rows"].get(tid, [])) != strip(new["rows"].get(tid, [])):
+        if _cells(old["rows"].get(tid, [])) != _cells(new["rows"].get(tid, [])):
             labels.append(section.title.split("、", 1)[-1].split("（", 1)[0])
     return "、".join(labels) if labels else "内容未变（仅重新保存）"
+
+
+def _cells(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A table's rows without ``_at``, where each sits in the file (``intake``): the
+    texts compare what was typed."""
+    return [{k: v for k, v in r.items() if k != "_at"} for r in rows]
