@@ -15,7 +15,7 @@ from registerkit import MiniCycle, mini_cycle, new_workspace, put_all
 
 from xlsxflow.fsutil import exclusive_lock
 from xlsxflow.register.merge import merge
-from xlsxflow.register.nothing_new import nothing_new
+from xlsxflow.register.nothing_new import Outlook, nothing_new
 from xlsxflow.workspace import Workspace
 
 LONG_AGO = time.time() - 86_400
@@ -52,7 +52,7 @@ def snapshot(ws: Workspace) -> dict[str, bytes]:
 
 def test_nothing_new_gives_the_full_merges_report_and_touches_nothing(merged, cycle):
     before = snapshot(merged)
-    quick = nothing_new(merged)
+    quick = nothing_new(merged).report
     assert quick is not None
     assert snapshot(merged) == before
     full = merge(merged)
@@ -128,19 +128,32 @@ def test_any_doubt_goes_to_the_full_merge(
     merged: Workspace, cycle: MiniCycle, change: Callable[[Workspace, MiniCycle], None]
 ):
     change(merged, cycle)
-    assert nothing_new(merged) is None
+    assert nothing_new(merged).report is None
 
 
 def test_a_merge_running_meanwhile_is_left_to_the_full_merge(merged):
     with exclusive_lock(merged.data / "merge.lock"):
-        assert nothing_new(merged) is None
+        assert nothing_new(merged) == Outlook(None, 0)
 
 
 def test_a_workspace_never_merged_has_no_answer(tmp_path, cycle):
     ws = new_workspace(tmp_path / "ws")
     put_all(cycle.returns[:2], ws.inbox)
-    assert nothing_new(ws) is None
+    assert nothing_new(ws) == Outlook(None, new_files=2)
     assert not (ws.data / "register.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "new_files"),
+    [(add_a_return, 1), (copy_under_another_name, 1), (remove_a_return, 0), (change_a_return, 0)],
+)
+def test_the_files_surely_new_are_counted_for_the_readers_to_start_early(
+    merged: Workspace, cycle: MiniCycle, change: Callable[[Workspace, MiniCycle], None], new_files
+):
+    """By their number alone (a file changed in place is not counted: its ``stat`` is
+    checked only to tell that something changed)."""
+    change(merged, cycle)
+    assert nothing_new(merged) == Outlook(None, new_files)
 
 
 def test_the_command_answers_without_loading_config_or_forms(merged):

@@ -4,9 +4,11 @@ in one — also with the ``spawn`` start method Windows always uses."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import random
 from pathlib import Path
 
+import pytest
 from builders import filled_application
 from hypothesis import given
 from hypothesis import strategies as st
@@ -113,3 +115,43 @@ def test_spawned_workers_are_started_with_the_name_of_a_file_not_the_context(wor
     assert not Path(name).exists()
     with _start_args(ctx, archive, multiprocessing.get_context("fork")) as args:
         assert args == (ctx, archive)
+
+
+def test_readers_started_ahead_read_with_the_context_they_are_given_later(workspace):
+    """Spawned before the caller has a context (``readers_ahead``, as merge does on
+    Windows), the readers are taken by the next reading and read as those it would have
+    started: the same results, in order."""
+    from xlsxflow import parallel
+
+    paths = [filled_application(workspace, {}, name=f"a{i:03d}.xlsx") for i in range(70)]
+    paths[3] = filled_application(workspace, {"project_name": ""}, name="a003.xlsx")
+    ctx = ValidationContext(workspace.config, workspace.roster, workspace.root)
+    serial = list(read_many(paths, ctx, workers=1))
+    spawn = multiprocessing.get_context("spawn")
+    with parallel.readers_ahead(len(paths), spawn):
+        (ahead,) = parallel._AHEAD
+        early = list(read_many(paths, ctx, workers=2))  # (forked, if not taken)
+        assert not parallel._AHEAD
+    assert _summary(early) == _summary(serial)
+    assert [r.valid for r in early].count(False) == 1
+    assert not Path(ahead.args).exists()
+
+
+def test_readers_started_ahead_and_never_taken_stop_and_leave_nothing(workspace):
+    from xlsxflow import parallel
+
+    with parallel.readers_ahead(SERIAL_BELOW, multiprocessing.get_context("spawn")):
+        (ahead,) = parallel._AHEAD
+        assert ahead.pool.submit(os.getpid).result(timeout=120) != os.getpid()
+    assert not parallel._AHEAD
+    assert not Path(ahead.args).exists()
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize(("files", "start"), [(SERIAL_BELOW - 1, "spawn"), (1_000, "fork")])
+def test_no_readers_are_started_ahead_for_a_few_files_or_where_they_are_forked(files, start):
+    """(A forked reader starts at once, with all its parent imported by then.)"""
+    from xlsxflow import parallel
+
+    with parallel.readers_ahead(files, multiprocessing.get_context(start)):
+        assert not parallel._AHEAD

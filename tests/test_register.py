@@ -1726,6 +1726,7 @@ def _plain_miscounted(*args: object) -> dict[str, object]:
     [
         (None, "fork"),
         (None, "spawn"),  # (as on Windows: the reader has only what it was sent)
+        (None, "ahead"),  # (spawned before the merge, as the command does on Windows)
         (_helper_dies, "fork"),
         (_plain_claimed_copied, "fork"),
         (_plain_miscounted, "fork"),
@@ -1751,7 +1752,9 @@ def test_a_reader_makes_the_plain_sheets_of_a_rewrite_meanwhile(
     monkeypatch.setattr(
         parallel,
         "workers_to_read",
-        lambda *a, **k: real_workers(*a, **k, mp_context=multiprocessing.get_context(start)),
+        lambda *a, **k: real_workers(
+            *a, **k, mp_context=multiprocessing.get_context("spawn" if start == "ahead" else start)
+        ),
     )
     ws = fresh(tmp_path)
     receive(ws, *cycle.returns[:-3])
@@ -1761,7 +1764,12 @@ def test_a_reader_makes_the_plain_sheets_of_a_rewrite_meanwhile(
         monkeypatch.setattr(sheets, name, lambda *a, r=real, n=name: (built.append(n), r(*a))[1])
     if reader_run is not None:  # (handed to the reader by reference: it runs this instead)
         monkeypatch.setattr(chunk_workers, "make_plain", reader_run)
-    receive(ws, *cycle.returns[-3:])
+    spawn = multiprocessing.get_context("spawn")
+    ahead = parallel.readers_ahead(3, spawn) if start == "ahead" else contextlib.nullcontext()
+    with ahead:
+        assert len(parallel._AHEAD) == (start == "ahead")
+        receive(ws, *cycle.returns[-3:])
+        assert not parallel._AHEAD  # (taken)
     assert bool(built) == (reader_run is not None), built
     assert ws.register_path.read_bytes() == _built_afresh(ws)
 

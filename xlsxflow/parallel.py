@@ -4,6 +4,9 @@ Workers are started with the platform's spawn-safe method (Windows always spawns
 only picklable arguments (paths and the validation context) and send back the compact
 ``FileResult`` of each file. Results are yielded in the order of the input paths, so
 the outcome never depends on which worker finished first.
+
+This module imports only the standard library until it reads: a command may start its
+spawned readers (``readers_ahead``) before it imports anything heavy itself.
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ import pickle
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xlsxflow import collect_less_often
-from xlsxflow.intake import read_return
-from xlsxflow.problems import FileResult
-from xlsxflow.register.archive import Archive
-from xlsxflow.validation import ValidationContext
+
+if TYPE_CHECKING:
+    from xlsxflow.problems import FileResult
+    from xlsxflow.register.archive import Archive
+    from xlsxflow.validation import ValidationContext
 
 SERIAL_BELOW = 64  # starting workers costs more than reading this many files
 CHUNK = 32
@@ -44,6 +50,8 @@ def _read_batch(
 
 
 def _read_one(path: Path, ctx: ValidationContext, keep: frozenset[str]) -> FileResult:
+    from xlsxflow.intake import read_return
+
     result = read_return(path, ctx, raw="raw" in keep)
     if not result.problems:  # only feedback copies (of files with problems) need what
         result.raw, result.raw_rows = {}, {}  # was typed, cell by cell
@@ -59,6 +67,7 @@ def _read_one(path: Path, ctx: ValidationContext, keep: frozenset[str]) -> FileR
 
 
 _WORKER: tuple[ValidationContext, Archive | None] | None = None
+_WORKER_FILE: str | None = None  # (started ahead: where ``_WORKER`` is read from, when asked)
 
 
 def _init_worker(ctx: ValidationContext | str, archive: Archive | None = None) -> None:
@@ -66,10 +75,34 @@ def _init_worker(ctx: ValidationContext | str, archive: Archive | None = None) -
     pickled, in a file: see ``_start_args``): with a province's roster the context is
     ~700 KB, and sending it with every chunk cost more than reading the files."""
     global _WORKER
-    if isinstance(ctx, ValidationContext):
-        _WORKER = (ctx, archive)
-    else:
-        _WORKER = pickle.loads(Path(ctx).read_bytes())
+    _WORKER = pickle.loads(Path(ctx).read_bytes()) if isinstance(ctx, str) else (ctx, archive)
+    _hold()
+
+
+def _init_ahead(name: str) -> None:
+    """Started by ``readers_ahead``: import what reading needs now, while the caller
+    is busy with its own start; the context and the archive are read from ``name`` at
+    the first task (the caller has written them there by then: ``workers_to_read``)."""
+    global _WORKER_FILE
+    import xlsxflow.intake
+    import xlsxflow.register.codec
+    import xlsxflow.register.facts  # noqa: F401 (imported now is the point)
+
+    _WORKER_FILE = name
+
+
+def _worker() -> tuple[ValidationContext, Archive | None]:
+    """What this worker reads with (read now if it was started ahead)."""
+    global _WORKER
+    if _WORKER is None:
+        if _WORKER_FILE is None:
+            raise RuntimeError("not a reading process")
+        _WORKER = pickle.loads(Path(_WORKER_FILE).read_bytes())
+        _hold()
+    return _WORKER
+
+
+def _hold() -> None:
     # What the worker holds from here on lives until it exits.
     gc.freeze()
     collect_less_often()
@@ -78,14 +111,11 @@ def _init_worker(ctx: ValidationContext | str, archive: Archive | None = None) -
 def reader_context() -> ValidationContext:
     """In one of ``workers_to_read``'s processes: the context it was started with (for
     work handed to merge's readers once they are done reading)."""
-    if _WORKER is None:
-        raise RuntimeError("not a reading process")
-    return _WORKER[0]
+    return _worker()[0]
 
 
 def _read_chunk(paths: Sequence[Path], keep: frozenset[str]) -> list[FileResult]:
-    assert _WORKER is not None
-    ctx, archive = _WORKER
+    ctx, archive = _worker()
     return _read_batch(paths, ctx, keep, archive)
 
 
@@ -120,13 +150,19 @@ def workers_to_read(
     mp_context: BaseContext | None = None,
 ) -> Iterator[ProcessPoolExecutor | None]:
     """The processes to read ``files`` returns with (None if reading them here is
-    faster), started now. Forked (Linux), a process inherits the caller's open SQLite
-    connections and their locks, and one that later opens the store itself (merge keeps
-    them to make register rows, ``excel.chunk_workers``) would trust locks it does not
-    hold: the caller has no store open when it asks for them."""
+    faster): those ``readers_ahead`` started, if any, else started now. Forked (Linux),
+    a process inherits the caller's open SQLite connections and their locks, and one
+    that later opens the store itself (merge keeps them to make register rows,
+    ``excel.chunk_workers``) would trust locks it does not hold: the caller has no store
+    open when it asks for them."""
     n = workers_for(files, workers)
     if n == 1:
         yield None
+        return
+    if (ahead := _take_ahead()) is not None:
+        with ahead.pool as pool:
+            _write_args(ahead.args, ctx, archive)
+            yield pool
         return
     starts = mp_context or multiprocessing.get_context()
     with (
@@ -138,6 +174,62 @@ def workers_to_read(
         for _ in range(n):
             pool.submit(_started)
         yield pool
+
+
+@dataclass(frozen=True)
+class _Ahead:
+    pool: ProcessPoolExecutor
+    args: str  # the file its workers read their context and archive from
+
+
+_AHEAD: list[_Ahead] = []  # (the pool ``readers_ahead`` started, until taken)
+
+
+def _take_ahead() -> _Ahead | None:
+    return _AHEAD.pop() if _AHEAD else None
+
+
+@contextlib.contextmanager
+def readers_ahead(files: int, mp_context: BaseContext | None = None) -> Iterator[None]:
+    """Where workers are spawned (always, on Windows), start those that will read
+    ``files`` new returns now, for the next ``workers_to_read`` to take. A spawned
+    worker is a new interpreter that imports xlsxflow's reader (~0.15 s) before it can
+    read; started before the caller's own imports and its listing of the inbox, it does
+    that meanwhile instead of after. Forked (Linux), nothing is started: a forked worker
+    starts at once, holding what its parent imported by then.
+
+    Only for files known to be new (merge asks ``nothing_new``): a merge with nothing
+    to read would have started interpreters for nothing. Any not taken are stopped on
+    leaving."""
+    starts = mp_context or multiprocessing.get_context()
+    n = workers_for(files)
+    if n == 1 or starts.get_start_method() == "fork":
+        yield
+        return
+    fd, name = tempfile.mkstemp(prefix="xlsxflow-readers-", suffix=".pickle")
+    os.close(fd)
+    pool = ProcessPoolExecutor(
+        max_workers=n, mp_context=starts, initializer=_init_ahead, initargs=(name,)
+    )
+    try:
+        for _ in range(n):
+            pool.submit(_started)
+        _AHEAD.append(_Ahead(pool, name))
+        yield
+    finally:
+        _AHEAD.clear()
+        pool.shutdown(wait=True, cancel_futures=True)
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+def _write_args(name: str, ctx: ValidationContext, archive: Archive | None) -> None:
+    """The context and archive of workers started ahead, where they will look (written
+    whole before any task asks for them: renamed into place)."""
+    temporary = f"{name}.{os.getpid()}.tmp"
+    with open(temporary, "wb") as fh:
+        pickle.dump((ctx, archive), fh, pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, name)
 
 
 @contextlib.contextmanager

@@ -100,13 +100,14 @@ def validate_paths(
     workspace: Path | None = None,
     track: Callable[[list[Path]], Iterable[Path]] = iter,
     keep: frozenset[str] = frozenset({"raw", "values"}),
+    files: Sequence[Path] | None = None,
 ) -> ValidationRun:
-    """Validate every file under ``paths``; ``track`` may wrap the file list in a
-    progress bar."""
+    """Validate every file under ``paths`` (``files``, if the caller listed them);
+    ``track`` may wrap the file list in a progress bar."""
     from xlsxflow.parallel import read_many
 
     ctx, notices = context_for(paths, workspace)
-    files = discover(paths)
+    files = discover(paths) if files is None else list(files)
     done = iter(track(files))
     results = []
     for result in read_many(files, ctx, keep=keep):

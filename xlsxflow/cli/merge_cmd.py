@@ -23,10 +23,15 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
     同一文件重复合并不会产生任何变化；同一份表格修改后重新报送，作为新版本保存，
     以最后保存的版本为准，历次版本都保留在“提交记录”中。有被退回的表格时退出码为 1。
     """
+    from xlsxflow.parallel import readers_ahead
     from xlsxflow.register.nothing_new import nothing_new
     from xlsxflow.workspace import Workspace
 
-    report = nothing_new(Workspace(workspace)) or _merge(workspace, as_json or quiet)
+    outlook = nothing_new(Workspace(workspace))
+    report = outlook.report
+    if report is None:
+        with readers_ahead(outlook.new_files):
+            report = _merge(workspace, as_json or quiet)
     if as_json:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
         raise SystemExit(0 if report.ok else 1)

@@ -54,14 +54,19 @@ def command(
     全部合格（允许有提示）时退出码为 0，有不合格或无法读取的文件时为 1，
     用法或配置错误时为 2。Office/WPS 的临时锁定文件和非表格文件会被跳过。
     """
-    from xlsxflow.validate import validate_paths
+    from xlsxflow.inbox import discover
+    from xlsxflow.parallel import readers_ahead
 
     keep = frozenset({"raw"} if feedback else set()) | frozenset(
         {"values"} if with_values else set()
     )
-    run = validate_paths(
-        list(paths), workspace, track=iter if as_json or quiet else _track, keep=keep
-    )
+    files = discover(paths)
+    with readers_ahead(len(files)):  # (spawned, on Windows: they start while we import)
+        from xlsxflow.validate import validate_paths
+
+        run = validate_paths(
+            list(paths), workspace, iter if as_json or quiet else _track, keep, files
+        )
     if report is not None or feedback is not None:
         from xlsxflow.validate import write_outputs
 

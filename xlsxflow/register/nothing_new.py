@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from dataclasses import dataclass
 
+from xlsxflow.errors import UsageError
 from xlsxflow.fsutil import FileBusyError, LockedError, ensure_writable, exclusive_lock, sha256_of
 from xlsxflow.inbox import listing
 from xlsxflow.register.hashes import InboxHashes
@@ -33,12 +35,26 @@ def register_inputs(ws: Workspace, generation: int) -> str:
     return digest.hexdigest()
 
 
-def nothing_new(ws: Workspace) -> MergeReport | None:
-    """The report of a merge of ``ws`` that would change nothing, or None when a merge
+@dataclass(frozen=True)
+class Outlook:
+    """What the store alone tells of the merge about to run."""
+
+    report: MergeReport | None  # the merge's report, when it would change nothing
+    # inbox files surely new (by their number: files changed in place are not counted),
+    # for the merge to start its readers early (``parallel.readers_ahead``)
+    new_files: int = 0
+
+
+def nothing_new(ws: Workspace) -> Outlook:
+    """The report of a merge of ``ws`` that would change nothing, or none when a merge
     may have something to do. Like a merge, fails if register.xlsx is held open."""
     store_path = ws.data / "register.sqlite"
-    if not (store_path.is_file() and ws.register_path.is_file() and ws.inbox.is_dir()):
-        return None
+    if not ws.inbox.is_dir():
+        return Outlook(None)
+    if not store_path.is_file():
+        return Outlook(None, _count(ws))
+    if not ws.register_path.is_file():
+        return Outlook(None)
     try:
         with exclusive_lock(ws.data / "merge.lock"):
             # (checked with the lock held, as a merge does: opening the file could make
@@ -49,28 +65,37 @@ def nothing_new(ws: Workspace) -> MergeReport | None:
     except FileBusyError:
         raise
     except (LockedError, sqlite3.Error, OSError, ValueError):
-        return None  # (the full merge says what is wrong, if anything is)
+        return Outlook(None)  # (the full merge says what is wrong, if anything is)
 
 
-def _unchanged(ws: Workspace, store: Store) -> MergeReport | None:
+def _count(ws: Workspace) -> int:
+    """How many files a workspace's first merge will read: all of the inbox's."""
+    try:
+        return len(listing([ws.inbox]))
+    except (OSError, UsageError):
+        return 0  # (the merge says why)
+
+
+def _unchanged(ws: Workspace, store: Store) -> Outlook:
     """(The cheapest checks first: with new files in the inbox, as mostly when this
     fails, listing it is enough to tell; with a file resubmitted, its ``stat``.)"""
     names = store.meta("form_names")
     if names is None or store.meta("register_inputs") != register_inputs(ws, store.generation):
-        return None
+        return Outlook(None)
     paths = listing([ws.inbox])
     if len(paths) != store.inbox_count():
-        return None  # new files, files gone since (the cache is to be trimmed) or uncached
+        # new files, files gone since (the cache is to be trimmed) or uncached
+        return Outlook(None, max(0, len(paths) - store.inbox_count()))
     hashes = InboxHashes(ws.inbox, store.inbox_hashes())
     forms = store.forms()
     report = MergeReport(register=str(ws.register_path), form_names=json.loads(names))
     for path in paths:
         sha = hashes.cached(path)
         if sha is None or sha not in forms:  # new, changed, or read and skipped before
-            return None
+            return Outlook(None)
         report.unchanged[forms[sha] or "unknown"] += 1
     # (last: a resubmitted file usually tells sooner than hashing a province's register)
     if sha256_of(ws.register_path) != store.meta("register_sha"):
-        return None
+        return Outlook(None)
     report.files = len(paths)
-    return report
+    return Outlook(report)
