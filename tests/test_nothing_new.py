@@ -145,7 +145,13 @@ def test_a_workspace_never_merged_has_no_answer(tmp_path, cycle):
 
 @pytest.mark.parametrize(
     ("change", "new_files"),
-    [(add_a_return, 1), (copy_under_another_name, 1), (remove_a_return, 0), (change_a_return, 0)],
+    [
+        (add_a_return, 1),
+        (copy_under_another_name, 1),
+        (remove_a_return, 0),
+        (change_a_return, 0),
+        (receive_just_now, 0),  # (merged: read again, as too recent to trust, but not new)
+    ],
 )
 def test_the_files_surely_new_are_counted_for_the_readers_to_start_early(
     merged: Workspace, cycle: MiniCycle, change: Callable[[Workspace, MiniCycle], None], new_files

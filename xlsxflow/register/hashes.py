@@ -4,8 +4,10 @@ A clerk re-runs merge many times a day over an inbox that mostly holds files alr
 merged; hashing all of a province's returns (200 MB) took most of such a run. As git's
 index does, the store keeps each file's hash with what ``stat`` said of it (size,
 modification and change times, file id); a file whose ``stat`` is unchanged is not read.
-A file modified within ``RACY_NS`` of being hashed is not remembered: on file systems
-with coarse timestamps (FAT: 2 s) a later change could leave its times as they were.
+A file modified within ``RACY_NS`` of being hashed is not trusted by its ``stat``: on
+file systems with coarse timestamps (FAT: 2 s) a later change could leave its times as
+they were. It is remembered with ``UNTRUSTED`` instead, which no ``stat`` matches: read
+again next time, but known to be no new arrival (``nothing_new`` counts those).
 (The window is judged by this PC's clock: an inbox on a share whose clock runs more
 than 3 s behind it, and which keeps coarse times, could defeat it.)
 
@@ -30,6 +32,7 @@ TAIL_PROBE = os.name == "nt"
 TAIL_BYTES = 4096
 
 Stat = tuple[int, ...]  # size, mtime_ns, ctime_ns, file id, CRC of the tail (or 0)
+UNTRUSTED: Stat = (-1, -1, -1, -1, -1)  # (no file's: read again whenever asked)
 PathLike = str | Path  # (the inbox is listed as text: see ``inbox.listing``)
 
 
@@ -78,8 +81,8 @@ class InboxHashes:
             self._unchanged.add(path)
         else:
             sha = sha256_of(path)
-            if stat_of(path) != stat:  # changed while it was read: not worth keeping
-                stat = (-1, -1, -1, -1, -1)
+            if stat_of(path) != stat:  # changed while it was read: not to be trusted
+                stat = UNTRUSTED
             self._unchanged.discard(path)
         self.seen[key] = (stat, sha)
         return sha, size
@@ -100,10 +103,11 @@ class InboxHashes:
         return self.seen[self.key(path)][0]
 
     def changes(self) -> tuple[dict[str, tuple[Stat, str]], set[str]]:
-        """What to store (new or changed entries worth keeping) and what to forget (files
-        no longer in the inbox, or not to be trusted next time)."""
+        """What to store (new or changed entries; those whose ``stat`` is not to be
+        trusted next time as ``UNTRUSTED``) and what to forget (files no longer in the
+        inbox)."""
         limit = self.started - RACY_NS
-        keep = {k: v for k, v in self.seen.items() if 0 <= v[0][1] < limit}
+        keep = {k: v if 0 <= v[0][1] < limit else (UNTRUSTED, v[1]) for k, v in self.seen.items()}
         upsert = {k: v for k, v in keep.items() if self.known.get(k) != v}
         forget = set(self.known) - set(keep)
         return upsert, forget
