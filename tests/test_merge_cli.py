@@ -225,3 +225,35 @@ def test_commands_that_rewrite_the_register_first_want_the_clerks_edits_merged(w
     assert run("merge", ws.root).exit_code == 0
     assert run(command[0], ws.root, *command[1:]).exit_code == 0
     assert project_row(ws, instance("T02", DEMONSTRATION))["督办人"] == "陈丽娟"
+
+
+def ahead_asked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The numbers of files the command starts its readers ahead for (as it would)."""
+    from xlsxflow import parallel
+
+    asked: list[int] = []
+    real = parallel.readers_ahead
+    monkeypatch.setattr(
+        parallel, "readers_ahead", lambda files: (asked.append(files), real(files))[1]
+    )
+    return asked
+
+
+def test_merge_starts_its_readers_ahead_for_the_files_surely_new_only(ws, cycle, monkeypatch):
+    """(Spawned, on Windows, they then start while the merge imports its modules; a
+    merge with nothing new starts none, nor imports what starts them.)"""
+    import os
+    import sys
+
+    asked = ahead_asked(monkeypatch)
+    put_all([cycle[n] for n in APPS], ws.inbox)
+    assert run("merge", ws.root).exit_code == 0
+    assert asked == [len(APPS)]
+    for path in ws.inbox.iterdir():  # (older than the racy window: known by their stat)
+        os.utime(path, (1e9, 1e9))
+    run("merge", ws.root)  # (changed in place, as far as their stat tells: none new)
+    assert asked == [len(APPS), 0]
+    monkeypatch.delitem(sys.modules, "xlsxflow.parallel")
+    assert run("merge", ws.root).stdout.endswith(f"总台账无变化：{ws.register_path}\n")
+    assert asked == [len(APPS), 0]
+    assert "xlsxflow.parallel" not in sys.modules

@@ -203,3 +203,16 @@ def test_the_store_is_only_looked_at(merged):
     with pytest.raises(sqlite3.Error):
         Store(merged.data / "elsewhere.sqlite", readonly=True)
     assert not (merged.data / "elsewhere.sqlite").exists()
+
+
+def test_a_file_too_recent_to_trust_sends_it_the_long_way_at_once(merged, cycle, monkeypatch):
+    """Without a ``stat`` of any inbox file: the store's counts tell (a province's
+    10,000 would be asked in turn until the file that is not trusted)."""
+    from xlsxflow.register import hashes
+
+    receive_just_now(merged, cycle)
+    asked: list[object] = []
+    real = hashes.stat_of
+    monkeypatch.setattr(hashes, "stat_of", lambda p: (asked.append(p), real(p))[1])
+    assert nothing_new(merged) == Outlook(None, 0)
+    assert asked == []

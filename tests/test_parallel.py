@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -117,12 +118,20 @@ def test_spawned_workers_are_started_with_the_name_of_a_file_not_the_context(wor
         assert args == (ctx, archive)
 
 
-def test_readers_started_ahead_read_with_the_context_they_are_given_later(workspace):
+def two_readers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two processes to read with, whatever the runner's cores."""
+    from xlsxflow import parallel
+
+    monkeypatch.setattr(parallel, "workers_for", lambda count, workers=None: 2)
+
+
+def test_readers_started_ahead_read_with_the_context_they_are_given_later(workspace, monkeypatch):
     """Spawned before the caller has a context (``readers_ahead``, as merge does on
     Windows), the readers are taken by the next reading and read as those it would have
     started: the same results, in order."""
     from xlsxflow import parallel
 
+    two_readers(monkeypatch)
     paths = [filled_application(workspace, {}, name=f"a{i:03d}.xlsx") for i in range(70)]
     paths[3] = filled_application(workspace, {"project_name": ""}, name="a003.xlsx")
     ctx = ValidationContext(workspace.config, workspace.roster, workspace.root)
@@ -130,22 +139,44 @@ def test_readers_started_ahead_read_with_the_context_they_are_given_later(worksp
     spawn = multiprocessing.get_context("spawn")
     with parallel.readers_ahead(len(paths), spawn):
         (ahead,) = parallel._AHEAD
-        early = list(read_many(paths, ctx, workers=2))  # (forked, if not taken)
+        early = list(read_many(paths, ctx))  # (forked, if not taken)
         assert not parallel._AHEAD
     assert _summary(early) == _summary(serial)
     assert [r.valid for r in early].count(False) == 1
     assert not Path(ahead.args).exists()
 
 
-def test_readers_started_ahead_and_never_taken_stop_and_leave_nothing(workspace):
+def test_readers_started_ahead_and_never_taken_stop_and_leave_nothing(monkeypatch):
     from xlsxflow import parallel
 
+    two_readers(monkeypatch)
+    before = set(multiprocessing.active_children())
     with parallel.readers_ahead(SERIAL_BELOW, multiprocessing.get_context("spawn")):
         (ahead,) = parallel._AHEAD
-        assert ahead.pool.submit(os.getpid).result(timeout=120) != os.getpid()
+        pid = ahead.pool.submit(os.getpid).result(timeout=120)
+        assert pid != os.getpid()
     assert not parallel._AHEAD
     assert not Path(ahead.args).exists()
-    assert not multiprocessing.active_children()
+    # (let go without waiting for them: they exit on their own)
+    deadline = time.monotonic() + 60
+    while set(multiprocessing.active_children()) - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not set(multiprocessing.active_children()) - before
+
+
+def test_readers_started_ahead_are_let_go_when_more_are_wanted(monkeypatch):
+    """Sized by the files surely new, they may be fewer than the files read want."""
+    from xlsxflow import parallel
+
+    two_readers(monkeypatch)
+    spawn = multiprocessing.get_context("spawn")
+    with parallel.readers_ahead(SERIAL_BELOW, spawn):
+        assert parallel._take_ahead(3) is None
+        assert not parallel._AHEAD
+    with parallel.readers_ahead(SERIAL_BELOW, spawn):
+        ahead = parallel._take_ahead(2)
+        assert ahead is not None and ahead.workers == 2
+        ahead.pool.shutdown()
 
 
 @pytest.mark.parametrize(("files", "start"), [(SERIAL_BELOW - 1, "spawn"), (1_000, "fork")])

@@ -320,3 +320,19 @@ def test_no_feedback_for_unidentified_files(tmp_path: Path) -> None:
     folder = tmp_path / "feedback"
     assert invoke("--feedback", str(folder), str(path)).exit_code == 1
     assert not folder.exists() or not list(folder.rglob("*.xlsx"))
+
+
+def test_validate_starts_its_readers_ahead_for_the_files_it_lists(
+    workspace: Workspace, bad: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(Spawned, on Windows, they then start while validate imports its modules.)"""
+    from xlsxflow import parallel
+
+    filled_application(workspace, {}, name="T01_good.xlsx")
+    asked: list[int] = []
+    real = parallel.readers_ahead
+    monkeypatch.setattr(
+        parallel, "readers_ahead", lambda files: (asked.append(files), real(files))[1]
+    )
+    assert invoke("-q", str(bad.parent)).exit_code == 1
+    assert asked == [2]

@@ -89,6 +89,7 @@ def _init_ahead(name: str) -> None:
     import xlsxflow.register.facts  # noqa: F401 (imported now is the point)
 
     _WORKER_FILE = name
+    collect_less_often()  # (``_hold`` freezes what it holds once it has it)
 
 
 def _worker() -> tuple[ValidationContext, Archive | None]:
@@ -159,7 +160,7 @@ def workers_to_read(
     if n == 1:
         yield None
         return
-    if (ahead := _take_ahead()) is not None:
+    if (ahead := _take_ahead(n)) is not None:
         with ahead.pool as pool:
             _write_args(ahead.args, ctx, archive)
             yield pool
@@ -179,14 +180,23 @@ def workers_to_read(
 @dataclass(frozen=True)
 class _Ahead:
     pool: ProcessPoolExecutor
+    workers: int
     args: str  # the file its workers read their context and archive from
 
 
 _AHEAD: list[_Ahead] = []  # (the pool ``readers_ahead`` started, until taken)
 
 
-def _take_ahead() -> _Ahead | None:
-    return _AHEAD.pop() if _AHEAD else None
+def _take_ahead(n: int) -> _Ahead | None:
+    """The pool ``readers_ahead`` started, if it has the ``n`` workers wanted (it was
+    sized by the files surely new; more may be read, and then it is let go)."""
+    if not _AHEAD:
+        return None
+    ahead = _AHEAD.pop()
+    if ahead.workers >= n:
+        return ahead
+    ahead.pool.shutdown(wait=False, cancel_futures=True)
+    return None
 
 
 @contextlib.contextmanager
@@ -196,11 +206,12 @@ def readers_ahead(files: int, mp_context: BaseContext | None = None) -> Iterator
     worker is a new interpreter that imports xlsxflow's reader (~0.15 s) before it can
     read; started before the caller's own imports and its listing of the inbox, it does
     that meanwhile instead of after. Forked (Linux), nothing is started: a forked worker
-    starts at once, holding what its parent imported by then.
+    starts at once, holding what its parent imported by then (the default start
+    method on Linux before Python 3.14; its ``forkserver`` is treated as spawning).
 
     Only for files known to be new (merge asks ``nothing_new``): a merge with nothing
-    to read would have started interpreters for nothing. Any not taken are stopped on
-    leaving."""
+    to read would have started interpreters for nothing. Any not taken are let go on
+    leaving (not waited for: they never open the file of their context)."""
     starts = mp_context or multiprocessing.get_context()
     n = workers_for(files)
     if n == 1 or starts.get_start_method() == "fork":
@@ -214,22 +225,21 @@ def readers_ahead(files: int, mp_context: BaseContext | None = None) -> Iterator
     try:
         for _ in range(n):
             pool.submit(_started)
-        _AHEAD.append(_Ahead(pool, name))
+        _AHEAD.append(_Ahead(pool, n, name))
         yield
     finally:
         _AHEAD.clear()
-        pool.shutdown(wait=True, cancel_futures=True)
+        # (taken, it was shut down and waited for by ``workers_to_read``)
+        pool.shutdown(wait=False, cancel_futures=True)
         with contextlib.suppress(OSError):
             os.unlink(name)
 
 
 def _write_args(name: str, ctx: ValidationContext, archive: Archive | None) -> None:
-    """The context and archive of workers started ahead, where they will look (written
-    whole before any task asks for them: renamed into place)."""
-    temporary = f"{name}.{os.getpid()}.tmp"
-    with open(temporary, "wb") as fh:
+    """The context and archive of workers started ahead, where they will look (no
+    worker opens it before the first task, submitted after this)."""
+    with open(name, "wb") as fh:
         pickle.dump((ctx, archive), fh, pickle.HIGHEST_PROTOCOL)
-    os.replace(temporary, name)
 
 
 @contextlib.contextmanager

@@ -23,13 +23,14 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
     同一文件重复合并不会产生任何变化；同一份表格修改后重新报送，作为新版本保存，
     以最后保存的版本为准，历次版本都保留在“提交记录”中。有被退回的表格时退出码为 1。
     """
-    from xlsxflow.parallel import readers_ahead
     from xlsxflow.register.nothing_new import nothing_new
     from xlsxflow.workspace import Workspace
 
     outlook = nothing_new(Workspace(workspace))
     report = outlook.report
     if report is None:
+        from xlsxflow.parallel import readers_ahead  # (not for a merge with nothing new)
+
         with readers_ahead(outlook.new_files):
             report = _merge(workspace, as_json or quiet)
     if as_json:

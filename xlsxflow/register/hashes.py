@@ -82,7 +82,7 @@ class InboxHashes:
         else:
             sha = sha256_of(path)
             if stat_of(path) != stat:  # changed while it was read: not to be trusted
-                stat = UNTRUSTED
+                stat = UNTRUSTED  # (nor is ``sha``: kept only to be read again)
             self._unchanged.discard(path)
         self.seen[key] = (stat, sha)
         return sha, size

@@ -83,9 +83,11 @@ def _unchanged(ws: Workspace, store: Store) -> Outlook:
     if names is None or store.meta("register_inputs") != register_inputs(ws, store.generation):
         return Outlook(None)
     paths = listing([ws.inbox])
-    if len(paths) != store.inbox_count():
-        # new files, files gone since (the cache is to be trimmed) or uncached
-        return Outlook(None, max(0, len(paths) - store.inbox_count()))
+    held, trusted = store.inbox_count()
+    if len(paths) != trusted:
+        # new files, files gone since (the cache is to be trimmed), or files too recent
+        # to be trusted by their stat when they were hashed (read again: not new)
+        return Outlook(None, max(0, len(paths) - held))
     hashes = InboxHashes(ws.inbox, store.inbox_hashes())
     forms = store.forms()
     report = MergeReport(register=str(ws.register_path), form_names=json.loads(names))

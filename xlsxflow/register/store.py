@@ -408,9 +408,13 @@ class Store:
         )
         return {path: (tuple(stat), sha) for path, *stat, sha in rows}
 
-    def inbox_count(self) -> int:
-        """How many inbox files ``inbox_hashes`` holds."""
-        return int(self.db.execute("SELECT count(*) FROM inbox_files").fetchone()[0])
+    def inbox_count(self) -> tuple[int, int]:
+        """How many inbox files ``inbox_hashes`` holds, and how many of them its
+        ``stat`` may vouch for (not ``hashes.UNTRUSTED``)."""
+        row = self.db.execute(
+            "SELECT count(*), coalesce(sum(size >= 0), 0) FROM inbox_files"
+        ).fetchone()
+        return int(row[0]), int(row[1])
 
     def update_inbox_hashes(
         self, upsert: dict[str, tuple[tuple[int, ...], str]], forget: set[str]
