@@ -74,9 +74,13 @@ def _init_worker(ctx: ValidationContext | str, archive: Archive | None = None) -
     """Receive the context and the archive once per worker (forked: as they were; else
     pickled, in a file: see ``_start_args``): with a province's roster the context is
     ~700 KB, and sending it with every chunk cost more than reading the files."""
-    global _WORKER
-    _WORKER = pickle.loads(Path(ctx).read_bytes()) if isinstance(ctx, str) else (ctx, archive)
-    _hold()
+    global _WORKER, _WORKER_FILE
+    if isinstance(ctx, str):
+        _WORKER_FILE = ctx
+        _worker()
+    else:
+        _WORKER = (ctx, archive)
+        _hold()
 
 
 def _init_ahead(name: str) -> None:
@@ -217,27 +221,37 @@ def readers_ahead(files: int, mp_context: BaseContext | None = None) -> Iterator
     if n == 1 or starts.get_start_method() == "fork":
         yield
         return
+    with _args_file() as name:
+        pool = ProcessPoolExecutor(
+            max_workers=n, mp_context=starts, initializer=_init_ahead, initargs=(name,)
+        )
+        try:
+            for _ in range(n):
+                pool.submit(_started)
+            _AHEAD.append(_Ahead(pool, n, name))
+            yield
+        finally:
+            _AHEAD.clear()
+            # (taken, it was shut down and waited for by ``workers_to_read``)
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _args_file() -> Iterator[str]:
+    """The name of a file for spawned workers' context and archive, removed on leaving
+    (once the pool is done)."""
     fd, name = tempfile.mkstemp(prefix="xlsxflow-readers-", suffix=".pickle")
     os.close(fd)
-    pool = ProcessPoolExecutor(
-        max_workers=n, mp_context=starts, initializer=_init_ahead, initargs=(name,)
-    )
     try:
-        for _ in range(n):
-            pool.submit(_started)
-        _AHEAD.append(_Ahead(pool, n, name))
-        yield
+        yield name
     finally:
-        _AHEAD.clear()
-        # (taken, it was shut down and waited for by ``workers_to_read``)
-        pool.shutdown(wait=False, cancel_futures=True)
         with contextlib.suppress(OSError):
             os.unlink(name)
 
 
 def _write_args(name: str, ctx: ValidationContext, archive: Archive | None) -> None:
-    """The context and archive of workers started ahead, where they will look (no
-    worker opens it before the first task, submitted after this)."""
+    """The context and archive of spawned workers, where they will look (no worker
+    opens it before the pool starts it, or, started ahead, before its first task)."""
     with open(name, "wb") as fh:
         pickle.dump((ctx, archive), fh, pickle.HIGHEST_PROTOCOL)
 
@@ -258,14 +272,9 @@ def _start_args(
     if starts.get_start_method() == "fork":
         yield ctx, archive
         return
-    fd, name = tempfile.mkstemp(prefix="xlsxflow-readers-", suffix=".pickle")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump((ctx, archive), fh, pickle.HIGHEST_PROTOCOL)
+    with _args_file() as name:
+        _write_args(name, ctx, archive)
         yield (name,)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
 
 
 def read_many(
