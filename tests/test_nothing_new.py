@@ -15,7 +15,7 @@ from registerkit import MiniCycle, mini_cycle, new_workspace, put_all
 
 from xlsxflow.fsutil import exclusive_lock
 from xlsxflow.register.merge import merge
-from xlsxflow.register.nothing_new import Outlook, nothing_new
+from xlsxflow.register.nothing_new import Outlook, nothing_new, surely_new
 from xlsxflow.workspace import Workspace
 
 LONG_AGO = time.time() - 86_400
@@ -160,6 +160,22 @@ def test_the_files_surely_new_are_counted_for_the_readers_to_start_early(
     checked only to tell that something changed)."""
     change(merged, cycle)
     assert nothing_new(merged) == Outlook(None, new_files)
+    assert surely_new(merged) == new_files  # (what ``run`` asks)
+
+
+def test_run_counts_the_files_surely_new_whatever_the_register(merged, cycle, tmp_path):
+    """``run`` validates before it merges: a register held or saved by the clerk, or a
+    merge running, does not stop its readers from starting early (the merge says so
+    later); a workspace never merged has every file new."""
+    add_a_return(merged, cycle)
+    save_the_register(merged, cycle)
+    with exclusive_lock(merged.data / "merge.lock"):
+        assert surely_new(merged) == 1
+    never = new_workspace(tmp_path / "never")
+    put_all(cycle.returns[:3], never.inbox)
+    assert surely_new(never) == 3
+    (merged.data / "register.sqlite").write_bytes(b"not a database")
+    assert surely_new(merged) == 0
 
 
 def test_the_command_answers_without_loading_config_or_forms(merged):

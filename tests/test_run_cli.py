@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -17,6 +20,13 @@ from xlsxflow.workspace import Workspace
 @pytest.fixture(scope="module")
 def played(tmp_path_factory):
     return play(tmp_path_factory.mktemp("run") / "ws", committees=6, seed=7).ws
+
+
+def stored(ws: Workspace) -> dict[str, tuple]:
+    """What the store holds of each return, by its hash."""
+    with sqlite3.connect(ws.data / "register.sqlite") as db:
+        rows = db.execute("SELECT sha256, form, valid, problems, payload FROM submissions")
+        return {sha: tuple(rest) for sha, *rest in rows}
 
 
 def fresh_copy(played: Workspace, tmp_path) -> Workspace:
@@ -120,19 +130,12 @@ def test_a_file_that_changes_or_arrives_during_run_is_merged_as_it_is(tmp_path, 
 def test_run_stores_what_a_merge_stores(played, tmp_path):
     """``run`` keeps the values it validated (compressed) until it merges them: the
     store then holds, return by return, what ``merge`` reading the files itself holds."""
-    import sqlite3
-
     by_run = fresh_copy(played, tmp_path / "a")
     by_merge = fresh_copy(played, tmp_path / "b")
     assert (
         CliRunner().invoke(cli, ["run", str(by_run.root), "--as-of", "2012-06-30"]).exit_code == 0
     )
     assert CliRunner().invoke(cli, ["merge", str(by_merge.root), "-q"]).exit_code == 0
-
-    def stored(ws: Workspace) -> dict[str, tuple]:
-        with sqlite3.connect(ws.data / "register.sqlite") as db:
-            rows = db.execute("SELECT sha256, form, valid, problems, payload FROM submissions")
-            return {sha: tuple(rest) for sha, *rest in rows}
 
     got, expected = stored(by_run), stored(by_merge)
     assert len(got) > 20 and got == expected
@@ -151,3 +154,64 @@ def test_runs_merge_starts_no_reading_processes(played, tmp_path, monkeypatch):
     ws = fresh_copy(played, tmp_path)
     assert CliRunner().invoke(cli, ["run", str(ws.root), "--as-of", "2012-06-30"]).exit_code == 0
     assert asked == [0]
+
+
+def test_run_starts_its_readers_ahead_for_the_files_surely_new(played, tmp_path, monkeypatch):
+    """(Spawned, on Windows, they then start while run imports its steps' modules.)"""
+    from xlsxflow import parallel
+
+    asked: list[int] = []
+    real = parallel.readers_ahead
+    monkeypatch.setattr(
+        parallel, "readers_ahead", lambda files: (asked.append(files), real(files))[1]
+    )
+    ws = fresh_copy(played, tmp_path)
+    files = sum(p.is_file() for p in ws.inbox.rglob("*"))  # (in folders of their own)
+    for _ in range(2):
+        assert (
+            CliRunner().invoke(cli, ["run", str(ws.root), "--as-of", "2012-06-30"]).exit_code == 0
+        )
+    assert asked == [files, 0]
+
+
+SPAWNED_RUN = """
+import multiprocessing, sys
+from xlsxflow import parallel
+
+multiprocessing.set_start_method("spawn")  # (as on Windows)
+parallel.workers_for = lambda count, workers=None: 2 if count else 1  # (whatever the cores)
+taken = []
+real = parallel._take_ahead
+
+
+def take(n):
+    ahead = real(n)
+    taken.append(ahead is not None)
+    return ahead
+
+
+parallel._take_ahead = take
+from xlsxflow.cli import main
+sys.argv = ["xlsxflow", "run", sys.argv[1], "--as-of", "2012-06-30", "-q"]
+try:
+    main()
+except SystemExit as exit:
+    print(exit.code, taken)
+"""
+
+
+def test_run_spawned_reads_on_the_readers_it_started_ahead(played, tmp_path):
+    """What the spawned readers started ahead read is what run reads forked."""
+    spawned, forked = fresh_copy(played, tmp_path / "a"), fresh_copy(played, tmp_path / "b")
+    done = subprocess.run(
+        [sys.executable, "-c", SPAWNED_RUN, str(spawned.root)],
+        capture_output=True,
+        encoding="utf-8",
+    )
+    assert done.stdout.strip().splitlines()[-1] == "0 [True]", done.stderr
+    assert (
+        CliRunner().invoke(cli, ["run", str(forked.root), "--as-of", "2012-06-30"]).exit_code == 0
+    )
+    got, expected = stored(spawned), stored(forked)
+    assert len(got) > 20 and got == expected
+    assert spawned.register_path.read_bytes() == forked.register_path.read_bytes()

@@ -25,14 +25,19 @@ def command(
     """调度会前一条命令完成：校验新收到的表格并生成退回修改的副本，合并总台账，
     计算进度，生成调度会汇总表；加 --send 时发送邮件。某一步失败时，依赖它的
     后续步骤不再执行，并说明原因；有失败步骤时退出码为 1。"""
-    from xlsxflow.pipeline import run
+    from xlsxflow.parallel import readers_ahead
+    from xlsxflow.register.nothing_new import surely_new
     from xlsxflow.workspace import Workspace
 
     def say(line: str) -> None:
         if not as_json and (not quiet or line.startswith("✘")):
             click.echo(line)
 
-    report = run(Workspace.open(workspace), as_of.date(), send=send, say=say, dry_run=dry_run)
+    # (spawned, on Windows: they start while the steps' modules are imported)
+    with readers_ahead(surely_new(Workspace(workspace))):
+        from xlsxflow.pipeline import run
+
+        report = run(Workspace.open(workspace), as_of.date(), send=send, say=say, dry_run=dry_run)
     if as_json:
         steps = [{"step": s.name, "ok": s.ok, "summary": s.summary} for s in report.steps]
         click.echo(json.dumps({"ok": report.ok, "steps": steps}, ensure_ascii=False, indent=2))

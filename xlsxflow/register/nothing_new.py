@@ -68,6 +68,23 @@ def nothing_new(ws: Workspace) -> Outlook:
         return Outlook(None)  # (the full merge says what is wrong, if anything is)
 
 
+def surely_new(ws: Workspace) -> int:
+    """How many inbox files are surely new to the store, for ``run``: it reads what is
+    new before it merges, whatever the state of the register, so it asks this alone
+    (with no lock: it merges later, and a merge running now is told then). Any doubt
+    counts none, and the readers start when the files are known, as before."""
+    store_path = ws.data / "register.sqlite"
+    if not ws.inbox.is_dir():
+        return 0
+    if not store_path.is_file():
+        return _count(ws)
+    try:
+        with Store(store_path, readonly=True) as store:
+            return max(0, len(listing([ws.inbox])) - store.inbox_count()[0])
+    except (sqlite3.Error, OSError, ValueError, UsageError):
+        return 0
+
+
 def _count(ws: Workspace) -> int:
     """How many files a workspace's first merge will read: all of the inbox's."""
     try:
