@@ -163,10 +163,12 @@ def test_the_files_surely_new_are_counted_for_the_readers_to_start_early(
     assert surely_new(merged) == new_files  # (what ``run`` asks)
 
 
-def test_run_counts_the_files_surely_new_whatever_the_register(merged, cycle, tmp_path):
-    """``run`` validates before it merges: a register held or saved by the clerk, or a
-    merge running, does not stop its readers from starting early (the merge says so
-    later); a workspace never merged has every file new."""
+def test_run_counts_the_files_surely_new_whatever_the_register(
+    merged: Workspace, cycle: MiniCycle, tmp_path: Path
+):
+    """``run`` validates before it merges: a register saved by the clerk, or a merge
+    running, does not stop its readers from starting early (the merge says so later); a
+    workspace never merged has every file new."""
     add_a_return(merged, cycle)
     save_the_register(merged, cycle)
     with exclusive_lock(merged.data / "merge.lock"):
@@ -232,3 +234,30 @@ def test_a_file_too_recent_to_trust_sends_it_the_long_way_at_once(merged, cycle,
     monkeypatch.setattr(hashes, "stat_of", lambda p: (asked.append(p), real(p))[1])
     assert nothing_new(merged) == Outlook(None, 0)
     assert asked == []
+
+
+def test_run_does_not_wait_for_a_merge_writing_the_store(merged: Workspace, cycle: MiniCycle):
+    """A merge holding the store's write lock: no count, at once (a province's merge
+    writes for seconds; SQLite would wait five before giving up)."""
+    import sqlite3
+    import threading
+
+    add_a_return(merged, cycle)
+    locked, counted = threading.Event(), threading.Event()
+
+    def write() -> None:
+        db = sqlite3.connect(merged.data / "register.sqlite", isolation_level=None)
+        db.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        counted.wait(timeout=3)  # (the count, had it waited, would have come after)
+        db.execute("ROLLBACK")
+        db.close()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    locked.wait()
+    found = surely_new(merged)
+    counted.set()
+    writer.join()
+    assert found == 0
+    assert surely_new(merged) == 1

@@ -157,11 +157,34 @@ def test_readers_started_ahead_and_never_taken_stop_and_leave_nothing(monkeypatc
         assert pid != os.getpid()
     assert not parallel._AHEAD
     assert not Path(ahead.args).exists()
-    # (let go without waiting for them: they exit on their own)
+    assert all_gone_but(before)  # (let go without waiting for them: they exit on their own)
+
+
+def all_gone_but(before: set[multiprocessing.Process]) -> bool:
+    """Whether the child processes not in ``before`` exit (within a minute)."""
     deadline = time.monotonic() + 60
     while set(multiprocessing.active_children()) - before and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not set(multiprocessing.active_children()) - before
+    return not set(multiprocessing.active_children()) - before
+
+
+def test_readers_started_ahead_are_let_go_by_a_read_that_needs_none(workspace, monkeypatch):
+    """Counted by their number, the files may be copies of returns read before, which
+    are not read again: the readers go at once, not when ``run`` is done with its other
+    steps."""
+    from xlsxflow import parallel
+
+    monkeypatch.setattr(
+        parallel, "workers_for", lambda count, workers=None: 2 if count >= SERIAL_BELOW else 1
+    )
+    paths = [filled_application(workspace, {}, name=f"a{i}.xlsx") for i in range(3)]
+    ctx = ValidationContext(workspace.config, workspace.roster, workspace.root)
+    before = set(multiprocessing.active_children())
+    with parallel.readers_ahead(SERIAL_BELOW, multiprocessing.get_context("spawn")):
+        assert len(parallel._AHEAD) == 1
+        assert [r.path for r in read_many(paths, ctx)] == [str(p) for p in paths]
+        assert not parallel._AHEAD
+        assert all_gone_but(before)
 
 
 def test_readers_started_ahead_are_let_go_when_more_are_wanted(monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -165,6 +166,7 @@ def test_run_starts_its_readers_ahead_for_the_files_surely_new(played, tmp_path,
     monkeypatch.setattr(
         parallel, "readers_ahead", lambda files: (asked.append(files), real(files))[1]
     )
+    monkeypatch.setattr(parallel, "spawning", lambda: True)  # (forked, none are counted)
     ws = fresh_copy(played, tmp_path)
     files = sum(p.is_file() for p in ws.inbox.rglob("*"))  # (in folders of their own)
     for _ in range(2):
@@ -201,14 +203,21 @@ except SystemExit as exit:
 
 
 def test_run_spawned_reads_on_the_readers_it_started_ahead(played, tmp_path):
-    """What the spawned readers started ahead read is what run reads forked."""
+    """What the spawned readers started ahead read is what run reads forked; their
+    context's file is gone."""
     spawned, forked = fresh_copy(played, tmp_path / "a"), fresh_copy(played, tmp_path / "b")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     done = subprocess.run(
         [sys.executable, "-c", SPAWNED_RUN, str(spawned.root)],
         capture_output=True,
         encoding="utf-8",
+        env={**os.environ, "TMPDIR": str(temporary), "TEMP": str(temporary)},
+        timeout=300,
     )
+    assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "0 [True]", done.stderr
+    assert not list(temporary.iterdir())
     assert (
         CliRunner().invoke(cli, ["run", str(forked.root), "--as-of", "2012-06-30"]).exit_code == 0
     )

@@ -161,10 +161,11 @@ def workers_to_read(
     ``excel.chunk_workers``) would trust locks it does not hold: the caller has no store
     open when it asks for them."""
     n = workers_for(files, workers)
+    ahead = _take_ahead(n)
     if n == 1:
         yield None
         return
-    if (ahead := _take_ahead(n)) is not None:
+    if ahead is not None:
         with ahead.pool as pool:
             _write_args(ahead.args, ctx, archive)
             yield pool
@@ -192,15 +193,23 @@ _AHEAD: list[_Ahead] = []  # (the pool ``readers_ahead`` started, until taken)
 
 
 def _take_ahead(n: int) -> _Ahead | None:
-    """The pool ``readers_ahead`` started, if it has the ``n`` workers wanted (it was
-    sized by the files surely new; more may be read, and then it is let go)."""
+    """The pool ``readers_ahead`` started, if it has the ``n`` workers wanted; else it is
+    let go now, not when its caller is done: it was sized by the number of files, and
+    more may be read (files changed in place), or fewer (copies of files merged before,
+    which are not read again), and ``run`` goes on to its other steps."""
     if not _AHEAD:
         return None
     ahead = _AHEAD.pop()
-    if ahead.workers >= n:
+    if 1 < n <= ahead.workers:
         return ahead
     ahead.pool.shutdown(wait=False, cancel_futures=True)
     return None
+
+
+def spawning() -> bool:
+    """Whether workers are spawned (always, on Windows), where ``readers_ahead`` starts
+    any: a caller counts the files for it only then."""
+    return multiprocessing.get_start_method() != "fork"
 
 
 @contextlib.contextmanager
@@ -213,9 +222,10 @@ def readers_ahead(files: int, mp_context: BaseContext | None = None) -> Iterator
     starts at once, holding what its parent imported by then (the default start
     method on Linux before Python 3.14; its ``forkserver`` is treated as spawning).
 
-    Only for files known to be new (merge asks ``nothing_new``): a merge with nothing
-    to read would have started interpreters for nothing. Any not taken are let go on
-    leaving (not waited for: they never open the file of their context)."""
+    Only for files known to be new (merge asks ``nothing_new``, run ``surely_new``): a
+    merge with nothing to read would have started interpreters for nothing. Those not
+    taken by the next read are let go then, or on leaving (not waited for: they never
+    open the file of their context)."""
     starts = mp_context or multiprocessing.get_context()
     n = workers_for(files)
     if n == 1 or starts.get_start_method() == "fork":

@@ -25,7 +25,7 @@ def command(
     """调度会前一条命令完成：校验新收到的表格并生成退回修改的副本，合并总台账，
     计算进度，生成调度会汇总表；加 --send 时发送邮件。某一步失败时，依赖它的
     后续步骤不再执行，并说明原因；有失败步骤时退出码为 1。"""
-    from xlsxflow.parallel import readers_ahead
+    from xlsxflow.parallel import readers_ahead, spawning
     from xlsxflow.register.nothing_new import surely_new
     from xlsxflow.workspace import Workspace
 
@@ -34,7 +34,7 @@ def command(
             click.echo(line)
 
     # (spawned, on Windows: they start while the steps' modules are imported)
-    with readers_ahead(surely_new(Workspace(workspace))):
+    with readers_ahead(surely_new(Workspace(workspace)) if spawning() else 0):
         from xlsxflow.pipeline import run
 
         report = run(Workspace.open(workspace), as_of.date(), send=send, say=say, dry_run=dry_run)

@@ -7,6 +7,8 @@ thirds of such a run. So this module uses the standard library only, and any dou
 a file not seen before or changed, a file that was skipped, a register saved by the
 clerk, a changed config or roster, another merge running — falls through to the full
 merge, which reaches the same answer the long way (and reports what needs reporting).
+It also counts the inbox files new to the store, for merge and for run to start their
+readers early (``parallel.readers_ahead``).
 """
 
 from __future__ import annotations
@@ -69,17 +71,21 @@ def nothing_new(ws: Workspace) -> Outlook:
 
 
 def surely_new(ws: Workspace) -> int:
-    """How many inbox files are surely new to the store, for ``run``: it reads what is
-    new before it merges, whatever the state of the register, so it asks this alone
-    (with no lock: it merges later, and a merge running now is told then). Any doubt
-    counts none, and the readers start when the files are known, as before."""
+    """How many more files the inbox holds than the store's inbox cache knows (all of
+    them before the first merge): the new files ``run`` will read, by their number only,
+    as ``nothing_new`` counts them for merge. A copy of a merged return under another
+    name counts, and a new file that replaced a removed one does not (the readers then
+    started ahead are let go, or the read starts its own). ``run`` reads before it
+    merges, whatever the register's state, so this asks nothing else, takes no lock (a
+    merge running now is told by run's merge) and waits for none: any doubt counts
+    none."""
     store_path = ws.data / "register.sqlite"
     if not ws.inbox.is_dir():
         return 0
     if not store_path.is_file():
         return _count(ws)
     try:
-        with Store(store_path, readonly=True) as store:
+        with Store(store_path, readonly=True, wait=0) as store:
             return max(0, len(listing([ws.inbox])) - store.inbox_count()[0])
     except (sqlite3.Error, OSError, ValueError, UsageError):
         return 0

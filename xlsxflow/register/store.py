@@ -89,14 +89,17 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 
-def connect_readonly(path: Path, *, any_thread: bool = False) -> sqlite3.Connection:
+def connect_readonly(
+    path: Path, *, any_thread: bool = False, wait: float = 5.0
+) -> sqlite3.Connection:
     """A connection to an existing store that cannot write to it. (Not through a
     ``file:`` URI with ``mode=ro``: a workspace on a Windows share, ``\\\\server\\share``,
     has a URI naming a host, which SQLite refuses.) ``any_thread``: it may be closed on
-    another thread than the one that opened it."""
+    another thread than the one that opened it. ``wait``: the seconds to wait for a
+    merge writing it (SQLite's default)."""
     if not path.is_file():
         raise sqlite3.OperationalError(f"no store at {path}")
-    db = sqlite3.connect(path, check_same_thread=not any_thread)
+    db = sqlite3.connect(path, timeout=wait, check_same_thread=not any_thread)
     db.execute("PRAGMA query_only = ON")
     return db
 
@@ -280,12 +283,12 @@ def payloads_of(subs: Iterable[Submission]) -> dict[str, dict[str, Any]]:
 
 
 class Store:
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False, wait: float = 5.0) -> None:
         """``readonly``: an existing store, only looked at (``sqlite3.Error`` if it is not
-        there or not one)."""
+        there or not one, or if a merge writing it takes longer than ``wait`` seconds)."""
         self.path = path
         if readonly:
-            self.db = connect_readonly(path)
+            self.db = connect_readonly(path, wait=wait)
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None)
