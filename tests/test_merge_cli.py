@@ -257,3 +257,50 @@ def test_merge_starts_its_readers_ahead_for_the_files_surely_new_only(ws, cycle,
     assert run("merge", ws.root).stdout.endswith(f"总台账无变化：{ws.register_path}\n")
     assert asked == [len(APPS), 0]
     assert "xlsxflow.parallel" not in sys.modules
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("merge",),
+        ("run", "--as-of", "2012-06-30"),
+        ("report", "quarterly", "--as-of", "2012-06-30"),
+    ],
+)
+def test_a_damaged_store_is_told_not_crashed_on(ws, cycle, command):
+    """(A sync tool or a failing disk: the clerk is told what to do, and nothing in the
+    workspace is touched.)"""
+    put_all([cycle[n] for n in APPS], ws.inbox)
+    assert run("merge", ws.root).exit_code == 0
+    store = ws.data / "register.sqlite"
+    store.write_bytes(b"\0" * 4096 + store.read_bytes()[4096:])
+    before = {p: p.read_bytes() for p in ws.root.rglob("*") if p.is_file()}
+    result = run(command[0], ws.root, *command[1:])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith(
+        "错误：工作区 data 文件夹中的 register.sqlite 无法读取或已损坏（"
+    )
+    assert {p: p.read_bytes() for p in ws.root.rglob("*") if p.is_file()} == before
+
+
+def test_a_store_written_meanwhile_or_a_full_disk_is_told_as_such(tmp_path):
+    """The store's failures as SQLite reports them, each with what to do."""
+    import sqlite3
+
+    from xlsxflow.cli.common import store_error
+
+    path = tmp_path / "register.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (x)")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(sqlite3.OperationalError) as busy:
+        sqlite3.connect(path, timeout=0).execute("SELECT * FROM t").fetchall()
+    writer.execute("ROLLBACK")
+    full = sqlite3.connect(path, isolation_level=None)
+    full.execute("PRAGMA max_page_count = 2")
+    with pytest.raises(sqlite3.OperationalError) as no_room:
+        full.execute("INSERT INTO t VALUES (?)", ("x" * 100_000,))
+    assert store_error(busy.value).code == "store.busy"
+    assert store_error(no_room.value).code == "store.full"

@@ -132,6 +132,27 @@ CATALOGUE = _catalogue(
         "工作区 {path} 正在由另一个 xlsxflow 进程合并。请等它结束后再运行。",
     ),
     ErrorType(
+        "store.busy",
+        "error",
+        "数据库正被写入",
+        "工作区 data 文件夹中的 register.sqlite 正被另一个 xlsxflow 进程写入（例如正在合并）。"
+        "请等它结束后再运行。",
+    ),
+    ErrorType(
+        "store.full",
+        "error",
+        "磁盘空间不足",
+        "磁盘空间不足，无法写入工作区 data 文件夹中的 register.sqlite。请清理磁盘后重试，"
+        "已有内容没有改动。",
+    ),
+    ErrorType(
+        "store.damaged",
+        "error",
+        "数据库无法读取",
+        "工作区 data 文件夹中的 register.sqlite 无法读取或已损坏（{detail}）。请用备份的 data "
+        "文件夹替换后重试；inbox 中报回的表格没有改动。",
+    ),
+    ErrorType(
         "register.empty",
         "error",
         "总台账为空",

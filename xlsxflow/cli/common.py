@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,7 +31,8 @@ class CommandError(click.ClickException):
 
 
 def reports_errors(func: F) -> F:
-    """Turn ``XlsxflowError`` raised by the library into a clean CLI error."""
+    """Turn ``XlsxflowError`` raised by the library, and the failures of files it does
+    not own (outputs held open, the store), into a clean CLI error."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -40,8 +42,22 @@ def reports_errors(func: F) -> F:
             raise CommandError(err) from err
         except FileBusyError as err:
             raise CommandError(XlsxflowError("output.busy", path=err.filename)) from err
+        except sqlite3.Error as err:
+            raise CommandError(store_error(err)) from err
 
     return wrapper  # type: ignore[return-value]
+
+
+def store_error(err: sqlite3.Error) -> XlsxflowError:
+    """What the clerk is told when the workspace's store fails: written by another
+    process (``run`` and the reports read it without merge's lock), the disk full, or
+    the file damaged or unreadable (a sync tool, a failing disk)."""
+    code = getattr(err, "sqlite_errorcode", -1) & 0xFF  # (the primary of an extended code)
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return XlsxflowError("store.busy")
+    if code == sqlite3.SQLITE_FULL:
+        return XlsxflowError("store.full")
+    return XlsxflowError("store.damaged", detail=str(err))
 
 
 workspace_argument = click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))
