@@ -527,3 +527,15 @@ def test_a_template_file_that_is_not_toml_is_a_usage_error(smtp: Servers, ws: Pa
     assert result.stderr.startswith("错误：配置文件")
     assert TEMPLATES_NAME in result.stderr
     assert server.received == []
+
+
+def test_a_damaged_mail_log_is_told_as_such_and_nothing_is_sent(smtp: Servers, ws: Path) -> None:
+    """(Not as the register's store: the clerk is sent to the right file.)"""
+    server = smtp.start()
+    assert send(ws, server, "templates", "--only", "T02").exit_code == 0
+    log = ws / "data" / "mail.sqlite"
+    log.write_bytes(b"\0" * 4096 + log.read_bytes()[4096:])
+    result = send(ws, server, "templates")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"错误：邮件发送记录 {log} 无法读写或已损坏（")
+    assert len(server.received) == 1

@@ -220,6 +220,13 @@ CATALOGUE = _catalogue(
         "邮件模板有误",
         "邮件模板中的 {key} 无法替换（{template}…）。请对照 mail_templates.toml 开头的说明修改。",
     ),
+    ErrorType(
+        "mail.log_unusable",
+        "error",
+        "邮件发送记录无法读写",
+        "邮件发送记录 {path} 无法读写或已损坏（{detail}）。请用备份的 data 文件夹中的同名文件"
+        "替换后重试（删除它会使已发送过的邮件再发一次）。",
+    ),
     # -- the file as a whole (the return cannot be read) ----------------------------------
     ErrorType(
         "file.unreadable",

@@ -20,7 +20,7 @@ import sqlite3
 import ssl
 import time
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.header import Header
 from email.message import EmailMessage
@@ -29,7 +29,7 @@ from email.utils import formataddr, formatdate, make_msgid, quote
 from pathlib import Path
 
 from xlsxflow.config import MailConfig
-from xlsxflow.errors import UsageError
+from xlsxflow.errors import UsageError, XlsxflowError
 from xlsxflow.filenames import safe_component
 from xlsxflow.fsutil import write_atomic, write_text_atomic
 from xlsxflow.roster import EMAIL_PATTERN
@@ -189,31 +189,42 @@ def build_message(letter: Letter, config: MailConfig) -> EmailMessage:
 
 
 class SendLog:
-    """What has been sent, so that a rerun does not send the same message twice."""
+    """What has been sent, so that a rerun does not send the same message twice. Its
+    failures are told as its own (``mail.log_unusable``), not as the register's."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS sent (key TEXT PRIMARY KEY, at TEXT,"
-            " kind TEXT, recipient TEXT, subject TEXT, message_id TEXT)"
-        )
+        with self._told():
+            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS sent (key TEXT PRIMARY KEY, at TEXT,"
+                " kind TEXT, recipient TEXT, subject TEXT, message_id TEXT)"
+            )
+
+    @contextlib.contextmanager
+    def _told(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as err:
+            raise XlsxflowError("mail.log_unusable", path=self.path, detail=str(err)) from err
 
     def sent(self, key: str) -> bool:
-        return self.db.execute("SELECT 1 FROM sent WHERE key=?", (key,)).fetchone() is not None
+        with self._told():
+            found = self.db.execute("SELECT 1 FROM sent WHERE key=?", (key,)).fetchone()
+        return found is not None
 
     def record(self, key: str, letter: Letter, message_id: str) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO sent VALUES (?,?,?,?,?,?)",
-            (
-                key,
-                dt.datetime.now().isoformat(timespec="seconds"),
-                letter.kind,
-                letter.to_addr,
-                letter.subject,
-                message_id,
-            ),
+        row = (
+            key,
+            dt.datetime.now().isoformat(timespec="seconds"),
+            letter.kind,
+            letter.to_addr,
+            letter.subject,
+            message_id,
         )
+        with self._told():
+            self.db.execute("INSERT OR REPLACE INTO sent VALUES (?,?,?,?,?,?)", row)
 
     def close(self) -> None:
         self.db.close()
