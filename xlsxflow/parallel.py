@@ -209,7 +209,12 @@ def _take_ahead(n: int) -> _Ahead | None:
 def spawning() -> bool:
     """Whether workers are spawned (always, on Windows), where ``readers_ahead`` starts
     any: a caller counts the files for it only then."""
-    return multiprocessing.get_start_method() != "fork"
+    return _spawns(multiprocessing.get_context())
+
+
+def _spawns(starts: BaseContext) -> bool:
+    """Whether ``starts`` makes a worker start without what its parent holds."""
+    return starts.get_start_method() != "fork"
 
 
 @contextlib.contextmanager
@@ -228,7 +233,7 @@ def readers_ahead(files: int, mp_context: BaseContext | None = None) -> Iterator
     open the file of their context)."""
     starts = mp_context or multiprocessing.get_context()
     n = workers_for(files)
-    if n == 1 or starts.get_start_method() == "fork":
+    if n == 1 or not _spawns(starts):
         yield
         return
     with _args_file() as name:
@@ -279,7 +284,7 @@ def _start_args(
     file holding them instead (0.02 s; removed once the pool is done: every worker has
     read it, however many were started). A forked worker has them already (pickling
     them cost the 1 % merge at 10,000 ~0.04 s)."""
-    if starts.get_start_method() == "fork":
+    if not _spawns(starts):
         yield ctx, archive
         return
     with _args_file() as name:
