@@ -335,9 +335,22 @@ def test_copies(ws):
     files = xlsx_files(ws / "outbox")
     assert len(files) == 6
     assert sorted(p.name for p in files if "创新探索型" in p.name) == [
-        "T02_青岚镇党委_创新探索型项目申报表_第1份.xlsx",
+        "T02_青岚镇党委_创新探索型项目申报表.xlsx",
         "T02_青岚镇党委_创新探索型项目申报表_第2份.xlsx",
     ]
+    assert len({meta(p)["xf_instance"] for p in files}) == 6
+
+
+def test_more_copies_later_never_give_two_files_one_number(ws):
+    """A committee that needs a second form gets ``--copies 2`` after the first run: the
+    first copy is the file it already has (same name, same bytes), not a second file
+    with the first one's number, whose project would replace the other's on merge."""
+    assert run("templates", ws, "--committee", "T02").exit_code == 0
+    first = {p.name: p.read_bytes() for p in xlsx_files(ws / "outbox")}
+    assert run("templates", ws, "--committee", "T02", "--copies", 2).exit_code == 0
+    files = xlsx_files(ws / "outbox")
+    assert len(files) == 6
+    assert {p.name: p.read_bytes() for p in files if p.name in first} == first
     assert len({meta(p)["xf_instance"] for p in files}) == 6
 
 

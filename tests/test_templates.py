@@ -585,7 +585,7 @@ def test_copies_are_distinct_forms(tmp_path):
     )
     paths = write_templates(jobs, ws.config)
     assert [p.name for p in paths] == [
-        "T02_青岚镇党委_典型示范型项目申报表_第1份.xlsx",
+        "T02_青岚镇党委_典型示范型项目申报表.xlsx",
         "T02_青岚镇党委_典型示范型项目申报表_第2份.xlsx",
     ]
     metas = [meta_rows(openpyxl.load_workbook(p)) for p in paths]

@@ -90,8 +90,10 @@ def plan_templates(
             for committee in chosen:
                 folder = _committee_folder(outbox, committee, department)
                 for copy in range(1, copies + 1):
+                    # The first copy is named as a single one: generated again with more
+                    # copies, it is the same file, never a second file of its number.
                     parts = [committee.code, committee.name, spec.name]
-                    if copies > 1:
+                    if copy > 1:
                         parts.append(f"第{copy}份")
                     jobs.append(
                         TemplateJob(
@@ -121,7 +123,7 @@ def plan_templates(
             ] or [[]]
             for copy, chunk in enumerate(chunks, start=1):
                 parts = [f"{config.cycle.year}年度{spec.name}"]
-                if len(chunks) > 1:
+                if copy > 1:
                     parts.append(f"第{copy}份")
                 name = safe_filename(parts, ".xlsx")
                 jobs.append(TemplateJob(spec, None, None, copy, folder / name, {table.id: chunk}))
