@@ -7,8 +7,10 @@ import datetime as dt
 import email
 import email.policy
 import hashlib
+import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import openpyxl
@@ -169,6 +171,17 @@ def test_templates_one_message_per_committee_with_its_own_files(smtp: Servers, w
     assert "合计：已发送 3。" in result.output
 
 
+def test_lock_files_of_open_workbooks_are_never_attached(smtp: Servers, ws: Path) -> None:
+    """Excel and WPS keep ``~$name.xlsx`` beside a workbook while it is open."""
+    files = committee_files(ws / "outbox", "T02")
+    (files[0].parent / f"~${files[0].name}").write_bytes(b"\x05lock" + b"\0" * 160)
+    server = smtp.start()
+    result = send(ws, server, "templates", "--only", "T02")
+    assert result.exit_code == 0, result.output
+    (got,) = server.received
+    assert sorted(attached(got.message)) == sorted(p.name for p in files)
+
+
 def test_only_narrows_and_a_rerun_sends_nothing_new_unless_resend(smtp: Servers, ws: Path) -> None:
     server = smtp.start()
     result = send(ws, server, "templates", "--only", "T02")
@@ -319,10 +332,19 @@ def test_summary_goes_to_the_leaders_who_take_it_with_the_latest_reports(
             assert sha(data) == sha((ws.reports / name).read_bytes())
         assert RFC2231_NAME.search(got[le.email].data)
 
+    # A summary open in Excel: its lock file is newer, and still not the latest summary.
+    lock = ws.reports / f"~${latest[0]}"
+    lock.write_bytes(b"\x05lock" + b"\0" * 160)
+    os.utime(lock, (time.time() + 60, time.time() + 60))
+    result = send(played, server, "summary", "--only", takers[0].name, "--resend")
+    assert result.exit_code == 0, result.output
+    assert sorted(attached(server.received[-1].message)) == latest
+    lock.unlink()
+
     # --only takes a leader's name for summaries.
     result = send(played, server, "summary", "--only", takers[0].name, "--resend")
     assert result.exit_code == 0, result.output
-    assert [r.rcpt_tos for r in server.received[len(takers) :]] == [(takers[0].email,)]
+    assert [r.rcpt_tos for r in server.received[len(takers) + 1 :]] == [(takers[0].email,)]
 
 
 # -- feedback ------------------------------------------------------------------------------

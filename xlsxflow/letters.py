@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from xlsxflow.errors import UsageError
 from xlsxflow.filenames import safe_component
 from xlsxflow.mail import Letter, fill, load_templates
+from xlsxflow.read.sniff import is_lock_file
 from xlsxflow.roster import Committee
 from xlsxflow.workspace import Workspace
 
@@ -23,6 +24,13 @@ KINDS = ("templates", "feedback", "reminders", "summary")
 
 def _folder(root: Path, c: Committee) -> Path:
     return root / safe_component(f"{c.code}_{c.name}")
+
+
+def _workbooks(found: Iterable[Path]) -> list[Path]:
+    """The workbooks among ``found``, without the lock files Excel and WPS keep beside
+    a workbook while it is open (``~$name.xlsx``): never attached, and never taken for
+    the latest summary (a lock file is always newer than its workbook)."""
+    return [p for p in found if p.is_file() and not is_lock_file(p)]
 
 
 def _letter(
@@ -55,7 +63,7 @@ def _per_committee(ws: Workspace, kind: str, root: Path, only: Sequence[str]) ->
         if only and c.code not in only:
             continue
         folder = _folder(root, c)
-        files = sorted(folder.rglob("*.xlsx")) if folder.is_dir() else []
+        files = sorted(_workbooks(folder.rglob("*.xlsx"))) if folder.is_dir() else []
         if files:
             letters.append(_letter(ws, kind, c.name, c.email, files))
     return letters
@@ -90,7 +98,9 @@ def reminders(
 
 def summary(ws: Workspace, only: Sequence[str]) -> list[Letter]:
     """The latest summary of each kind (quarterly, annual, approval) to every leader."""
-    reports = sorted(ws.reports.glob("*.xlsx"), key=lambda p: (p.stat().st_mtime, p.name))
+    reports = sorted(
+        _workbooks(ws.reports.glob("*.xlsx")), key=lambda p: (p.stat().st_mtime, p.name)
+    )
     latest: dict[str, Path] = {}
     for path in reports:
         kind = (
