@@ -257,6 +257,31 @@ def test_codes_differing_only_in_case_are_duplicates(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("T02", "A_镇党委"), ("T02_A", "镇党委")),  # codes may hold "_"
+        (("T02", "a_x"), ("T02_A", "x")),  # … and Windows ignores case
+        (("T02", "A/镇党委"), ("T02_A", "镇党委")),  # "/" is made "_" in a file name
+    ],
+)
+def test_committees_whose_folders_would_be_one_are_refused(tmp_path, first, second):
+    """Templates and feedback go to ``<code>_<name>`` folders: two committees must never
+    share one (each would get the other's forms, and send would mail them)."""
+    path = make_book(
+        tmp_path / "r.xlsx",
+        [
+            row(code=first[0], name=first[1]),
+            row(code="T03", name="别的党委", email="t03@example.invalid"),
+            row(code=second[0], name=second[1], email="x@example.invalid"),
+        ],
+    )
+    err = roster_error(path)
+    assert err.code == "roster.duplicate_folder"
+    assert (err.fields["row"], err.fields["first_row"]) == (4, 2)
+    assert "第 4 行" in str(err) and "第 2 行" in str(err) and "文件夹" in str(err)
+
+
+@pytest.mark.parametrize(
     "email", ["not-an-address", "a@b", "a b@example.cn", "a@example.cn\nBcc: x@y.cn", ""]
 )
 def test_bad_email(tmp_path, email):

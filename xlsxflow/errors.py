@@ -84,6 +84,14 @@ CATALOGUE = _catalogue(
         "名册 {path} 工作表“{sheet}”第 {row} 行：编号“{code}”与第 {first_row} 行重复，每个党委的编号必须唯一。",
     ),
     ErrorType(
+        "roster.duplicate_folder",
+        "error",
+        "两个党委的文件夹重名",
+        "名册 {path} 工作表“{sheet}”第 {row} 行：编号和名称合成的文件夹名“{folder}”与第 "
+        "{first_row} 行的党委相同（不区分大小写），两个党委的表格会放进同一个文件夹。"
+        "请修改其中一个党委的编号或名称。",
+    ),
+    ErrorType(
         "roster.empty", "error", "名册为空", "名册 {path} 中没有任何基层党委。请至少填写一行。"
     ),
     ErrorType("projects.invalid", "error", "项目清单有误", "项目清单 {path} 第 {row} 行：{detail}"),

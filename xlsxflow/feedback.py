@@ -26,10 +26,10 @@ SEVERITY_TEXT = {"error": "错误", "warning": "提示"}
 
 def feedback_path(result: FileResult, folder: Path, roster: Roster | None) -> Path:
     code = result.committee or "未知单位"
-    name = ""
-    if roster is not None and roster.has(result.committee):
-        name = roster.committee(code).name
-    sub = safe_component(f"{code}_{name}" if name else code)
+    if roster is not None and roster.has(code):
+        sub = roster.committee(code).folder
+    else:
+        sub = safe_component(code)
     stem = Path(result.path).stem
     return folder / sub / safe_filename([stem, "问题标注"], ".xlsx")
 

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from xlsxflow.errors import UsageError
-from xlsxflow.filenames import safe_component
 from xlsxflow.mail import Letter, fill, load_templates
 from xlsxflow.read.sniff import is_lock_file
 from xlsxflow.roster import Committee
@@ -23,7 +22,7 @@ KINDS = ("templates", "feedback", "reminders", "summary")
 
 
 def _folder(root: Path, c: Committee) -> Path:
-    return root / safe_component(f"{c.code}_{c.name}")
+    return root / c.folder
 
 
 def _workbooks(found: Iterable[Path]) -> list[Path]:

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from xlsxflow.filenames import safe_component
+
 CommitteeKind = Literal["township", "zone", "organ"]
 
 # Letters, digits, '-' and '_': committee codes end up in file names and instance ids.
@@ -60,6 +62,13 @@ class Committee(_Row):
     leader: str = Field("", max_length=20)
 
     _check_text = field_validator("name", "contact", "phone", "leader")(_no_control)
+
+    @property
+    def folder(self) -> str:
+        """The name of this committee's folder in outbox/ and feedback/. Unique on the
+        roster ignoring case (``excel.roster_book``): codes may hold ``_``, so "T02" +
+        "A_镇" and "T02_A" + "镇" would otherwise share one."""
+        return safe_component(f"{self.code}_{self.name}")
 
 
 class Leader(_Row):

@@ -62,7 +62,7 @@ class TemplateJob:
 def _committee_folder(outbox: Path, committee: Committee | None, department: str) -> Path:
     if committee is None:
         return outbox / safe_component(department)
-    return outbox / safe_component(f"{committee.code}_{committee.name}")
+    return outbox / committee.folder
 
 
 def plan_templates(

@@ -189,7 +189,8 @@ def read_roster_kept(path: Path, kept: Path) -> Roster:
             # (what read_roster checks beyond each row, checked again: the file is ours
             # but sits in a folder the clerk can reach)
             codes = {c.code.casefold() for c in roster.committees}
-            if roster.committees and len(codes) == len(roster.committees):
+            folders = {c.folder.casefold() for c in roster.committees}
+            if roster.committees and len(codes) == len(folders) == len(roster.committees):
                 return roster
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         pass  # (none kept, or not usable: read again)
@@ -241,6 +242,7 @@ def read_roster(path: Path) -> Roster:
         }
         committees: list[Committee] = []
         first_row: dict[str, int] = {}
+        folder_row: dict[str, int] = {}  # (a committee's folder name, ignoring case)
         for row, values in _rows(book, path, COMMITTEE_SHEET, COMMITTEE_COLUMNS):
             if values["kind"] not in by_text:
                 # The clerk sees the Chinese kinds of the drop-down, not the internal codes.
@@ -269,6 +271,17 @@ def read_roster(path: Path) -> Roster:
                     first_row=first_row[key],
                 )
             first_row[key] = row
+            folder = committee.folder.casefold()
+            if folder in folder_row:
+                raise UsageError(
+                    "roster.duplicate_folder",
+                    path=path,
+                    sheet=COMMITTEE_SHEET,
+                    row=row,
+                    folder=committee.folder,
+                    first_row=folder_row[folder],
+                )
+            folder_row[folder] = row
             committees.append(committee)
         if not committees:
             raise UsageError("roster.empty", path=path)
