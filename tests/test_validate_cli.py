@@ -291,6 +291,31 @@ def test_feedback_copy_marks_the_problems(workspace: Workspace, bad: Path, tmp_p
     assert form.protection.sheet
 
 
+def test_returns_of_one_name_each_get_their_own_feedback_copy(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """申报表.xlsx saved in inbox/3月 and again in inbox/4月, and a name differing in case
+    only (one file on Windows): three copies, named the same at every run."""
+    made = [
+        filled_application(workspace, MISTAKES, name="申报表.xlsx", folder=workspace.inbox / m)
+        for m in ("3月", "4月")
+    ]
+    made.append(
+        filled_application(
+            workspace, {**MISTAKES, "direction": "Z8"}, name="Form.xlsx", folder=workspace.inbox
+        )
+    )
+    made.append(filled_application(workspace, MISTAKES, name="FORM.xlsx", folder=workspace.inbox))
+    folder = tmp_path / "feedback"
+    assert invoke("--feedback", str(folder), str(workspace.inbox)).exit_code == 1
+    names = sorted(p.name for p in folder.rglob("*.xlsx"))
+    assert len(names) == 4
+    assert len({n.casefold() for n in names}) == 4
+    first = {p.name: p.read_bytes() for p in folder.rglob("*.xlsx")}
+    assert invoke("--feedback", str(folder), str(workspace.inbox)).exit_code == 1
+    assert {p.name: p.read_bytes() for p in folder.rglob("*.xlsx")} == first
+
+
 def test_feedback_copy_sent_back_unchanged_reports_the_same_problems(
     workspace: Workspace, bad: Path, tmp_path: Path
 ) -> None:

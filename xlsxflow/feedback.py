@@ -24,14 +24,17 @@ from xlsxflow.templates import form_content
 SEVERITY_TEXT = {"error": "错误", "warning": "提示"}
 
 
-def feedback_path(result: FileResult, folder: Path, roster: Roster | None) -> Path:
+def feedback_path(result: FileResult, folder: Path, roster: Roster | None, number: int = 1) -> Path:
+    """Where the marked-up copy of ``result`` goes: the committee's folder, named after
+    the return (``number`` > 1: the name was taken by another return of this run)."""
     code = result.committee or "未知单位"
     if roster is not None and roster.has(code):
         sub = roster.committee(code).folder
     else:
         sub = safe_component(code)
     stem = Path(result.path).stem
-    return folder / sub / safe_filename([stem, "问题标注"], ".xlsx")
+    parts = [stem, "问题标注", str(number) if number > 1 else ""]
+    return folder / sub / safe_filename(parts, ".xlsx")
 
 
 def render_feedback(result: FileResult, config: Config) -> bytes:
@@ -80,10 +83,19 @@ def write_feedback(
 ) -> list[Path]:
     """A marked-up copy for each identified return that has problems."""
     written = []
+    # Two returns of one name (申报表.xlsx in inbox/3月 and inbox/4月), or names that
+    # differ in case only (one file on Windows), each get a copy: in the order of the
+    # results, which is the inbox's, so the names are the same at every run.
+    taken: set[str] = set()
     for result in results:
         if result.skipped or result.form is None or not result.problems:
             continue
+        number = 1
         path = feedback_path(result, folder, roster)
+        while str(path).casefold() in taken:
+            number += 1
+            path = feedback_path(result, folder, roster, number)
+        taken.add(str(path).casefold())
         write_atomic(path, render_feedback(result, config))
         written.append(path)
     return written
