@@ -304,3 +304,59 @@ def test_a_store_written_meanwhile_or_a_full_disk_is_told_as_such(tmp_path):
         full.execute("INSERT INTO t VALUES (?)", ("x" * 100_000,))
     assert store_error(busy.value).code == "store.busy"
     assert store_error(no_room.value).code == "store.full"
+    # A read-only file (restored from a USB stick) or one that cannot be opened (a sync
+    # tool's placeholder): not damage, and not to be replaced with a backup.
+    with pytest.raises(sqlite3.OperationalError) as read_only:
+        sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True).execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(sqlite3.OperationalError) as cannot_open:
+        sqlite3.connect(tmp_path / "gone" / "register.sqlite").execute("SELECT 1")
+    for failed in (read_only.value, cannot_open.value):
+        told = store_error(failed)
+        assert told.code == "store.unavailable"
+        assert "不是文件损坏，请不要用备份替换" in str(told)
+
+
+def test_an_inbox_file_that_cannot_be_read_stops_the_merge_cleanly(ws, cycle, monkeypatch):
+    """(On Windows: a file held by another program, or a OneDrive file not downloaded.)
+    Told in Chinese, naming the file; nothing in the workspace changes; once it can be
+    read, the merge goes through."""
+    import xlsxflow.register.hashes as hashes
+
+    put_all([cycle[n] for n in APPS], ws.inbox)
+    assert run("merge", ws.root).exit_code == 0
+    held = put_all([cycle[n] for n in APPS[:1]], ws.inbox / "new")[0]
+    real = hashes.sha256_of
+
+    def sha256_of(path):
+        if Path(path) == held:
+            raise PermissionError(13, "另一个程序正在使用此文件，进程无法访问。", str(path))
+        return real(path)
+
+    monkeypatch.setattr(hashes, "sha256_of", sha256_of)
+    before = {p: p.read_bytes() for p in ws.root.rglob("*") if p.is_file()}
+    result = run("merge", ws.root)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"错误：无法读取收件文件 {held}（另一个程序正在使用此文件")
+    assert {p: p.read_bytes() for p in ws.root.rglob("*") if p.is_file()} == before
+    monkeypatch.setattr(hashes, "sha256_of", real)
+    assert run("merge", ws.root).exit_code == 0
+
+
+def test_a_file_changed_while_it_is_archived_is_told_from_a_reading_process(tmp_path):
+    """The error crosses from the reading process whole: code, message and fields."""
+    import pickle
+
+    from xlsxflow.errors import XlsxflowError
+    from xlsxflow.register.archive import archive_pack
+
+    source = tmp_path / "a.xlsx"
+    source.write_bytes(b"PK now")
+    with pytest.raises(XlsxflowError) as changed:
+        archive_pack([(source, "0" * 64)], tmp_path / "archive")
+    back = pickle.loads(pickle.dumps(changed.value))
+    assert (back.code, back.fields, str(back)) == (
+        "inbox.file_changed",
+        {"path": str(source)},
+        str(changed.value),
+    )
+    assert str(back).startswith(f"收件文件 {source} 在合并过程中被改动")

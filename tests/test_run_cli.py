@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -80,6 +81,47 @@ def test_a_failing_step_stops_what_depends_on_it(played, tmp_path):
     assert lines[-1].startswith("✘ 合并：") and "后续步骤未执行" in lines[-1]
     assert not any(line.startswith("✔ 汇总表") for line in lines)
     assert list(ws.reports.iterdir()) == []
+
+
+def test_a_register_held_open_is_told_as_the_other_commands_tell_it(played, tmp_path, monkeypatch):
+    """(Excel on Windows refuses to let another program open a workbook it has open for
+    writing: simulated here, where Linux would allow it.)"""
+    from xlsxflow.errors import message
+
+    ws = fresh_copy(played, tmp_path)
+    ws.register_path.write_bytes(b"open in Excel")
+    real = Path.open
+
+    def held_open(self, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self == ws.register_path and mode == "r+b":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", held_open)
+    result = CliRunner().invoke(cli, ["run", str(ws.root), "--as-of", "2012-06-30"])
+    assert result.exit_code == 1
+    told = message("output.busy", path=ws.register_path)
+    assert f"✘ 合并：{told}；后续步骤未执行" in result.output.splitlines()
+    assert "Errno" not in result.output
+
+
+def test_an_inbox_file_that_cannot_be_read_stops_run_in_chinese(played, tmp_path, monkeypatch):
+    import xlsxflow.register.hashes as hashes
+
+    ws = fresh_copy(played, tmp_path)
+    held = sorted(ws.inbox.rglob("*.xlsx"))[3]
+    real = hashes.sha256_of
+
+    def sha256_of(path):  # type: ignore[no-untyped-def]
+        if Path(path) == held:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(hashes, "sha256_of", sha256_of)
+    result = CliRunner().invoke(cli, ["run", str(ws.root), "--as-of", "2012-06-30"])
+    assert result.exit_code == 1
+    assert f"错误：无法读取收件文件 {held}（Permission denied）" in result.output
+    assert not ws.register_path.exists() and not (ws.data / "register.sqlite").exists()
 
 
 def test_quiet_prints_only_failures(played, tmp_path):

@@ -9,7 +9,7 @@ kept for "cannot go on" situations such as a broken configuration.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 
@@ -121,6 +121,21 @@ CATALOGUE = _catalogue(
         "{path} 中没有找到任何文件。请检查路径是否正确。",
     ),
     ErrorType(
+        "inbox.file_unreadable",
+        "error",
+        "收件文件无法读取",
+        "无法读取收件文件 {path}（{reason}）。它可能正被其他程序（Excel、WPS、杀毒软件）占用，"
+        "或在同步文件夹（如 OneDrive）中尚未下载到本机。请关闭该程序或等下载完成后重新运行；"
+        "总台账和数据库都没有改动。",
+    ),
+    ErrorType(
+        "inbox.file_changed",
+        "error",
+        "收件文件在合并时被改动",
+        "收件文件 {path} 在合并过程中被改动（可能正在保存或复制）。请等它保存完毕后重新运行；"
+        "总台账和数据库都没有改动。",
+    ),
+    ErrorType(
         "inbox.unreadable",
         "error",
         "文件夹无法读取",
@@ -152,6 +167,14 @@ CATALOGUE = _catalogue(
         "磁盘空间不足",
         "磁盘空间不足，无法写入工作区 data 文件夹中的 register.sqlite。请清理磁盘后重试，"
         "已有内容没有改动。",
+    ),
+    ErrorType(
+        "store.unavailable",
+        "error",
+        "数据库暂时无法打开或写入",
+        "工作区 data 文件夹中的 register.sqlite 暂时无法打开或写入（{detail}）。请检查：该文件或 "
+        "data 文件夹是否被设为只读，是否在尚未下载到本机的同步文件夹（如 OneDrive）中，是否被"
+        "杀毒软件占用。处理后重新运行即可；这不是文件损坏，请不要用备份替换它。",
     ),
     ErrorType(
         "store.damaged",
@@ -497,6 +520,10 @@ class XlsxflowError(Exception):
         self.code = code
         self.fields = fields
         super().__init__(text if text is not None else message(code, **fields))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in a reading process too: sent back whole (code, message, fields).
+        return type(self), (self.code, str(self)), self.__dict__
 
 
 class UsageError(XlsxflowError):

@@ -35,6 +35,14 @@ class Step:
     summary: str
 
 
+def _told(err: XlsxflowError | FileBusyError) -> str:
+    """What a failed step says: an output held open (by Excel, on Windows) as the other
+    commands say it, not the system's own words."""
+    if isinstance(err, FileBusyError):
+        return str(XlsxflowError("output.busy", path=err.filename))
+    return str(err)
+
+
 @dataclass
 class RunReport:
     steps: list[Step] = field(default_factory=list)
@@ -164,7 +172,7 @@ def run(
             read_on_workers=False,
         )
     except (XlsxflowError, FileBusyError) as err:
-        step("合并", False, f"{err}；后续步骤未执行")
+        step("合并", False, f"{_told(err)}；后续步骤未执行")
         return report
     finally:
         results.clear()  # (a province's values: not to be held through the steps below)
@@ -190,7 +198,7 @@ def run(
     try:
         summary = write_quarterly(ws, as_of)
     except (XlsxflowError, FileBusyError) as err:
-        step("汇总表", False, f"{err}；未发送邮件")
+        step("汇总表", False, f"{_told(err)}；未发送邮件")
         return report
     step("汇总表", True, str(summary))
     if send:

@@ -57,6 +57,16 @@ def store_error(err: sqlite3.Error) -> XlsxflowError:
         return XlsxflowError("store.busy")
     if code == sqlite3.SQLITE_FULL:
         return XlsxflowError("store.full")
+    # (a read-only file or folder, a sync tool's placeholder, an antivirus holding the
+    # journal: not damage, and the clerk must not replace the file with a backup)
+    if code in (
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_PERM,
+        sqlite3.SQLITE_AUTH,
+    ):
+        return XlsxflowError("store.unavailable", detail=str(err))
     return XlsxflowError("store.damaged", detail=str(err))
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from xlsxflow.errors import XlsxflowError
 from xlsxflow.fsutil import BATCH_SYNC, atomic_file
 
 PACKS = "packs"
@@ -65,7 +66,7 @@ def archive_pack(files: Sequence[tuple[Path, str]], folder: Path) -> dict[str, s
                 source, sha = members[member]
                 data = source.read_bytes()
                 if hashlib.sha256(data).hexdigest() != sha:
-                    raise OSError(f"{source} changed while it was being archived")
+                    raise XlsxflowError("inbox.file_changed", path=str(source))
                 pack.writestr(zipfile.ZipInfo(member, _EPOCH), data)
     return {str(source): f"{file}!{member}" for member, (source, _) in members.items()}
 

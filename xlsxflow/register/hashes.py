@@ -25,6 +25,7 @@ import time
 import zlib
 from pathlib import Path
 
+from xlsxflow.errors import XlsxflowError
 from xlsxflow.fsutil import sha256_of
 
 RACY_NS = 3_000_000_000
@@ -71,7 +72,16 @@ class InboxHashes:
         return Path(path).relative_to(self.root).as_posix()
 
     def sha256(self, path: PathLike) -> tuple[str, int]:
-        """(sha256, size) of ``path``."""
+        """(sha256, size) of ``path``; ``inbox.file_unreadable`` if it cannot be read
+        (on Windows: held by another program, or a sync tool's file not downloaded)."""
+        try:
+            return self._sha256(path)
+        except OSError as err:
+            raise XlsxflowError(
+                "inbox.file_unreadable", path=str(path), reason=err.strerror or type(err).__name__
+            ) from None
+
+    def _sha256(self, path: PathLike) -> tuple[str, int]:
         key = self.key(path)
         stat = stat_of(path)
         size = stat[0]
