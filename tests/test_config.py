@@ -306,6 +306,38 @@ def test_toml_syntax_error(tmp_path):
     assert str(err).startswith(f"配置文件 {tmp_path / CONFIG_NAME} 格式错误")
 
 
+def test_a_file_saved_by_notepad_with_a_byte_order_mark_is_read(tmp_path):
+    """Notepad's "UTF-8 with BOM": the same settings as without the mark."""
+    text = render_config(Config()).replace("南昌县", "青山县")
+    path = tmp_path / CONFIG_NAME
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert load_config(path).cycle.county == "青山县"
+
+
+def test_a_file_saved_as_ansi_is_told_how_to_save_it_again(tmp_path):
+    """Older Notepad saved as ANSI (GBK on a Chinese Windows) by default."""
+    path = tmp_path / CONFIG_NAME
+    path.write_bytes(render_config(Config()).encode("gbk"))
+    with pytest.raises(UsageError) as info:
+        load_config(path)
+    assert info.value.code == "config.encoding"
+    assert info.value.exit_code == 2
+    assert str(info.value).startswith(f"配置文件 {path} 不是 UTF-8 编码")
+    assert "选择“UTF-8”" in str(info.value)
+
+
+def test_mail_templates_saved_by_notepad_are_read_or_told_about(tmp_path):
+    from xlsxflow.mail import TEMPLATES_NAME, load_templates
+
+    path = tmp_path / TEMPLATES_NAME
+    path.write_bytes(b"\xef\xbb\xbf" + '[templates]\nsubject = "表格（{committee}）"\n'.encode())
+    assert load_templates(tmp_path)["templates"]["subject"] == "表格（{committee}）"
+    path.write_bytes('[templates]\nsubject = "表格（{committee}）"\n'.encode("gbk"))
+    with pytest.raises(UsageError) as info:
+        load_templates(tmp_path)
+    assert info.value.code == "config.encoding"
+
+
 def test_missing_file_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError) as info:
         load_config(tmp_path / "nope.toml")

@@ -257,13 +257,24 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
 
 def load_config(path: Path) -> Config:
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as err:
-        raise UsageError("config.syntax", path=path, detail=str(err)) from None
+        text = toml_text(path.read_bytes(), path)
     except OSError as err:
         raise UsageError("config.syntax", path=path, detail=err.strerror or str(err)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise UsageError("config.syntax", path=path, detail=str(err)) from None
     return parse_config(data, path)
+
+
+def toml_text(data: bytes, path: Path) -> str:
+    """The text of a TOML file the clerk may have edited in Notepad: saved with a byte
+    order mark (Notepad's "UTF-8 with BOM"), read as it is; saved as ANSI (GBK, older
+    Notepad's default), told how to save it again."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError("config.encoding", path=path) from None
 
 
 # -- rendering -----------------------------------------------------------------------------

@@ -52,6 +52,13 @@ CATALOGUE = _catalogue(
         "配置文件格式错误",
         "配置文件 {path} 格式错误：{detail}。请对照注释改正后重试。",
     ),
+    ErrorType(
+        "config.encoding",
+        "error",
+        "配置文件不是 UTF-8 编码",
+        "配置文件 {path} 不是 UTF-8 编码（可能用记事本保存成了 ANSI）。请用记事本打开它，"
+        "“另存为”时在“编码”中选择“UTF-8”，保存后重试。",
+    ),
     ErrorType("config.invalid", "error", "配置项有误", "配置文件 {path} 中“{key}”：{detail}"),
     ErrorType(
         "roster.unreadable",

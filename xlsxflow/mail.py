@@ -28,7 +28,7 @@ from email.policy import SMTP
 from email.utils import formataddr, formatdate, make_msgid, quote
 from pathlib import Path
 
-from xlsxflow.config import MailConfig
+from xlsxflow.config import MailConfig, toml_text
 from xlsxflow.errors import UsageError, XlsxflowError
 from xlsxflow.filenames import safe_component
 from xlsxflow.fsutil import write_atomic, write_text_atomic
@@ -115,7 +115,7 @@ class Letter:
 
 def load_templates(root: Path) -> dict[str, dict[str, str]]:
     path = root / TEMPLATES_NAME
-    text = path.read_text(encoding="utf-8") if path.exists() else DEFAULT_TEMPLATES
+    text = toml_text(path.read_bytes(), path) if path.exists() else DEFAULT_TEMPLATES
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
