@@ -58,7 +58,7 @@ from registerkit import (
 from xlsxflow.config import Config, NumberingConfig
 from xlsxflow.errors import UsageError, XlsxflowError
 from xlsxflow.excel.chunk_workers import make_plain as _MAKE_PLAIN
-from xlsxflow.fsutil import exclusive_lock
+from xlsxflow.fsutil import exclusive_lock, sha256_of
 from xlsxflow.register.archive import archive_pack, locate
 from xlsxflow.register.merge import BACKUPS_KEPT, LAST_WRITTEN, merge
 from xlsxflow.workspace import Workspace
@@ -998,6 +998,36 @@ def test_department_edits_made_in_libreoffice_are_kept(tmp_path, merged):
 
 
 # -- backups, lock ----------------------------------------------------------------------------
+
+
+def test_an_old_backup_open_in_excel_stays_and_the_merge_still_goes_through(
+    tmp_path, cycle, monkeypatch
+):
+    """(Windows refuses to remove a file open in Excel.) The new register is in place
+    by then: the merge records it (no "unread edits" afterwards), the backup stays until
+    a later merge can remove it."""
+    ws = fresh(tmp_path)
+    for r in cycle.returns[: BACKUPS_KEPT + 1]:
+        receive(ws, r)
+    (oldest, *_) = sorted((ws.data / "backups").glob("*.xlsx"))
+    real = Path.unlink
+
+    def unlink(self, missing_ok=False):  # type: ignore[no-untyped-def]
+        if self == oldest:
+            raise PermissionError(13, "held open by Excel", str(self))
+        return real(self, missing_ok)
+
+    from xlsxflow.register.store import Store
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    assert receive(ws, cycle.returns[BACKUPS_KEPT + 1]).register_written
+    assert oldest.exists()
+    with Store(ws.data / "register.sqlite") as store:
+        assert store.meta("register_sha") == sha256_of(ws.register_path)
+    monkeypatch.setattr(Path, "unlink", real)
+    assert receive(ws, cycle.returns[BACKUPS_KEPT + 2]).register_written
+    assert not oldest.exists()
+    assert len(list((ws.data / "backups").glob("*.xlsx"))) == BACKUPS_KEPT
 
 
 def test_the_previous_register_is_kept_as_a_backup_a_few_generations(tmp_path, cycle):

@@ -555,7 +555,10 @@ def _backup(target: Path, previous: bytes, folder: Path) -> tuple[Path, bool]:
 
 
 def _trim(folder: Path) -> None:
-    """Only the last ``BACKUPS_KEPT`` backups are kept."""
+    """Only the last ``BACKUPS_KEPT`` backups are kept. One that cannot be removed (open
+    in Excel, on Windows) stays until a later merge: the new register is in place by
+    now, and the merge must still record it."""
     old = sorted(folder.glob("register-*.xlsx"))
     for extra in old[:-BACKUPS_KEPT]:
-        extra.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            extra.unlink(missing_ok=True)
