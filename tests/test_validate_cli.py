@@ -206,6 +206,39 @@ def test_outside_any_workspace_the_defaults_are_used_with_a_notice(
     assert "注意" in text.stdout and "--workspace" in text.stdout
 
 
+def test_outside_any_workspace_a_form_is_checked_against_its_own_years_calendar(
+    tmp_path: Path,
+) -> None:
+    """A 2026 form mailed to someone without the workspace: its dates are 2026's, and
+    the source's 2011 calendar would call every one of them out of its window."""
+    import datetime as dt
+
+    from builders import PLAN, application_values, write_return
+
+    from xlsxflow.config import Config
+    from xlsxflow.sample_county import sample_roster
+    from xlsxflow.workspace import init_workspace
+
+    def later(value: Any) -> Any:
+        return value.replace(year=value.year + 15) if isinstance(value, dt.date) else value
+
+    ws = init_workspace(tmp_path / "ws2026", Config.for_year(2026), sample_roster())
+    values = {k: later(v) for k, v in application_values().items()}
+    plan = [{k: later(v) for k, v in row.items()} for row in PLAN]
+    path = write_return(ws, KIND, values, {"plan": plan}, folder=tmp_path / "mail")
+    assert as_json("--workspace", str(ws.root), str(path))[1]["files"][0]["issues"] == []
+    code, data = as_json(str(path))
+    assert data["summary"]["workspace"] is None
+    assert data["files"][0]["issues"] == []
+    assert code == 0
+    # Dates outside 2026's windows are still told, outside a workspace too.
+    values["start_date"] = dt.date(2011, 11, 1)
+    path = write_return(ws, KIND, values, {"plan": plan}, folder=tmp_path / "mail")
+    code, data = as_json(str(path))
+    assert code == 1
+    assert [i["field"] for i in data["files"][0]["issues"]] == ["start_date"]
+
+
 def test_workspace_option_applies_its_roster(workspace: Workspace, tmp_path: Path) -> None:
     path = filled_application(workspace, folder=tmp_path / "mail", name="附件.xlsx")
     code, data = as_json("--workspace", str(workspace.root), str(path))

@@ -99,6 +99,7 @@ def _read_form(book: Any, result: FileResult, ctx: ValidationContext, raw: bool)
     result.problems += extracted.problems
     if extracted.broken:
         return
+    ctx = ctx.for_cycle(identity.meta.get("xf_cycle"))
     validated = validate_form(identity, extracted, ctx, book.date1904)
     result.problems += validated.problems
     meta = identity.meta
