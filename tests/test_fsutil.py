@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from xlsxflow import fsutil
+from xlsxflow.errors import XlsxflowError
 from xlsxflow.register import archive
 
 
@@ -80,8 +81,9 @@ def test_a_pack_is_named_by_its_members_and_made_once(tmp_path: Path) -> None:
 def test_a_file_that_changed_since_it_was_hashed_is_not_archived(tmp_path: Path) -> None:
     [(path, sha)] = sources(tmp_path, 1)
     path.write_bytes(b"changed")
-    with pytest.raises(OSError, match="changed while it was being archived"):
+    with pytest.raises(XlsxflowError, match="在合并过程中被改动") as changed:
         archive.archive_pack([(path, sha)], tmp_path / "archive")
+    assert changed.value.code == "inbox.file_changed"
     assert [p.name for p in (tmp_path / "archive" / "packs").iterdir()] == []  # no temporary
 
 
