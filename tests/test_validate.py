@@ -282,10 +282,26 @@ def test_negative_budget_is_out_of_range(workspace: Workspace) -> None:
     assert issues(result) == [at("value.out_of_range", INNOVATION, "budget_special")]
 
 
-def test_prefilled_committee_code_changed_is_a_warning(workspace: Workspace) -> None:
-    result = read(filled_application(workspace, {"committee_code": "T02"}), workspace)
+def test_prefilled_committee_code_mistyped_is_a_warning(workspace: Workspace) -> None:
+    result = read(filled_application(workspace, {"committee_code": "T1"}), workspace)
     assert issues(result) == [at("form.prefilled_changed", INNOVATION, "committee_code")]
     assert result.committee == "T01" and result.values["committee_code"] == "T01"
+
+
+@pytest.mark.parametrize("field_id", ["committee_code", "committee_name"])
+def test_a_form_filled_by_another_committee_is_an_error(
+    workspace: Workspace, field_id: str
+) -> None:
+    """T02 filled in the form issued to T01, with its own code or name in the header:
+    not credited to T01 (whose own form would later replace T02's project)."""
+    t02 = workspace.roster.committee("T02")
+    typed = {"committee_code": t02.code, "committee_name": t02.name}[field_id]
+    result = read(filled_application(workspace, {field_id: typed}), workspace)
+    assert issues(result) == [at("form.other_committee", INNOVATION, field_id)]
+    assert not result.valid
+    t01 = workspace.roster.committee("T01")
+    assert f"下发给“T01 {t01.name}”" in result.problems[0].message
+    assert f"“T02 {t02.name}”" in result.problems[0].message
 
 
 def test_all_problems_are_collected_in_one_run(workspace: Workspace) -> None:

@@ -407,6 +407,13 @@ CATALOGUE = _catalogue(
         "表格的系统标识前后不一致（{key}：{first} / {second}），已以隐藏工作表中的为准。",
     ),
     ErrorType(
+        "form.other_committee",
+        "error",
+        "用了其他党委的表格",
+        "这份表格是下发给“{issued}”的，表头却填成了“{other}”。请使用县委组织部下发给本单位的"
+        "表格填写；如确需代其他党委填报，请先联系县委组织部。",
+    ),
+    ErrorType(
         "form.prefilled_changed",
         "warning",
         "预填内容被修改",

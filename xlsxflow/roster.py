@@ -97,6 +97,18 @@ class Roster(BaseModel):
         found = self._by_code.get(code)
         return found.name if found is not None else fallback
 
+    def named(self, name: str) -> Committee | None:
+        """The committee called ``name``, if one is (a dict look-up: asked of returns
+        whose header names a committee other than the one they were issued to)."""
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, Committee]:
+        found: dict[str, Committee] = {}
+        for c in self.committees:
+            found.setdefault(c.name, c)
+        return found
+
     def codes(self) -> list[str]:
         return [c.code for c in self.committees]
 

@@ -36,8 +36,11 @@ def _sender(
         problems.append(
             Problem.of("form.unknown_committee", code=code, field="committee_code", **loc)
         )
+    other = _other_committee(identity, values, found, ctx, code)
     typed = values.get("committee_code")
-    if code and typed not in (None, code) and not identity.by_labels:
+    if other is not None:
+        problems.append(other)
+    elif code and typed not in (None, code) and not identity.by_labels:
         where = found["committee_code"]
         problems.append(
             Problem.of(
@@ -56,6 +59,40 @@ def _sender(
     if cycle and cycle != expected:
         problems.append(Problem.of("form.wrong_cycle", found=cycle, expected=expected))
     return problems
+
+
+def _other_committee(
+    identity: Identity,
+    values: dict[str, Any],
+    found: dict[str, Found],
+    ctx: ValidationContext,
+    code: str,
+) -> Problem | None:
+    """A form issued to one committee whose header names another on the roster (its
+    code or its name typed over the prefilled ones): another committee filled it in. Not
+    a slip to correct silently: its project would be counted as the issuing
+    committee's, and replaced when that one sends its own form."""
+    roster = ctx.roster
+    if roster is None or identity.by_labels or not roster.has(code):
+        return None
+    issued = roster.committee(code)
+    typed_code = str(values.get("committee_code") or "")
+    typed_name = str(values.get("committee_name") or "")
+    named = roster.named(typed_name) if typed_name != issued.name else None
+    if typed_code != code and roster.has(typed_code):
+        other, field_id = roster.committee(typed_code), "committee_code"
+    elif named is not None and named.code != code:
+        other, field_id = named, "committee_name"
+    else:
+        return None
+    where = found.get(field_id)
+    return Problem.of(
+        "form.other_committee",
+        issued=f"{issued.code} {issued.name}",
+        other=f"{other.code} {other.name}",
+        field=field_id,
+        **({"sheet": where.sheet, "cell": where.cell} if where else {}),
+    )
 
 
 def validate_form(
