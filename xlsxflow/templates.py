@@ -108,7 +108,9 @@ def plan_templates(
                 if not roster.has(project.committee_code):
                     raise UsageError("templates.unknown_committee", code=project.committee_code)
                 committee = roster.committee(project.committee_code)
-                folder = _committee_folder(outbox, committee, department)
+                # (the acceptance sheet is the acceptance group's: the department's folder)
+                filler = committee if spec.filled_by == "committee" else None
+                folder = _committee_folder(outbox, filler, department)
                 parts = [project.project_no, project.project_name[:16], spec.name]
                 jobs.append(
                     TemplateJob(spec, committee, project, 1, folder / safe_filename(parts, ".xlsx"))

@@ -199,6 +199,10 @@ class FormSpec(_Strict):
     title: str
     name: str
     scope: FormScope
+    # Who fills it in: a committee, or the department (the review sheet; the acceptance
+    # sheet, by its acceptance group). The department's forms go to its own outbox
+    # folder and are never mailed to a committee.
+    filled_by: Literal["committee", "department"] = "committee"
     project_type: str | None = None
     instructions: tuple[str, ...] = ()
     sheets: tuple[SheetSpec, ...]
