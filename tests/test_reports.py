@@ -243,6 +243,19 @@ def test_sheets_in_order_with_chinese_names(
         assert book.active.title == "概览"  # a leader opens the overview first
 
 
+def test_the_overviews_speak_only_to_the_department(
+    quarterly: openpyxl.Workbook, annual: openpyxl.Workbook
+) -> None:
+    """No engineers' words (DOMAIN, field ids) in what a leader reads."""
+    for book in (quarterly, annual):
+        text = " ".join(
+            str(v) for row in book["概览"].iter_rows(values_only=True) for v in row if v
+        )
+        assert "DOMAIN" not in text and "_" not in text, text
+    subtitle = str(annual["概览"]["A2"].value)
+    assert subtitle.startswith("县委组织部（按项目评估办法，权重 40/30/15/15）"), subtitle
+
+
 def test_document_properties_are_fixed(ws: Workspace, reports: dict[str, Path]) -> None:
     created = dt.datetime.combine(ws.config.cycle.notice_date, dt.time())
     for path in reports.values():

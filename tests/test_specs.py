@@ -140,6 +140,19 @@ def test_every_form_kind_is_described_once():
     assert {k for k, s in scopes.items() if s == "department"} == set(DEPARTMENT_KINDS)
 
 
+def test_table_sections_have_short_titles_for_messages():
+    """A table is named in messages and instructions by its short title: without a
+    leading ordinal and without the brackets, whatever they hold (任务台账's hold 、)."""
+    titles = {
+        kind: [s.short_title for s in spec.sections if s.table is not None]
+        for kind, spec in catalog().forms.items()
+    }
+    assert titles["ledger"] == ["项目推进小组", "任务台账", "经费台账", "项目调整申请"]
+    assert titles["application_innovation"] == ["实施计划"]
+    for short in (t for ts in titles.values() for t in ts):
+        assert short and not any(c in short for c in "、（）"), short
+
+
 @pytest.mark.parametrize("kind", FORM_KINDS)
 def test_domain_fields_are_present(kind):
     ids = all_ids(kind)

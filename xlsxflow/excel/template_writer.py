@@ -464,7 +464,7 @@ class _Writer:
     def _table_title(self, table_id: str) -> str:
         for section in self.spec.sections:
             if section.table is not None and section.table.id == table_id:
-                return "“" + section.title.split("、", 1)[-1].split("（", 1)[0] + "”"
+                return f"“{section.short_title}”"
         return table_id
 
 

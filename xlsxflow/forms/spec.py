@@ -17,6 +17,7 @@ FieldType = Literal[
     "text", "longtext", "date", "money", "integer", "percent", "score", "phone", "choice"
 ]
 FormScope = Literal["committee", "project", "department"]
+_ORDINAL = re.compile(r"^[一二三四五六七八九十]+、")
 Bounds = Literal["application", "implementation", "cycle"]
 RuleCheck = Literal[
     "date_order",
@@ -184,6 +185,13 @@ class SectionSpec(_Strict):
     table: TableSpec | None = None
     rules: tuple[RuleSpec, ...] = ()
     signature: tuple[str, ...] = ()
+
+    @property
+    def short_title(self) -> str:
+        """``四、实施计划（…）`` → ``实施计划``, ``任务台账（四定：定目标、定责任…）`` →
+        ``任务台账``: the name used in messages and instructions (only a leading
+        Chinese ordinal is cut, not whatever precedes a 、 in the brackets)."""
+        return _ORDINAL.sub("", self.title).split("（", 1)[0]
 
 
 class SheetSpec(_Strict):

@@ -73,7 +73,7 @@ def _changes(form: str, old: dict[str, Any], new: dict[str, Any]) -> str:
             continue
         tid = section.table.id
         if _cells(old["rows"].get(tid, [])) != _cells(new["rows"].get(tid, [])):
-            labels.append(section.title.split("、", 1)[-1].split("（", 1)[0])
+            labels.append(section.short_title)
     return "、".join(labels) if labels else "内容未变（仅重新保存）"
 
 

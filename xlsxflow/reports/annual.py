@@ -62,7 +62,7 @@ def write_annual(ws: Workspace) -> Path:
         Overview(
             "概览",
             title,
-            f"{config.cycle.department}（按 DOMAIN 评估办法，"
+            f"{config.cycle.department}（按项目评估办法，"
             f"权重 {config.scoring.weight_goal}/{config.scoring.weight_satisfaction}/"
             f"{config.scoring.weight_benefit}/{config.scoring.weight_extensibility}）",
             figures,

@@ -19,18 +19,12 @@ class Row:
     found: dict[str, Found] = field(default_factory=dict)
 
 
-def table_title(section: SectionSpec) -> str:
-    """``四、实施计划（…）`` → ``实施计划``: the short name used in messages."""
-    title = section.title.split("、", 1)[-1]
-    return title.split("（", 1)[0]
-
-
 def check_table(
     section: SectionSpec, cells: TableCells, ctx: ValidationContext, date1904: bool
 ) -> tuple[list[Row], list[Problem]]:
     table = section.table
     assert table is not None
-    title = table_title(section)
+    title = section.short_title
     rows: list[Row] = []
     problems: list[Problem] = []
     for index, row_cells in sorted(cells.rows.items()):
