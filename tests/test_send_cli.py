@@ -376,6 +376,33 @@ def test_feedback_sends_each_committee_its_marked_up_copies(smtp: Servers, ws: P
         assert all(name.startswith(f"{code}_{c.name}") for name in received)
 
 
+def test_a_copy_asking_to_fix_a_form_since_accepted_is_not_sent(smtp: Servers, ws: Path) -> None:
+    """T01 sent its form with a mistake, got a marked-up copy, and sent it again
+    corrected, which merge accepted: that copy is not mailed to it any more. T02's copy
+    of a form still to fix is."""
+    from registerkit import application
+
+    workspace = Workspace.open(ws)
+    first, later = dt.datetime(2011, 11, 20, 9), dt.datetime(2011, 11, 25, 9)
+    wrong = {"project_name": None}
+    for code in ("T01", "T02"):
+        application(workspace, code, saved_at=first, overrides=wrong).put(ws / "inbox")
+    assert run("validate", ws / "inbox", "--feedback", ws / "feedback").exit_code == 1
+    assert run("merge", ws).exit_code == 1  # (both returned)
+    application(workspace, "T01", saved_at=later, name="T01_again").put(ws / "inbox")
+    assert run("merge", ws).exit_code == 0
+    server = smtp.start()
+    result = send(ws, server, "feedback")
+    assert result.exit_code == 0, result.output
+    t02 = workspace.roster.committee("T02")
+    (got,) = server.received
+    assert got.rcpt_tos == (t02.email,)
+    assert sorted(attached(got.message)) == [
+        p.name for p in committee_files(ws / "feedback", "T02")
+    ]
+    assert committee_files(ws / "feedback", "T01")  # (kept: only not sent)
+
+
 # -- TLS, login and the password -----------------------------------------------------------
 
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xlsxflow.errors import UsageError
 from xlsxflow.mail import Letter, fill, load_templates
 from xlsxflow.read.sniff import is_lock_file
 from xlsxflow.roster import Committee
 from xlsxflow.workspace import Workspace
+
+if TYPE_CHECKING:
+    from xlsxflow.register.store import Submission
 
 KINDS = ("templates", "feedback", "reminders", "summary")
 
@@ -56,16 +60,66 @@ def _letter(
     )
 
 
-def _per_committee(ws: Workspace, kind: str, root: Path, only: Sequence[str]) -> list[Letter]:
+def _per_committee(
+    ws: Workspace,
+    kind: str,
+    root: Path,
+    only: Sequence[str],
+    keep: Callable[[Path], bool] = lambda path: True,
+) -> list[Letter]:
     letters = []
     for c in ws.roster.committees:
         if only and c.code not in only:
             continue
         folder = _folder(root, c)
-        files = sorted(_workbooks(folder.rglob("*.xlsx"))) if folder.is_dir() else []
+        found = sorted(_workbooks(folder.rglob("*.xlsx"))) if folder.is_dir() else []
+        files = [p for p in found if keep(p)]
         if files:
             letters.append(_letter(ws, kind, c.name, c.email, files))
     return letters
+
+
+def _still_to_fix(ws: Workspace) -> Callable[[Path], bool]:
+    """Whether a marked-up copy is still to be sent: not one that lists errors in a form
+    whose latest return the register has since accepted (the committee sent it again,
+    corrected: telling it to fix the form would be wrong). A copy that cannot be read,
+    or of a form the register does not know, is sent."""
+    from xlsxflow.register.query import load_state
+
+    state = load_state(ws)
+    if state is None:
+        return lambda path: True
+    latest: dict[str, Submission] = {}
+    for sub in state.submissions:
+        if sub.instance and (
+            sub.instance not in latest or sub.order_key > latest[sub.instance].order_key
+        ):
+            latest[sub.instance] = sub
+    settled = {i for i, s in latest.items() if s.valid and state.statuses[s.sha256].accepted}
+
+    def keep(path: Path) -> bool:
+        from xlsxflow.excel.template_writer import PROBLEMS_SHEET
+        from xlsxflow.feedback import SEVERITY_TEXT
+        from xlsxflow.read.errors import ReadError
+        from xlsxflow.read.open import classify, open_book
+
+        try:
+            book = open_book(path, classify(path))
+        except ReadError:
+            return True
+        try:
+            if book.properties.get("xf_instance") not in settled:
+                return True
+            if PROBLEMS_SHEET not in book.sheets:
+                return True
+            errors = SEVERITY_TEXT["error"]
+            return not any(c.value == errors for c in book.cells(PROBLEMS_SHEET).values())
+        except ReadError:
+            return True
+        finally:
+            book.close()
+
+    return keep
 
 
 def reminders(
@@ -130,7 +184,7 @@ def compose(ws: Workspace, kind: str, only: Sequence[str], today: dt.date) -> li
     if kind == "templates":
         return _per_committee(ws, kind, ws.outbox, only)
     if kind == "feedback":
-        return _per_committee(ws, kind, ws.feedback, only)
+        return _per_committee(ws, kind, ws.feedback, only, _still_to_fix(ws))
     if kind == "reminders":
         return reminders(ws, today, only)
     return summary(ws, only)
