@@ -171,6 +171,28 @@ def test_templates_one_message_per_committee_with_its_own_files(smtp: Servers, w
     assert "合计：已发送 3。" in result.output
 
 
+def test_templates_generated_later_go_out_alone(smtp: Servers, ws: Path) -> None:
+    """The applications were sent; a second form for T02 is generated later: T02 gets
+    that one, not every form again. ``--resend`` sends the whole folder."""
+    server = smtp.start()
+    assert send(ws, server, "templates").exit_code == 0
+    before = set(committee_files(ws / "outbox", "T02"))
+    args = ("--committee", "T02", "--form", "application_innovation", "--copies", 2)
+    assert run("templates", ws, *args).exit_code == 0
+    (second,) = set(committee_files(ws / "outbox", "T02")) - before
+    result = send(ws, server, "templates")
+    assert result.exit_code == 0, result.output
+    got = server.received[3:]
+    t02 = Workspace.open(ws).roster.committee("T02")
+    assert [r.rcpt_tos for r in got] == [(t02.email,)]
+    assert list(attached(got[0].message)) == [second.name]
+    assert "共 1 份" in body_text(got[0].message)
+    assert "合计：已发送 1，已跳过 2。" in result.output
+    result = send(ws, server, "templates", "--only", "T02", "--resend")
+    assert result.exit_code == 0, result.output
+    assert len(attached(server.received[-1].message)) == 4
+
+
 def test_lock_files_of_open_workbooks_are_never_attached(smtp: Servers, ws: Path) -> None:
     """Excel and WPS keep ``~$name.xlsx`` beside a workbook while it is open."""
     files = committee_files(ws / "outbox", "T02")

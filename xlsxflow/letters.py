@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,6 +77,25 @@ def _per_committee(
         if files:
             letters.append(_letter(ws, kind, c.name, c.email, files))
     return letters
+
+
+def _new_templates(
+    letters: list[Letter], ws: Workspace, sent: Collection[tuple[str, str]]
+) -> list[Letter]:
+    """Each committee's letter with only the forms it has not been sent (closure
+    reports generated after the applications go out alone); unchanged when it has had
+    them all (the send log then tells it was sent)."""
+    if not sent:
+        return letters
+    from xlsxflow.mail import file_sha256
+
+    fresh = []
+    for letter in letters:
+        new = [p for p in letter.attachments if (letter.to_addr, file_sha256(p)) not in sent]
+        if new and len(new) < len(letter.attachments):
+            letter = _letter(ws, letter.kind, letter.to_name, letter.to_addr, new)
+        fresh.append(letter)
+    return fresh
 
 
 def _still_to_fix(ws: Workspace) -> Callable[[Path], bool]:
@@ -176,13 +195,21 @@ def summary(ws: Workspace, only: Sequence[str]) -> list[Letter]:
     ]
 
 
-def compose(ws: Workspace, kind: str, only: Sequence[str], today: dt.date) -> list[Letter]:
+def compose(
+    ws: Workspace,
+    kind: str,
+    only: Sequence[str],
+    today: dt.date,
+    sent: Collection[tuple[str, str]] = (),
+) -> list[Letter]:
+    """The letters of ``kind``. ``sent``: (address, SHA-256) of the workbooks sent
+    before (``mail.files_sent``), which templates letters leave out."""
     known = set(ws.roster.codes()) if kind != "summary" else {le.name for le in ws.roster.leaders}
     for who in only:
         if who not in known:
             raise UsageError("send.unknown_recipient", who=who)
     if kind == "templates":
-        return _per_committee(ws, kind, ws.outbox, only)
+        return _new_templates(_per_committee(ws, kind, ws.outbox, only), ws, sent)
     if kind == "feedback":
         return _per_committee(ws, kind, ws.feedback, only, _still_to_fix(ws))
     if kind == "reminders":

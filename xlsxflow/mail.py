@@ -201,6 +201,12 @@ class SendLog:
                 "CREATE TABLE IF NOT EXISTS sent (key TEXT PRIMARY KEY, at TEXT,"
                 " kind TEXT, recipient TEXT, subject TEXT, message_id TEXT)"
             )
+            # each workbook sent to each address (by content): templates generated
+            # later go out alone, not with every form the committee already has
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS sent_files (recipient TEXT, sha256 TEXT,"
+                " PRIMARY KEY (recipient, sha256))"
+            )
 
     @contextlib.contextmanager
     def _told(self) -> Iterator[None]:
@@ -223,8 +229,15 @@ class SendLog:
             letter.subject,
             message_id,
         )
+        files = [(letter.to_addr, file_sha256(p)) for p in letter.attachments]
         with self._told():
             self.db.execute("INSERT OR REPLACE INTO sent VALUES (?,?,?,?,?,?)", row)
+            self.db.executemany("INSERT OR IGNORE INTO sent_files VALUES (?,?)", files)
+
+    def files_sent(self) -> set[tuple[str, str]]:
+        """(address, SHA-256) of every workbook sent."""
+        with self._told():
+            return set(self.db.execute("SELECT recipient, sha256 FROM sent_files"))
 
     def close(self) -> None:
         self.db.close()
@@ -371,6 +384,22 @@ def deliver(
         if log is not None:
             log.close()
     return outcomes
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def files_sent(root: Path) -> set[tuple[str, str]]:
+    """(address, SHA-256) of every workbook sent from the workspace at ``root``."""
+    path = root / "data" / "mail.sqlite"
+    if not path.exists():
+        return set()
+    log = SendLog(path)
+    try:
+        return log.files_sent()
+    finally:
+        log.close()
 
 
 def ensure_templates(root: Path) -> Path:

@@ -41,16 +41,17 @@ def command(
     reminders 催报（缺报事项和截止日期）；summary 最新汇总表给领导。
 
     SMTP 密码只从环境变量读取（变量名见配置 mail.password_env）。发送记录保存在
-    工作区中，重复运行不会重复发送。
+    工作区中，重复运行不会重复发送；templates 只附上该党委还没有收到过的表格
+    （加 --resend 则附上其文件夹中的全部表格）。
     """
     from xlsxflow.letters import compose
-    from xlsxflow.mail import deliver, ensure_templates
+    from xlsxflow.mail import deliver, ensure_templates, files_sent
     from xlsxflow.workspace import Workspace
 
     ws = Workspace.open(workspace)
     ensure_templates(ws.root)
     today = as_of.date() if as_of else dt.date.today()
-    letters = compose(ws, kind, only, today)
+    letters = compose(ws, kind, only, today, set() if resend else files_sent(ws.root))
     if not letters:
         click.echo("没有需要发送的邮件。")
         return
