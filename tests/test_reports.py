@@ -801,3 +801,33 @@ def test_a_tables_rows_read_back_as_written_with_every_cell_drawn() -> None:
     assert empty.max_row == 4 and empty["A4"].value == "（无）"
     calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     assert calamine.get_sheet_by_name("明细").to_python()[3][:2] == ["甲单位", "很长的说明文字"]
+
+
+def test_earlier_meetings_keep_the_figure_they_were_presented_with(tmp_path: Path) -> None:
+    """At the first meeting one ledger was in, its task overdue: 0 %. A ledger saved
+    before that meeting but sent after it (all done on time) must not turn the first
+    meeting into 100 % in the second meeting's history chart and change."""
+    from registerkit import INNOVATION, Department, application, instance, ledger, review
+
+    from xlsxflow.register.meetings import run_schedule
+
+    dept = Department(tmp_path / "ws")
+    at = dt.datetime(2011, 12, 1, 9)
+    dept.receive(application(dept.ws, "T01", saved_at=at))
+    decisions = {instance("T01", INNOVATION): "立项"}
+    dept.receive(review(dept.ws, dept.review_rows(), decisions, saved_at=at))
+    project = dept.project("T01", INNOVATION)
+    early = dt.datetime(2012, 3, 20, 9)
+    dept.receive(ledger(dept.ws, project, saved_at=early, progress=False, name="l1"))
+    first = dt.date.fromisoformat(FIRST)
+    assert run_schedule(dept.ws, first)["county"]["compliance"] == 0.0
+    late = dt.datetime(2012, 3, 25, 9)  # (saved before the meeting, sent after it)
+    dept.receive(ledger(dept.ws, project, saved_at=late, progress=True, name="l2"))
+    book = openpyxl.load_workbook(
+        written(run("report", dept.ws.root, "quarterly", "--as-of", AS_OF))
+    )
+    history = dict(chart_data(book["概览"])["全县按期完成率变化（%）"])
+    assert num(history[FIRST]) == 0
+    now = num(history[AS_OF])
+    assert now > 0  # (task 1 done on time; task 2 due 2012-05-31, half done)
+    assert Decimal(figures(book["概览"])["较上次变化（百分点）"]) == now

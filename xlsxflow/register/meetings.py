@@ -37,6 +37,12 @@ def previous_verdicts(store: Store, as_of: dt.date) -> dict[str, str] | None:
     return {m[1]: m[3] or "" for m in recorded if m[0] == last}
 
 
+def recorded_counties(ws: Workspace) -> dict[str, tuple[int, int]]:
+    """The county's (tasks due, on time) at each meeting as it was recorded then."""
+    with _open_store(ws) as store:
+        return store.meeting_counties()
+
+
 def schedule_report(ws: Workspace, as_of: dt.date, state: RegisterState) -> ScheduleReport:
     """Compliance as of ``as_of`` without recording it (for summaries)."""
     with _open_store(ws) as store:
@@ -78,8 +84,9 @@ def run_schedule(
                         )
                         for p in report.projects
                     ]
+                    county = (report.county.due, report.county.on_time)
                     with store.transaction():
-                        store.save_meeting(as_of.isoformat(), rows)
+                        store.save_meeting(as_of.isoformat(), rows, county)
             del report  # (a province's 400,000 task results: not held through the rewrite)
             if save:  # the register shows the meeting too; same facts, same state
                 write_register(ws, state)

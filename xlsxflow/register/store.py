@@ -476,15 +476,28 @@ class Store:
             )
 
     def save_meeting(
-        self, as_of: str, rows: list[tuple[str, str | None, str | None, str | None, bool, str]]
+        self,
+        as_of: str,
+        rows: list[tuple[str, str | None, str | None, str | None, bool, str]],
+        county: tuple[int, int] | None = None,
     ) -> None:
-        """Replace the snapshot of the meeting held on ``as_of``."""
+        """Replace the snapshot of the meeting held on ``as_of``; ``county``: the
+        county's tasks due and done on time then (its compliance, as presented)."""
         self._bump()
         self.db.execute("DELETE FROM meetings WHERE as_of = ?", (as_of,))
         self.db.executemany(
             "INSERT INTO meetings VALUES (?,?,?,?,?,?,?)",
             [(as_of, p, c, v, r, int(a), e) for p, c, v, r, a, e in rows],
         )
+        if county is not None:
+            counties = self.meeting_counties() | {as_of: county}
+            self.set_meta("meeting_county", json.dumps(counties, sort_keys=True))
+
+    def meeting_counties(self) -> dict[str, tuple[int, int]]:
+        """(tasks due, on time) of the county at each meeting recorded with them (kept
+        in ``meta``: a store of an older xlsxflow, read-only, has no table for them)."""
+        kept = json.loads(self.meta("meeting_county") or "{}")
+        return {day: (int(due), int(on_time)) for day, (due, on_time) in kept.items()}
 
     def meetings(self) -> list[tuple[str, str, str | None, str | None, str | None, bool, str]]:
         return [

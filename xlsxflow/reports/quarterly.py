@@ -7,11 +7,11 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-from xlsxflow.compliance import STATUS_TEXT, VERDICT_TEXT, round_half_up
+from xlsxflow.compliance import STATUS_TEXT, VERDICT_TEXT, Aggregate, round_half_up
 from xlsxflow.excel.report_book import ChartSpec, Overview, ReportBook, Table
 from xlsxflow.forms import catalog
 from xlsxflow.register.figures import ScheduleReport, compute_schedule
-from xlsxflow.register.meetings import schedule_report
+from xlsxflow.register.meetings import recorded_counties, schedule_report
 from xlsxflow.register.state import STATE_TEXT, RegisterState
 from xlsxflow.reports.common import context, save
 from xlsxflow.workspace import Workspace
@@ -31,14 +31,20 @@ def meeting_label(ws: Workspace, as_of: dt.date) -> str:
 def _history(
     ws: Workspace, state: RegisterState, current: ScheduleReport
 ) -> list[tuple[str, Decimal]]:
-    """County compliance at each meeting up to this one (for the change chart), from the
-    same derived register; only the county figure of earlier meetings is kept."""
+    """County compliance at each meeting up to this one (for the change chart): as it
+    was recorded at that meeting (``schedule``, ``run``), else worked out from the
+    register as it is now (which counts ledgers that came after that meeting)."""
     points = []
+    recorded = recorded_counties(ws)
     for meeting in ws.config.cycle.dispatch_meetings:
         if meeting >= current.as_of:
             break
-        earlier = compute_schedule(state, ws.config, ws.roster, meeting, previous={})
-        points.append((meeting.isoformat(), earlier.county.compliance))
+        if meeting.isoformat() in recorded:
+            due, on_time = recorded[meeting.isoformat()]
+            figure = Aggregate("", due=due, on_time=on_time).compliance
+        else:
+            figure = compute_schedule(state, ws.config, ws.roster, meeting, {}).county.compliance
+        points.append((meeting.isoformat(), figure))
     points.append((current.as_of.isoformat(), current.county.compliance))
     return points
 
