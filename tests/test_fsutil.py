@@ -93,3 +93,72 @@ def test_write_atomic_without_sync_still_replaces_in_one_step(tmp_path: Path) ->
     fsutil.write_atomic(target, b"new", sync=False)
     assert target.read_bytes() == b"new"
     assert [p.name for p in tmp_path.iterdir()] == ["a.xlsx"]  # no temporary left
+
+
+def windows_refuses(monkeypatch: pytest.MonkeyPatch, target: Path) -> None:
+    """Windows refuses to replace a read-only file, or one held open, with
+    PermissionError (Linux lets root do both): simulated for ``target``."""
+    real = os.replace
+
+    def replace(src, dst):  # type: ignore[no-untyped-def]
+        if Path(dst) == target:
+            raise PermissionError(13, "Access is denied", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+def test_a_read_only_target_is_told_as_such_and_left_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "报表.xlsx"
+    target.write_bytes(b"old")
+    target.chmod(0o444)
+    windows_refuses(monkeypatch, target)
+    with pytest.raises(fsutil.FileReadOnlyError) as refused:
+        fsutil.write_atomic(target, b"new")
+    told = fsutil.output_error(refused.value)
+    assert told.code == "output.read_only" and "取消勾选“只读”" in str(told)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["报表.xlsx"]  # no temporary left
+    with pytest.raises(fsutil.FileReadOnlyError):  # (and said before any work is done)
+        _open_refused(monkeypatch, target)
+
+
+def _open_refused(monkeypatch: pytest.MonkeyPatch, target: Path) -> None:
+    real = Path.open
+
+    def held(self, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self == target and mode == "r+b":
+            raise PermissionError(13, "Access is denied", str(self))
+        return real(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", held)
+    fsutil.ensure_writable(target)
+
+
+def test_a_target_held_open_is_tried_again_before_it_is_told_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(Windows: an antivirus or a sync tool holds a file for a moment.)"""
+    target = tmp_path / "register.xlsx"
+    target.write_bytes(b"old")
+    monkeypatch.setattr(fsutil, "REPLACE_WAITS", (0.01, 0.01))
+    monkeypatch.setattr(fsutil.time, "sleep", lambda s: None)
+    real, refusals = os.replace, []
+
+    def replace(src, dst):  # type: ignore[no-untyped-def]
+        if len(refusals) < 2:
+            refusals.append(dst)
+            raise PermissionError(13, "The process cannot access the file", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    fsutil.write_atomic(target, b"new")
+    assert target.read_bytes() == b"new" and len(refusals) == 2
+    windows_refuses(monkeypatch, target)
+    with pytest.raises(fsutil.FileBusyError) as busy:
+        fsutil.write_atomic(target, b"newer")
+    assert not isinstance(busy.value, fsutil.FileReadOnlyError)
+    assert fsutil.output_error(busy.value).code == "output.busy"
+    assert target.read_bytes() == b"new"

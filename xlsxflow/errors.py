@@ -151,6 +151,13 @@ CATALOGUE = _catalogue(
         "或把其中的文件移到收件文件夹中可以读取的位置后重新运行。",
     ),
     ErrorType(
+        "output.read_only",
+        "error",
+        "文件是只读的",
+        "{path} 被设为只读，无法写入（例如从光盘或 U 盘复制来的文件）。请在该文件的“属性”中"
+        "取消勾选“只读”后重试，已有内容没有改动。",
+    ),
+    ErrorType(
         "output.busy",
         "error",
         "文件被占用",

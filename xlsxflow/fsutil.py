@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
+import time
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from xlsxflow.errors import XlsxflowError
 
 HASH_PIECE = 1 << 20
 
@@ -30,6 +34,43 @@ def sha256_of(path: str | Path) -> str:
 
 class FileBusyError(OSError):
     """The target is open in another program (Excel locks the files it has open on Windows)."""
+
+
+class FileReadOnlyError(FileBusyError):
+    """The target is marked read-only (restored from a CD or a USB stick, or set so by
+    hand): Windows refuses to replace it, whoever has it open."""
+
+
+def _refused(err: PermissionError, path: Path) -> FileBusyError:
+    """Why ``path`` could not be written: read-only, else held by another program."""
+    try:
+        read_only = not path.stat().st_mode & stat.S_IWRITE
+    except OSError:
+        read_only = False
+    kind = FileReadOnlyError if read_only else FileBusyError
+    return kind(err.errno, f"{path} 无法写入", str(path))
+
+
+def output_error(err: FileBusyError) -> XlsxflowError:
+    """What the clerk is told of an output that could not be written."""
+    code = "output.read_only" if isinstance(err, FileReadOnlyError) else "output.busy"
+    return XlsxflowError(code, path=err.filename)
+
+
+# On Windows an antivirus, the search indexer or a sync tool may hold a file for a moment
+# just after it was written: replacing is tried again before it is reported as busy.
+REPLACE_WAITS = (0.1, 0.3, 0.6) if os.name == "nt" else ()
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    for wait in (*REPLACE_WAITS, None):
+        try:
+            os.replace(tmp, path)
+            return
+        except PermissionError as err:
+            if wait is None:
+                raise _refused(err, path) from err
+            time.sleep(wait)
 
 
 def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True, sync: bool = True) -> None:
@@ -58,7 +99,7 @@ def atomic_file(
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:
-        os.chmod(tmp, _mode_for(path))
+        os.chmod(tmp, _mode_for(path) | stat.S_IWRITE)  # (never a read-only temporary)
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
@@ -66,12 +107,10 @@ def atomic_file(
                 os.fsync(fh.fileno())
         if before_replace is not None:
             before_replace()
-        try:
-            os.replace(tmp, path)
-        except PermissionError as err:
-            raise FileBusyError(err.errno, f"{path} 正被其他程序占用", str(path)) from err
+        _replace(tmp, path)
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        # (an error here must not hide the one that stopped the write)
+        with contextlib.suppress(OSError):
             tmp.unlink()
     if sync_dir:
         _fsync_dir(path.parent)
@@ -181,4 +220,4 @@ def ensure_writable(path: Path) -> None:
         with path.open("r+b"):
             pass
     except PermissionError as err:
-        raise FileBusyError(err.errno, f"{path} 正被其他程序占用", str(path)) from err
+        raise _refused(err, path) from err

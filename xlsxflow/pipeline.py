@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from xlsxflow import give_back_memory
 from xlsxflow.errors import XlsxflowError
-from xlsxflow.fsutil import FileBusyError
+from xlsxflow.fsutil import FileBusyError, output_error
 from xlsxflow.problems import FileResult
 from xlsxflow.validation import ValidationContext
 from xlsxflow.workspace import Workspace
@@ -38,9 +38,7 @@ class Step:
 def _told(err: XlsxflowError | FileBusyError) -> str:
     """What a failed step says: an output held open (by Excel, on Windows) as the other
     commands say it, not the system's own words."""
-    if isinstance(err, FileBusyError):
-        return str(XlsxflowError("output.busy", path=err.filename))
-    return str(err)
+    return str(output_error(err) if isinstance(err, FileBusyError) else err)
 
 
 @dataclass

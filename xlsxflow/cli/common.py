@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from xlsxflow.errors import XlsxflowError
-from xlsxflow.fsutil import FileBusyError
+from xlsxflow.fsutil import FileBusyError, output_error
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,7 +41,7 @@ def reports_errors(func: F) -> F:
         except XlsxflowError as err:
             raise CommandError(err) from err
         except FileBusyError as err:
-            raise CommandError(XlsxflowError("output.busy", path=err.filename)) from err
+            raise CommandError(output_error(err)) from err
         except sqlite3.Error as err:
             raise CommandError(store_error(err)) from err
 
