@@ -146,6 +146,24 @@ def test_help_does_not_import_heavy_libraries(args):
     assert loaded == []
 
 
+@pytest.mark.parametrize("code_page", ["cp936", "cp1252"])
+def test_redirected_output_is_utf8_whatever_the_code_page(tmp_path, code_page):
+    """``xlsxflow validate … --json > result.json`` on a Windows PC whose code page is
+    GBK (or Western): every character of a file name reaches the file, none becomes ?."""
+    folder = tmp_path / "收件"
+    folder.mkdir()
+    (folder / "申报表䶮𠀀é.xlsx").write_bytes(b"not a workbook")
+    result = subprocess.run(
+        [sys.executable, "-m", "xlsxflow", "validate", str(folder), "--json"],
+        capture_output=True,
+        check=False,
+        env={**os.environ, "PYTHONIOENCODING": code_page, "PYTHONUTF8": "0"},
+    )
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout.decode("utf-8"))
+    assert [Path(f["path"]).name for f in data["files"]] == ["申报表䶮𠀀é.xlsx"]
+
+
 # -- init ----------------------------------------------------------------------------------
 
 

@@ -49,10 +49,20 @@ class LazyGroup(click.Group):
 
 
 def _utf8_console() -> None:
-    """Chinese output must not crash on a Windows console set to another code page."""
+    """Chinese output must not crash on a Windows console set to another code page; and
+    output redirected to a file or a pipe (``--json > result.json``) is UTF-8, whatever
+    the code page: a committee's name or a file name outside GBK came out as ``?``."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure: Any = getattr(stream, "reconfigure", None)
-        if reconfigure is not None and (stream.encoding or "").lower() not in ("utf-8", "utf8"):
+        if reconfigure is None or (stream.encoding or "").lower() in ("utf-8", "utf8"):
+            continue
+        try:
+            redirected = not stream.isatty()
+        except (OSError, ValueError):
+            redirected = False
+        if redirected:
+            reconfigure(encoding="utf-8", errors="replace")
+        else:
             reconfigure(errors="replace")
 
 
