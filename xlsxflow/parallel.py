@@ -129,7 +129,17 @@ def workers_for(count: int, workers: int | None = None) -> int:
         return max(1, workers)
     if count < SERIAL_BELOW:
         return 1
-    return max(1, min(os.cpu_count() or 1, count // CHUNK))
+    return max(1, min(_cores(), count // CHUNK))
+
+
+# Windows waits on at most 63 handles at once: ``ProcessPoolExecutor`` refuses more than
+# 61 workers there (a PC with 64 logical processors could not merge at all).
+WINDOWS_MOST_WORKERS = 61
+
+
+def _cores() -> int:
+    cores = os.cpu_count() or 1
+    return min(cores, WINDOWS_MOST_WORKERS) if os.name == "nt" else cores
 
 
 def chunked(paths: Sequence[Path]) -> list[list[Path]]:
