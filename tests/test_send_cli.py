@@ -499,6 +499,7 @@ def test_a_permanent_failure_is_reported_and_the_others_still_go(smtp: Servers, 
     result = send(ws, server, "templates")
     assert result.exit_code == 1, result.output
     assert f"发送失败：{refused.name} <{refused.email}>" in result.output
+    assert "收件地址被邮件服务器拒绝，请核对名册中的电子邮箱" in result.output
     assert "550" in result.output
     assert "合计：已发送 2，发送失败 1。" in result.output
     assert set(by_recipient(server.received)) == {
@@ -510,6 +511,25 @@ def test_a_permanent_failure_is_reported_and_the_others_still_go(smtp: Servers, 
     assert result.exit_code == 0, result.output
     assert server.received[-1].rcpt_tos == (refused.email,)
     assert len(server.received) == 3
+
+
+def test_a_server_that_cannot_be_reached_is_told_once_in_chinese(ws: Path) -> None:
+    """Nothing listens on the port (or the security setting is wrong): the first letter
+    says why, the others say they were not sent, and nothing is retried per letter."""
+    import socket
+
+    with socket.socket() as probe:  # a free port on loopback, closed again
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run("send", ws, "templates", "--smtp-host", "127.0.0.1", "--smtp-port", port)
+    assert result.exit_code == 1, result.output
+    failed = [line for line in result.output.splitlines() if line.startswith("发送失败")]
+    assert len(failed) == 3
+    assert (
+        f"无法连接邮件服务器 127.0.0.1:{port}，请检查网络和配置 [mail] 的 host、port" in failed[0]
+    )
+    assert all(line.endswith("（同上，未发送）") for line in failed[1:])
+    assert "合计：发送失败 3。" in result.output
 
 
 # -- roster text cannot inject headers -----------------------------------------------------

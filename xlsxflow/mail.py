@@ -266,6 +266,28 @@ def _is_temporary(err: Exception) -> bool:
     return isinstance(err, TEMPORARY)
 
 
+def failure_text(err: Exception, host: str, port: int, security: str) -> str:
+    """Why a letter was not sent, in words the clerk (or whoever set up the mailbox) can
+    act on; the server's own words follow in brackets."""
+    original = f"（{type(err).__name__}: {err}）"
+    if isinstance(err, ssl.SSLError):
+        return (
+            f"无法与邮件服务器 {host}:{port} 建立加密连接，请核对配置 [mail] 的 security"
+            f"（现为 {security}）和 port：SSL 通常用 465 端口，STARTTLS 通常用 587 端口" + original
+        )
+    if isinstance(err, smtplib.SMTPNotSupportedError):
+        return f"邮件服务器 {host}:{port} 不支持 STARTTLS，请核对配置 [mail] 的 security" + original
+    if isinstance(err, smtplib.SMTPAuthenticationError):
+        return "邮箱用户名或密码（授权码）不正确，请核对配置 [mail] 的 username 和密码" + original
+    if isinstance(err, smtplib.SMTPRecipientsRefused):
+        return "收件地址被邮件服务器拒绝，请核对名册中的电子邮箱" + original
+    if isinstance(err, smtplib.SMTPResponseException):
+        return f"邮件服务器拒绝发送（{err.smtp_code}）" + original
+    if isinstance(err, OSError) and not isinstance(err, smtplib.SMTPException):
+        return f"无法连接邮件服务器 {host}:{port}，请检查网络和配置 [mail] 的 host、port" + original
+    return "发送失败" + original
+
+
 class Mailer:
     """One SMTP connection for a batch, reconnecting with back-off on temporary failures."""
 
@@ -374,7 +396,10 @@ def deliver(
             try:
                 mailer.send(msg)
             except (smtplib.SMTPException, OSError) as err:
-                outcomes.append(Outcome(letter, "failed", f"{type(err).__name__}: {err}"))
+                said = failure_text(err, mailer.host, mailer.port, config.security)
+                if any(o.status == "failed" and o.detail == said for o in outcomes):
+                    said = "同上，未发送"  # (the server refused the whole batch alike)
+                outcomes.append(Outcome(letter, "failed", said))
                 continue
             log.record(key, letter, str(msg["Message-ID"]))
             outcomes.append(Outcome(letter, "sent"))
