@@ -640,6 +640,16 @@ def test_duplicate_sheet_names_differing_in_case(clean: Path) -> None:
     assert not result.valid
 
 
+def test_a_panic_in_the_rust_reader_is_one_files_problem(clean: Path) -> None:
+    """A date cell of -1e16 days makes calamine panic; pyo3 raises that as a
+    BaseException, which passed every ``except Exception`` and stopped the whole run."""
+    start = at("", KIND, "start_date")[2]
+    edit = {sheet_part(clean, MAIN): set_cell(start, "><v>-1e16</v></c>")}
+    result = read_untouched(hostile(clean, "panic.xlsx", edit=edit))
+    only(result, "file.crashed")
+    assert "表格读取组件无法处理" in result.problems[0].message
+
+
 def test_formula_without_cached_value_is_never_read_as_zero(clean: Path) -> None:
     budget = at("", KIND, "budget_special")[2]
     edit = {sheet_part(clean, MAIN): set_cell(budget, "><f>SUM(B30:B31)</f></c>")}

@@ -11,7 +11,7 @@ from xml.etree.ElementTree import Element
 
 from xlsxflow.read.book import NameRef, RawBook, RawCell, Visibility
 from xlsxflow.read.calamine_rows import cells_from_rows
-from xlsxflow.read.errors import ReadError
+from xlsxflow.read.errors import ReadError, calamine_errors
 from xlsxflow.read.limits import Limits
 from xlsxflow.read.refs import col_index
 from xlsxflow.read.safezip import SafeZip
@@ -80,7 +80,7 @@ def _largest_area(content: Element) -> int:
 
 def read_ods(limits: Limits, zip_: SafeZip) -> RawBook:
     """``zip_``: the file's zip, opened by the caller (closed here)."""
-    from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
+    from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
     with zip_ as z:
         content = _parse(z.read("content.xml"), "content.xml")
@@ -99,11 +99,9 @@ def read_ods(limits: Limits, zip_: SafeZip) -> RawBook:
     if _largest_area(content) > limits.max_cells:
         raise ReadError("file.too_large", "工作表单元格过多")
     del content
-    try:
+    with calamine_errors():
         # (by content: from_path goes by the extension)
         wb = CalamineWorkbook.from_filelike(zip_.stream())
-    except (CalamineError, ValueError, OSError) as err:
-        raise ReadError("file.corrupt", str(err)) from None
     sheets = [m.name for m in wb.sheets_metadata]
     # SheetVisibleEnum members have no ``.name`` and no hash (a pyo3 enum): compare them
     visibility: dict[str, Visibility] = {
@@ -114,10 +112,8 @@ def read_ods(limits: Limits, zip_: SafeZip) -> RawBook:
     }
 
     def load(sheet: str) -> dict[tuple[int, int], RawCell]:
-        try:
+        with calamine_errors(f"工作表“{sheet}”："):
             rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-        except (CalamineError, ValueError) as err:
-            raise ReadError("file.corrupt", f"工作表“{sheet}”：{err}") from None
         return cells_from_rows(rows, sheet, limits.max_cell_chars, limits.max_cells)
 
     return RawBook(
