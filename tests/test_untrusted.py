@@ -640,6 +640,35 @@ def test_duplicate_sheet_names_differing_in_case(clean: Path) -> None:
     assert not result.valid
 
 
+@pytest.mark.parametrize("keep_plain", [True, False])
+@pytest.mark.parametrize("written", ["worksheets/./{}", "../xl/worksheets/{}"])
+def test_a_sheet_named_by_a_path_calamine_reads_as_written_is_refused(
+    clean: Path, written: str, keep_plain: bool
+) -> None:
+    """This reader resolves ``worksheets/./sheet1.xml`` to the part it checks; calamine
+    reads a member of that very name, which can hold a cell at XFD1048576 (calamine then
+    asked for 512 GB and the process aborted) or other values than those checked."""
+    part = sheet_part(clean, MAIN)
+    name = part.rsplit("/", 1)[1]
+    target = written.format(name)
+    shadow = f"xl/{target}"  # (as calamine joins it)
+    far = b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+    with zipfile.ZipFile(clean) as z:
+        sheet = z.read(part).replace(b"</sheetData>", far)
+    rels = "xl/_rels/workbook.xml.rels"
+    edit = {
+        rels: lambda d: d.replace(
+            f'Target="worksheets/{name}"'.encode(), f'Target="{target}"'.encode()
+        )
+    }
+    path = hostile(
+        clean, "shadow.xlsx", edit=edit, add=[(shadow, sheet)], drop=() if keep_plain else [part]
+    )
+    result = read_untouched(path)
+    only(result, "file.corrupt")
+    assert "部件名不规范" in result.problems[0].message
+
+
 def test_a_panic_in_the_rust_reader_is_one_files_problem(clean: Path) -> None:
     """A date cell of -1e16 days makes calamine panic; pyo3 raises that as a
     BaseException, which passed every ``except Exception`` and stopped the whole run."""

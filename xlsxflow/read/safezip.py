@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import posixpath
 import zipfile
 from pathlib import Path
 
@@ -36,7 +37,11 @@ class SafeZip:
         self.names = {info.filename for info in self.infos}
 
     def check(self) -> None:
-        """Too many members, two of one name, or an encrypted one: refused."""
+        """Too many members, two of one name, a name not in its plain form, or an
+        encrypted one: refused. (``xl/worksheets/./sheet1.xml`` is the same part as
+        ``xl/worksheets/sheet1.xml`` to this reader, which resolves paths, but another
+        member to calamine, which reads a relationship's target as written: calamine
+        could be handed a sheet that was never checked.)"""
         if len(self.infos) > self.limits.max_members:
             raise ReadError("file.too_large", f"{len(self.infos)} 个部件")
         seen: set[str] = set()
@@ -44,6 +49,9 @@ class SafeZip:
             if info.filename in seen:
                 raise ReadError("file.duplicate_member", info.filename)
             seen.add(info.filename)
+            bare = info.filename.rstrip("/")  # (a folder's entry ends with /)
+            if "\\" in bare or bare != posixpath.normpath(bare) or bare.startswith("/"):
+                raise ReadError("file.corrupt", f"部件名不规范：{info.filename}")
             if info.flag_bits & 0x1:
                 raise ReadError("file.encrypted", info.filename)
 
