@@ -44,12 +44,14 @@ def _name_ref(address: str) -> NameRef | None:
 
 def _repeated(element: Element, attribute: str) -> int:
     """A repeat count as calamine reads it, but never less: a count too long to be worth
-    converting is counted as a trillion (calamine writes out as many as a sheet holds);
-    one that is not a number makes calamine refuse the file."""
+    converting is counted as a trillion (calamine writes out as many as a sheet holds).
+    Rust's number parsing takes a leading ``+`` (``+990000`` is 990,000 cells to it, and
+    was 1 here); anything else that is not plain digits is refused, not guessed at."""
     text = element.get(attribute, "1")
-    if not (text.isascii() and text.isdigit()):
-        return 1
-    return int(text) if len(text) <= 12 else 10**12
+    digits = text[1:] if text.startswith("+") else text
+    if not (digits.isascii() and digits.isdigit()):
+        raise ReadError("file.corrupt", f"重复次数“{text[:20]}”不是数字")
+    return int(digits) if len(digits) <= 12 else 10**12
 
 
 def _largest_area(content: Element) -> int:

@@ -111,15 +111,16 @@ class _XlsxReader:
         visibility: dict[str, Visibility] = {}
         self.paths: dict[str, str] = {}
         duplicates: list[str] = []
-        local_ids: list[str] = []
+        folded: set[str] = set()  # (a set: a list scanned for each name took 514 s for
+        # the 150,000 sheet names of one 1.3 MB file)
         for sheet in root.iter(f"{ns}sheet"):
             name = sheet.get("name", "")
             rid = sheet.get(f"{{{_REL_NS}}}id") or sheet.get(f"{{{_STRICT_REL_NS}}}id") or ""
-            if name in visibility or name.casefold() in (s.casefold() for s in sheets):
+            if name in visibility or name.casefold() in folded:
                 duplicates.append(name)
                 continue
+            folded.add(name.casefold())
             sheets.append(name)
-            local_ids.append(name)
             state = sheet.get("state", "visible")
             visibility[name] = state if state in ("hidden", "veryHidden") else "visible"  # type: ignore[assignment]
             if rid in rels:
