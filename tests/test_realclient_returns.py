@@ -474,3 +474,33 @@ def test_goal_rate_over_100_is_out_of_range(batch):
     wanted = _planted(ret.template.spec, ("value.out_of_range", "goal_rate"))
     assert _found(result) == wanted, "\n".join(_problems(result))
     assert "goal_rate" not in result.values
+
+
+def test_an_xls_of_many_sheets_with_far_cells_is_read_in_little_memory(tmp_path: Path) -> None:
+    """Found by a review: 40 extra sheets, each with one cell at IV65536, saved by
+    LibreOffice as .xls (46 KB), took 6.4 GB to read. Only the form's sheets are loaded
+    now, each holding its own cells only."""
+    import tracemalloc
+
+    import openpyxl
+
+    ws = init_workspace(tmp_path / "ws", Config(), sample_roster())
+    (template,) = plan_templates(
+        ws.config, ws.roster, ws.outbox, committees=[COMMITTEE], kinds=["application_innovation"]
+    )
+    write_templates([template], ws.config)
+    book = openpyxl.load_workbook(template.path)
+    for i in range(40):
+        book.create_sheet(f"附表{i}")["IV65536"] = i
+    padded = tmp_path / "padded.xlsx"
+    book.save(padded)
+    xls = tmp_path / "padded.xls"
+    fill([job(padded, xls)], tmp_path / "lo")
+    tracemalloc.start()
+    try:
+        result = read_return(xls, ValidationContext(ws.config, ws.roster, ws.root))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.form == "application_innovation" and result.format == "xls"
+    assert peak < 100 * 2**20, f"{peak / 2**20:.0f} MiB"
