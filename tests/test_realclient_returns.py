@@ -504,3 +504,28 @@ def test_an_xls_of_many_sheets_with_far_cells_is_read_in_little_memory(tmp_path:
         tracemalloc.stop()
     assert result.form == "application_innovation" and result.format == "xls"
     assert peak < 100 * 2**20, f"{peak / 2**20:.0f} MiB"
+
+
+def test_a_large_xls_from_libreoffice_is_known_as_one(tmp_path: Path) -> None:
+    """LibreOffice writes an .xls's directory at its end: past the first 512 KB, which
+    were all that was searched, a return with a photo (767 KB) was told it was no
+    spreadsheet."""
+    import openpyxl
+
+    ws = init_workspace(tmp_path / "ws", Config(), sample_roster())
+    (template,) = plan_templates(
+        ws.config, ws.roster, ws.outbox, committees=[COMMITTEE], kinds=["application_innovation"]
+    )
+    write_templates([template], ws.config)
+    book = openpyxl.load_workbook(template.path)
+    extra = book.create_sheet("附件材料")
+    rng = random.Random(5)
+    for r in range(1, 6001):
+        extra.cell(r, 1, "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(60)))
+    big = tmp_path / "big.xlsx"
+    book.save(big)
+    xls = tmp_path / "big.xls"
+    fill([job(big, xls)], tmp_path / "lo")
+    assert xls.stat().st_size > 600 * 1024
+    result = read_return(xls, ValidationContext(ws.config, ws.roster, ws.root))
+    assert (result.form, result.format) == ("application_innovation", "xls")

@@ -76,11 +76,34 @@ def zip_kind(names: Collection[str], mimetype: Callable[[], bytes | None]) -> Ki
 
 
 def _sniff_ole(path: Path) -> Kind:
-    # The directory sectors of small OLE2 files sit within the first few hundred KB.
+    """An OLE2 file by the streams its directory names: an encrypted OOXML package, or
+    an .xls workbook. The directory is read as xlrd's compound-document reader finds it
+    (LibreOffice writes it at the end: a 767 KB .xls with a photo was taken for
+    something else when only the first 512 KB were searched); a file too large to be
+    read whole, or not a compound document xlrd can read, by its first 512 KB."""
+    from xlsxflow.read.limits import DEFAULT_LIMITS
+
     with path.open("rb") as fh:
-        blob = fh.read(512 * 1024)
-    if any(marker in blob for marker in _ENCRYPTED_MARKERS):
+        data = fh.read(DEFAULT_LIMITS.max_file_bytes + 1)
+    names = _ole_names(data) if len(data) <= DEFAULT_LIMITS.max_file_bytes else None
+    if names is None:
+        blob = data[: 512 * 1024]
+        found = [m for m in (*_ENCRYPTED_MARKERS, _WORKBOOK_STREAM, _BOOK_STREAM) if m in blob]
+        names = {m.decode("utf-16-le") for m in found}
+    if names & {"EncryptedPackage", "EncryptionInfo"}:
         return "encrypted"
-    if _WORKBOOK_STREAM in blob or _BOOK_STREAM in blob:
+    if names & {"Workbook", "Book"}:
         return "xls"
     return "not_spreadsheet"
+
+
+def _ole_names(data: bytes) -> set[str] | None:
+    import io
+
+    from xlrd.compdoc import CompDoc
+
+    try:
+        doc = CompDoc(data, logfile=io.StringIO())
+        return {entry.name for entry in doc.dirlist}
+    except Exception:  # (xlrd raises bare exceptions on damaged files)
+        return None
