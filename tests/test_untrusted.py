@@ -320,6 +320,22 @@ def test_a_zip_that_is_no_spreadsheet(tmp_path: Path) -> None:
     only(read_untouched(path), "file.not_spreadsheet")
 
 
+def test_a_zip_larger_than_any_return_is_skipped_unopened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(A 90 MB zip of a million members, listed to tell what it holds, took 586 MB.)"""
+    path = tmp_path / "照片.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("a.jpg", os.urandom(DEFAULT_LIMITS.max_file_bytes + 1))
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("opened")
+
+    monkeypatch.setattr(zipfile, "ZipFile", never)
+    result = read_untouched(path)
+    assert result.skipped and not result.problems
+
+
 def _flag_encrypted(path: Path) -> None:
     """Set the encryption flag of every member, in its local header and the directory."""
     data = bytearray(path.read_bytes())
