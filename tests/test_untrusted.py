@@ -748,6 +748,28 @@ def test_formula_with_cached_value_is_read_with_a_warning(clean: Path) -> None:
     assert result.values["budget_special"] == 50000
 
 
+@pytest.mark.parametrize("index", ["-1", "99999"])
+def test_a_shared_string_index_out_of_range_is_never_another_string(
+    clean: Path, index: str
+) -> None:
+    """(-1 read the last string.) With a formula on the sheet, this reader reads it."""
+    budget = at("", KIND, "budget_special")[2]
+    name = at("", KIND, "project_name")[2]
+    cells = [
+        set_cell(budget, "><f>1+1</f><v>2</v></c>"),
+        set_cell(name, f' t="s"><v>{index}</v></c>'),
+    ]
+
+    def both(data: bytes) -> bytes:
+        for edit in cells:
+            data = edit(data)
+        return data
+
+    result = read_untouched(hostile(clean, "sst.xlsx", edit={sheet_part(clean, MAIN): both}))
+    only(result, "file.corrupt")
+    assert f"共享字符串索引 {index} 无效" in result.problems[0].message
+
+
 def test_formula_with_an_error_value(clean: Path) -> None:
     budget = at("", KIND, "budget_special")[2]
     edit = {sheet_part(clean, MAIN): set_cell(budget, ' t="e"><f>1/0</f><v>#DIV/0!</v></c>')}

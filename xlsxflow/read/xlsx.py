@@ -296,7 +296,10 @@ class _XlsxReader:
         elif kind == "s":
             strings = self._shared_strings()
             try:
-                value = strings[int(raw)]
+                index = int(raw)
+                if index < 0:  # (Python would read -1 as the last string)
+                    raise IndexError(index)
+                value = strings[index]
             except (ValueError, IndexError):
                 raise ReadError("file.corrupt", f"共享字符串索引 {raw} 无效") from None
         elif kind in ("str", "d"):
