@@ -25,6 +25,7 @@ def test_every_file_under_the_folders_once_in_path_order(tmp_path: Path) -> None
     (outside / "not-ours.xlsx").write_bytes(b"x")
     (inbox / "link").symlink_to(outside, target_is_directory=True)  # a link is not followed
     (inbox / "dangling.xlsx").symlink_to(tmp_path / "gone.xlsx")  # nothing to read
+    (inbox / "linked.xlsx").symlink_to(outside / "not-ours.xlsx")  # nor a link to a file
     if hasattr(os, "mkfifo"):
         os.mkfifo(inbox / "pipe.xlsx")  # reading it would wait for ever
     found = discover([inbox, inbox / "c.xlsx", inbox / "a"])  # named twice: listed once

@@ -21,7 +21,8 @@ def discover(paths: Iterable[Path]) -> list[Path]:
 
 def listing(paths: Iterable[Path]) -> list[str]:
     """Every file named or inside a named folder (recursively, not through links or
-    junctions to folders), sorted by path with ``/`` on every system, each path once.
+    junctions, to folders or to files), sorted by path with ``/`` on every system, each
+    path once.
     (Names are not compared case-insensitively: a folder on Windows may be case
     sensitive, and two returns in it must not become one. The same file named twice in
     another letter case is read twice and merged once: by its hash.) A folder that
@@ -52,7 +53,9 @@ def _files_under(folder: str) -> Iterator[str]:
                     if entry.is_dir(follow_symlinks=False):
                         if not _is_junction(entry):
                             pending.append(entry.path)
-                    elif entry.is_file():
+                    elif entry.is_file(follow_symlinks=False):
+                        # (a link to a file is not followed either: it may point
+                        # anywhere, and merge would read and archive that file)
                         yield entry.path
         except OSError as err:
             raise UsageError(
