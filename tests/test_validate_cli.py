@@ -239,6 +239,18 @@ def test_outside_any_workspace_a_form_is_checked_against_its_own_years_calendar(
     assert [i["field"] for i in data["files"][0]["issues"]] == ["start_date"]
 
 
+def test_control_characters_typed_in_a_cell_never_reach_the_terminal(
+    workspace: Workspace,
+) -> None:
+    """An escape sequence in 联系电话 would retitle the clerk's window (or worse)."""
+    typed = "\x1b]0;PWNED\x07138\x9b"
+    path = filled_application(workspace, {"contact_phone": typed}, name="T01_esc.xlsx")
+    result = invoke(str(path))
+    assert result.exit_code == 1
+    assert not any(c in result.stdout for c in "\x1b\x07\x9b")
+    assert "\\x1b]0;PWNED\\x07138\\x9b" in result.stdout
+
+
 def test_workspace_option_applies_its_roster(workspace: Workspace, tmp_path: Path) -> None:
     path = filled_application(workspace, folder=tmp_path / "mail", name="附件.xlsx")
     code, data = as_json("--workspace", str(workspace.root), str(path))

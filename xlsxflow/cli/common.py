@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -68,6 +69,16 @@ def store_error(err: sqlite3.Error) -> XlsxflowError:
     ):
         return XlsxflowError("store.unavailable", detail=str(err))
     return XlsxflowError("store.damaged", detail=str(err))
+
+
+# C0 and C1 controls but the line feed and the tab: a terminal acts on them (an escape
+# sequence typed into a cell could retitle the window, or hide the lines before it).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def shown(text: str) -> str:
+    """``text`` holding what a committee typed, safe to print: controls as ``\\x1b``."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 workspace_argument = click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))

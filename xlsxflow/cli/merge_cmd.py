@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import reports_errors, workspace_argument
+from xlsxflow.cli.common import reports_errors, shown, workspace_argument
 from xlsxflow.register.merge_report import MergeReport
 
 
@@ -49,7 +49,7 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
     )
     if not quiet:
         for path, reason in report.rejections:
-            click.echo(click.style("退回 ", fg="red") + f"{path}：{reason}")
+            click.echo(click.style("退回 ", fg="red") + shown(f"{path}：{reason}"))
         for line in report.committee_edits:
             click.echo(click.style("注意 ", fg="yellow") + line)
         for line in report.notes:
