@@ -55,6 +55,36 @@ def test_init_carries_the_register_and_roster_over(last_year, tmp_path):
         assert archived_bytes(new, sub) == archived_bytes(last_year, sub)
 
 
+def test_a_carry_over_that_fails_leaves_nothing_half_made(last_year, tmp_path):
+    """Last year's store damaged: told in Chinese, no new workspace left behind (a second
+    try was refused as 已经存在且不是空文件夹), last year's files untouched; once it is
+    mended, the same command goes through."""
+    import shutil
+
+    old = tmp_path / "2011"
+    shutil.copytree(last_year.root, old)
+    store = old / "data" / "register.sqlite"
+    good = store.read_bytes()
+    store.write_bytes(b"\0" * 4096 + good[4096:])
+    before = {p: p.read_bytes() for p in old.rglob("*") if p.is_file()}
+    args = ["init", str(tmp_path / "2012"), "--year", "2012", "--carry-over", str(old)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert "register.sqlite 无法读取或已损坏" in result.stderr
+    assert not (tmp_path / "2012").exists()
+    assert {p: p.read_bytes() for p in old.rglob("*") if p.is_file()} == before
+    store.write_bytes(good)
+    assert CliRunner().invoke(cli, args).exit_code == 0
+
+
+def test_carrying_over_from_a_workspace_never_merged_makes_nothing(tmp_path):
+    assert CliRunner().invoke(cli, ["init", str(tmp_path / "2011")]).exit_code == 0
+    args = ["init", str(tmp_path / "2012"), "--carry-over", str(tmp_path / "2011")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert not (tmp_path / "2012").exists()
+
+
 def test_institutional_project_cites_last_years_demonstration_project(last_year, tmp_path):
     CliRunner().invoke(
         cli, ["init", str(tmp_path / "2012"), "--year", "2012", "--carry-over", str(last_year.root)]

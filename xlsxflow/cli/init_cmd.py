@@ -43,14 +43,23 @@ def command(workspace: Path, year: int | None, committees: int | None, carry: Pa
 
     config = Config.for_year(year or BASE_YEAR)
     old = Workspace.open(carry) if carry else None
+    if old is not None:
+        from xlsxflow.register.carry import ensure_carriable
+
+        ensure_carriable(old)  # (before anything is made)
     roster = old.roster if old else sample_roster(committees)
+    existed = workspace.exists()
     ws = init_workspace(workspace, config, roster)
     if old is not None:
         from xlsxflow.register.carry import carry_over
         from xlsxflow.register.merge import write_register
 
-        count = carry_over(ws, old)
-        write_register(ws)
+        try:
+            count = carry_over(ws, old)
+            write_register(ws)
+        except BaseException:
+            _unmake(ws.root, existed)  # (nothing half-made: the command can run again)
+            raise
         click.echo(f"已从 {old.root} 带入 {count} 份报送记录和名册。")
     click.echo(f"已创建工作区：{ws.root}")
     click.echo(f"  配置文件：{ws.config_path.name}（{config.cycle.year} 年度）")
@@ -59,3 +68,17 @@ def command(workspace: Path, year: int | None, committees: int | None, carry: Pa
         f"{len(ws.roster.leaders)} 位领导）"
     )
     click.echo(f"下一步：核对名册和配置后，运行 xlsxflow templates {workspace} 生成申报表。")
+
+
+def _unmake(root: Path, existed: bool) -> None:
+    """Remove what ``init`` made in ``root`` (an empty folder, if it was one before)."""
+    import shutil
+
+    if not existed:
+        shutil.rmtree(root, ignore_errors=True)
+        return
+    for child in root.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)

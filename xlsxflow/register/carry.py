@@ -9,21 +9,26 @@ returns are not re-validated against the new cycle's calendar.
 
 from __future__ import annotations
 
-import shutil
-
 from xlsxflow.errors import UsageError
+from xlsxflow.fsutil import write_atomic
 from xlsxflow.register.archive import locate
 from xlsxflow.register.store import Store
 from xlsxflow.workspace import Workspace
 
 
-def carry_over(new: Workspace, old: Workspace) -> int:
-    """Copy ``old``'s register into ``new``; returns the number of submissions added."""
-    source = old.data / "register.sqlite"
-    if not source.exists():
+def ensure_carriable(old: Workspace) -> None:
+    """``old`` has a register to carry over (told before the new workspace is made)."""
+    if not (old.data / "register.sqlite").exists():
         raise UsageError("register.empty", path=old.root)
+
+
+def carry_over(new: Workspace, old: Workspace) -> int:
+    """Copy ``old``'s register into ``new``; returns the number of submissions added.
+    ``old`` is only read (its store may be read-only: last year's, kept on a USB stick)."""
+    ensure_carriable(old)
+    source = old.data / "register.sqlite"
     added = 0
-    with Store(source) as before, Store(new.data / "register.sqlite") as after:
+    with Store(source, readonly=True) as before, Store(new.data / "register.sqlite") as after:
         subs = before.submissions()
         names = before.db.execute("SELECT sha256, name FROM names").fetchall()
         notes = before.dept_notes()
@@ -31,8 +36,7 @@ def carry_over(new: Workspace, old: Workspace) -> int:
             src = old.data / "archive" / file
             dst = new.data / "archive" / file
             if src.exists() and not dst.exists():
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, dst)
+                write_atomic(dst, src.read_bytes())  # (whole, flushed, before the store)
         with after.transaction():
             for sub in subs:
                 added += after.add(sub)
