@@ -426,7 +426,8 @@ def test_quarterly_charts_show_the_figures(
         (AS_OF, num(schedule["county"]["compliance"])),
     ]
     by_committee = {name: num(v) for name, v in data["各党委按期完成率（%）"]}
-    assert by_committee == {c["name"]: num(c["compliance"]) for c in schedule["committees"]}
+    measured = [c for c in schedule["committees"] if c["projects"]]
+    assert by_committee == {c["name"]: num(c["compliance"]) for c in measured}
     # categories are Chinese labels, never codes
     assert all(CJK.search(str(c)) for t, pts in data.items() if "变化" not in t for c, *_ in pts)
 
@@ -813,8 +814,8 @@ def test_earlier_meetings_keep_the_figure_they_were_presented_with(tmp_path: Pat
 
     dept = Department(tmp_path / "ws")
     at = dt.datetime(2011, 12, 1, 9)
-    dept.receive(application(dept.ws, "T01", saved_at=at))
-    decisions = {instance("T01", INNOVATION): "立项"}
+    dept.receive(application(dept.ws, "T01", saved_at=at), application(dept.ws, "T02", saved_at=at))
+    decisions = {instance(code, INNOVATION): "立项" for code in ("T01", "T02")}
     dept.receive(review(dept.ws, dept.review_rows(), decisions, saved_at=at))
     project = dept.project("T01", INNOVATION)
     early = dt.datetime(2012, 3, 20, 9)
@@ -831,3 +832,7 @@ def test_earlier_meetings_keep_the_figure_they_were_presented_with(tmp_path: Pat
     now = num(history[AS_OF])
     assert now > 0  # (task 1 done on time; task 2 due 2012-05-31, half done)
     assert Decimal(figures(book["概览"])["较上次变化（百分点）"]) == now
+    # Only committees with a ledger have a figure: T02 (approved, no ledger sent) is not
+    # shown at 100 %, nor are the other 28.
+    (name,) = [n for n, _ in chart_data(book["概览"])["各党委按期完成率（%）"]]
+    assert name == dept.ws.roster.committee("T01").name

@@ -85,7 +85,9 @@ def write_quarterly(ws: Workspace, as_of: dt.date) -> Path:
             groups[group_of.get(str(p.values.get("direction") or ""), "其他")] += 1
     states = Counter(STATE_TEXT[p.state] for p in state.projects)
     group_order = ["一核", "两翼", "三点", "四线", "五片"]
-    committees = sorted(report.committees, key=lambda a: a.name)
+    # (a committee none of whose projects sent a ledger has no figure: shown at 100 % it
+    # looked best; it is in 未报送名单 instead)
+    committees = sorted((a for a in report.committees if a.projects), key=lambda a: a.name)
     charts = [
         ChartSpec(
             "立项项目类型分布",
