@@ -402,6 +402,9 @@ def _change_rows(state: RegisterState, roster: Roster | None) -> list[list[Cell]
     return [row for _, row in keyed]
 
 
+RETURNED = "已报送，未通过校验"  # (the 情况 of a return sent but refused)
+
+
 def missing_sheet(
     state: RegisterState, roster: Roster | None, config: Config, today: dt.date | None = None
 ) -> Sheet:
@@ -424,8 +427,17 @@ def _missing_rows(
         else max((s.saved_at[:10] for s in state.submissions if s.saved_at), default="")
     )
     applied = {p.committee for p in state.projects if p.cycle == str(cycle.year)}
+    # (sent, but refused by validation: told so, not "not sent", which the committee
+    # would answer by ignoring the reminder)
+    refused_applications = {
+        s.committee
+        for s in state.submissions
+        if not s.valid and s.form and s.form.startswith("application_") and s.committee
+    }
 
-    def status_for(deadline: dt.date) -> str:
+    def status_for(deadline: dt.date, refused: bool = False) -> str:
+        if refused:
+            return RETURNED
         return "逾期未报" if as_of and deadline.isoformat() <= as_of else "尚未报送"
 
     if roster is not None:
@@ -439,7 +451,7 @@ def _missing_rows(
                         c.name,
                         "",
                         "",
-                        status_for(cycle.application_deadline),
+                        status_for(cycle.application_deadline, c.code in refused_applications),
                     ]
                 )
     active = [p for p in state.projects if p.number and p.state not in ("rejected",)]
@@ -451,12 +463,13 @@ def _missing_rows(
         periods.append((previous.isoformat(), meeting.isoformat()))
         previous = meeting
     reported: list[set[str]] = [set() for _ in periods]
+    refused: list[set[str]] = [set() for _ in periods]
     for s in state.submissions:
-        if s.form == "ledger" and s.valid and s.project:
+        if s.form == "ledger" and s.project:
             day = s.saved_at[:10]
-            for found, (since, until) in zip(reported, periods, strict=True):
+            for found, no, (since, until) in zip(reported, refused, periods, strict=True):
                 if since < day <= until:
-                    found.add(s.project)
+                    (found if s.valid else no).add(s.project)
     # (a row's cells of each project, made once: a province's 5,000 projects have a row
     # for each of the cycle's meetings)
     going = [
@@ -464,11 +477,14 @@ def _missing_rows(
         for p in active
         if p.state not in ("concluded", "accepted", "not_accepted")
     ]
-    for meeting, (_, until), found in zip(cycle.dispatch_meetings, periods, reported, strict=True):
+    for meeting, (_, until), found, no in zip(
+        cycle.dispatch_meetings, periods, reported, refused, strict=True
+    ):
         what, status = f"管理台帐（{until} 调度会）", status_for(meeting)
         for code, committee, number, name in going:
             if number not in found:
-                rows.append([what, meeting, code, committee, number, name, status])
+                told = RETURNED if number in no else status
+                rows.append([what, meeting, code, committee, number, name, told])
     for p in active:
         if p.closure is None:
             rows.append(
