@@ -148,20 +148,32 @@ def test_help_does_not_import_heavy_libraries(args):
 
 @pytest.mark.parametrize("code_page", ["cp936", "cp1252"])
 def test_redirected_output_is_utf8_whatever_the_code_page(tmp_path, code_page):
-    """``xlsxflow validate … --json > result.json`` on a Windows PC whose code page is
-    GBK (or Western): every character of a file name reaches the file, none becomes ?."""
+    """``xlsxflow validate … --json > result.json`` (cmd) on a Windows PC whose code
+    page is GBK (or Western): every character of a file name reaches the file, none
+    becomes ?. (A pipe keeps the code page, which PowerShell decodes it with.)"""
     folder = tmp_path / "收件"
     folder.mkdir()
     (folder / "申报表䶮𠀀é.xlsx").write_bytes(b"not a workbook")
-    result = subprocess.run(
+    out = tmp_path / "result.json"
+    env = {**os.environ, "PYTHONIOENCODING": code_page, "PYTHONUTF8": "0"}
+    with out.open("wb") as fh:
+        result = subprocess.run(
+            [sys.executable, "-m", "xlsxflow", "validate", str(folder), "--json"],
+            stdout=fh,
+            stderr=subprocess.PIPE,
+            check=False,
+            env=env,
+        )
+    assert result.returncode == 1, result.stderr
+    data = json.loads(out.read_bytes().decode("utf-8"))
+    assert [Path(f["path"]).name for f in data["files"]] == ["申报表䶮𠀀é.xlsx"]
+    piped = subprocess.run(
         [sys.executable, "-m", "xlsxflow", "validate", str(folder), "--json"],
         capture_output=True,
         check=False,
-        env={**os.environ, "PYTHONIOENCODING": code_page, "PYTHONUTF8": "0"},
+        env=env,
     )
-    assert result.returncode == 1, result.stderr
-    data = json.loads(result.stdout.decode("utf-8"))
-    assert [Path(f["path"]).name for f in data["files"]] == ["申报表䶮𠀀é.xlsx"]
+    assert "收件".encode(code_page, errors="replace") in piped.stdout
 
 
 # -- init ----------------------------------------------------------------------------------

@@ -212,13 +212,13 @@ def test_no_readers_are_started_ahead_for_a_few_files_or_where_they_are_forked(f
 
 
 @pytest.mark.parametrize(
-    ("system", "cores", "most"), [("nt", 64, 61), ("nt", 8, 8), ("posix", 64, 64)]
+    ("windows", "cores", "most"), [(True, 64, 61), (True, 8, 8), (False, 64, 64)]
 )
-def test_never_more_workers_than_windows_allows(monkeypatch, system, cores, most):
+def test_never_more_workers_than_windows_allows(monkeypatch, windows, cores, most):
     """(``ProcessPoolExecutor`` refuses more than 61 workers on Windows.)"""
     from xlsxflow import parallel
 
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: cores)
-    monkeypatch.setattr(parallel.os, "name", system)
+    monkeypatch.setattr(parallel, "WINDOWS", windows)
     assert parallel.workers_for(100_000) == most
     assert parallel.workers_for(CHUNK * 3) == min(3, most)

@@ -188,6 +188,9 @@ def test_templates_generated_later_go_out_alone(smtp: Servers, ws: Path) -> None
     assert list(attached(got[0].message)) == [second.name]
     assert "共 1 份" in body_text(got[0].message)
     assert "合计：已发送 1，已跳过 2。" in result.output
+    result = send(ws, server, "templates")  # (T02 has had all four, over two letters)
+    assert result.exit_code == 0, result.output
+    assert len(server.received) == 4 and "合计：已跳过 3。" in result.output
     result = send(ws, server, "templates", "--only", "T02", "--resend")
     assert result.exit_code == 0, result.output
     assert len(attached(server.received[-1].message)) == 4
@@ -284,6 +287,34 @@ def test_reminders_name_what_is_missing_and_the_deadline(smtp: Servers, ws: Path
         assert "项目申报表" in body and "截止日期 2011-12-31" in body
         assert "已逾期" not in body
         assert list(msg.iter_attachments()) == []
+
+
+def test_a_committee_whose_return_was_refused_is_told_so_not_that_it_sent_none(
+    smtp: Servers, ws: Path
+) -> None:
+    """(Told "not sent … if you have, ignore this", it would ignore the reminder.)"""
+    from registerkit import application
+
+    workspace = Workspace.open(ws)
+    sent = dt.datetime(2011, 11, 20, 9)
+    application(workspace, "T01", saved_at=sent, overrides={"project_name": None}).put(ws / "inbox")
+    assert run("merge", ws).exit_code == 1  # (returned)
+    server = smtp.start()
+    result = send(ws, server, "reminders", "--as-of", "2011-12-20")
+    assert result.exit_code == 0, result.output
+    got = by_recipient(server.received)
+    t01, t02 = (workspace.roster.committee(c) for c in ("T01", "T02"))
+    refused = "已报送但未通过校验，请按退回的标注副本修改后重新报送"
+    assert refused in body_text(got[t01.email].message)
+    assert refused not in body_text(got[t02.email].message)
+    states = {r[2]: r[6] for r in load_state_rows(ws)}
+    assert (states["T01"], states["T02"]) == ("已报送，未通过校验", "尚未报送")
+
+
+def load_state_rows(ws: Path) -> list[tuple]:
+    """The register's 未报送名单, as written."""
+    book = openpyxl.load_workbook(ws / "register.xlsx", read_only=True)
+    return [r for r in book["未报送名单"].iter_rows(min_row=2, values_only=True)]
 
 
 def test_reminders_after_the_deadline_say_it_is_overdue(smtp: Servers, ws: Path) -> None:

@@ -295,7 +295,7 @@ def test_a_form_filled_by_another_committee_is_an_error(
     """T02 filled in the form issued to T01, with its own code or name in the header:
     not credited to T01 (whose own form would later replace T02's project)."""
     t02 = workspace.roster.committee("T02")
-    typed = {"committee_code": t02.code, "committee_name": t02.name}[field_id]
+    typed = {"committee_code": "t02", "committee_name": t02.name}[field_id]
     result = read(filled_application(workspace, {field_id: typed}), workspace)
     assert issues(result) == [at("form.other_committee", INNOVATION, field_id)]
     assert not result.valid

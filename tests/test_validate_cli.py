@@ -249,6 +249,10 @@ def test_control_characters_typed_in_a_cell_never_reach_the_terminal(
     assert result.exit_code == 1
     assert not any(c in result.stdout for c in "\x1b\x07\x9b")
     assert "\\x1b]0;PWNED\\x07138\\x9b" in result.stdout
+    # Our own colours are still colours (stripped here, where stdout is no terminal).
+    assert "\\x1b[" not in result.stdout and "不合格" in result.stdout
+    colour = CliRunner().invoke(cli, ["validate", str(path)], color=True)
+    assert "\x1b[31m" in colour.stdout and "\\x1b[" not in colour.stdout
 
 
 def test_workspace_option_applies_its_roster(workspace: Workspace, tmp_path: Path) -> None:
@@ -340,7 +344,7 @@ def test_returns_of_one_name_each_get_their_own_feedback_copy(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     """申报表.xlsx saved in inbox/3月 and again in inbox/4月, and a name differing in case
-    only (one file on Windows): three copies, named the same at every run."""
+    only (one file on Windows): four copies, named the same at every run."""
     made = [
         filled_application(workspace, MISTAKES, name="申报表.xlsx", folder=workspace.inbox / m)
         for m in ("3月", "4月")

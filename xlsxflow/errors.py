@@ -192,6 +192,14 @@ CATALOGUE = _catalogue(
         "杀毒软件占用。处理后重新运行即可；这不是文件损坏，请不要用备份替换它。",
     ),
     ErrorType(
+        "store.io_error",
+        "error",
+        "数据库读写出错",
+        "读写工作区 data 文件夹中的 register.sqlite 时出错（{detail}）。可能是磁盘、U 盘或"
+        "网络盘出了问题，或文件正被其他程序占用。请先把整个工作区文件夹复制一份作为备份，"
+        "稍后重试；如果反复出现，再用备份的 data 文件夹替换。",
+    ),
+    ErrorType(
         "store.damaged",
         "error",
         "数据库无法读取",

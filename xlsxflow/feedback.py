@@ -84,8 +84,8 @@ def write_feedback(
     """A marked-up copy for each identified return that has problems."""
     written = []
     # Two returns of one name (申报表.xlsx in inbox/3月 and inbox/4月), or names that
-    # differ in case only (one file on Windows), each get a copy: in the order of the
-    # results, which is the inbox's, so the names are the same at every run.
+    # differ in case only (one file on Windows), each get a copy, numbered in the order
+    # of the results (the inbox's): the same for the same returns with problems.
     taken: set[str] = set()
     for result in results:
         if result.skipped or result.form is None or not result.problems:

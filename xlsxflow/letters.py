@@ -83,16 +83,20 @@ def _new_templates(
     letters: list[Letter], ws: Workspace, sent: Collection[tuple[str, str]]
 ) -> list[Letter]:
     """Each committee's letter with only the forms it has not been sent (closure
-    reports generated after the applications go out alone); unchanged when it has had
-    them all (the send log then tells it was sent)."""
+    reports generated after the applications go out alone); marked as sent before when
+    it has had them all (sent over several letters: no letter of them all was sent)."""
     if not sent:
         return letters
+    from dataclasses import replace
+
     from xlsxflow.mail import file_sha256
 
     fresh = []
     for letter in letters:
         new = [p for p in letter.attachments if (letter.to_addr, file_sha256(p)) not in sent]
-        if new and len(new) < len(letter.attachments):
+        if not new:
+            letter = replace(letter, already_sent=True)
+        elif len(new) < len(letter.attachments):
             letter = _letter(ws, letter.kind, letter.to_name, letter.to_addr, new)
         fresh.append(letter)
     return fresh
@@ -103,11 +107,15 @@ def _still_to_fix(ws: Workspace) -> Callable[[Path], bool]:
     whose latest return the register has since accepted (the committee sent it again,
     corrected: telling it to fix the form would be wrong). A copy that cannot be read,
     or of a form the register does not know, is sent."""
-    from xlsxflow.register.query import load_state
+    from xlsxflow.register.state import derive
+    from xlsxflow.register.store import Store, close_readers
 
-    state = load_state(ws)
-    if state is None:
+    path = ws.data / "register.sqlite"
+    if not path.exists():
         return lambda path: True
+    with Store(path, readonly=True) as store:
+        state = derive(store.submissions(), ws.config, values=False)  # (statuses only)
+        close_readers(state.submissions)
     latest: dict[str, Submission] = {}
     for sub in state.submissions:
         if sub.instance and (
@@ -146,19 +154,21 @@ def reminders(
 ) -> list[Letter]:
     """Committees with a return overdue, or due within ``horizon`` days of ``today``."""
     from xlsxflow.register.query import load_state
-    from xlsxflow.register.sheets import missing_sheet
+    from xlsxflow.register.sheets import RETURNED, missing_sheet
     from xlsxflow.register.state import derive
 
     state = load_state(ws) or derive([], ws.config)
     sheet = missing_sheet(state, ws.roster, ws.config, today)
     items: dict[str, list[str]] = defaultdict(list)
-    for what, deadline, code, _name, number, project, _status in sheet.rows:
+    for what, deadline, code, _name, number, project, status in sheet.rows:
         assert isinstance(deadline, dt.date)
         if deadline > today + dt.timedelta(days=horizon):
             continue
         late = "（已逾期）" if deadline < today else ""
         label = f"{what}{'：' + str(number) + ' ' + str(project) if number else ''}"
-        items[str(code)].append(f"  · {label}，截止日期 {deadline.isoformat()}{late}")
+        refused = "（已报送但未通过校验，请按退回的标注副本修改后重新报送）"
+        told = refused if status == RETURNED else ""
+        items[str(code)].append(f"  · {label}，截止日期 {deadline.isoformat()}{late}{told}")
     letters = []
     for c in ws.roster.committees:
         if c.code in items and (not only or c.code in only):

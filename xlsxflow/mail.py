@@ -58,11 +58,11 @@ body = """{committee}：
 subject = "【提醒】{committee}尚有表格未报送"
 body = """{committee}：
 
-经核对，你单位以下表格尚未报送：
+经核对，你单位以下表格尚未报送，或已报送但未通过校验：
 
 {missing}
 
-请抓紧填写，在截止日期前报送。如已报送，请忽略本邮件。
+请抓紧填写或修改，在截止日期前报送。如已报送且未被退回，请忽略本邮件。
 
 {department}
 """
@@ -101,6 +101,9 @@ class Letter:
     subject: str
     body: str
     attachments: list[Path] = field(default_factory=list)
+    # every attachment was sent to this address before (``letters``): skipped as a
+    # letter sent before is, unless resent
+    already_sent: bool = False
 
     def key(self) -> str:
         """Identity for the send log: the same recipient, text and files = the same mail."""
@@ -266,10 +269,18 @@ def _is_temporary(err: Exception) -> bool:
     return isinstance(err, TEMPORARY)
 
 
+SAME = "同上，未发送"
+
+
 def failure_text(err: Exception, host: str, port: int, security: str) -> str:
     """Why a letter was not sent, in words the clerk (or whoever set up the mailbox) can
     act on; the server's own words follow in brackets."""
     original = f"（{type(err).__name__}: {err}）"
+    if isinstance(err, ssl.SSLCertVerificationError):
+        return (
+            f"邮件服务器 {host} 的证书无法验证，未发送（以免密码被冒充的服务器截获）。请核对"
+            "配置 [mail] 的 host 是否为邮箱服务商给出的地址" + original
+        )
     if isinstance(err, ssl.SSLError):
         return (
             f"无法与邮件服务器 {host}:{port} 建立加密连接，请核对配置 [mail] 的 security"
@@ -383,7 +394,7 @@ def deliver(
         log = SendLog(root / "data" / "mail.sqlite")  # (after the checks: none left open)
         for number, letter in enumerate(letters, start=1):
             key = letter.key()
-            if not resend and log.sent(key):
+            if not resend and (letter.already_sent or log.sent(key)):
                 outcomes.append(Outcome(letter, "skipped", "此前已发送"))
                 continue
             msg = build_message(letter, config)
@@ -397,8 +408,9 @@ def deliver(
                 mailer.send(msg)
             except (smtplib.SMTPException, OSError) as err:
                 said = failure_text(err, mailer.host, mailer.port, config.security)
-                if any(o.status == "failed" and o.detail == said for o in outcomes):
-                    said = "同上，未发送"  # (the server refused the whole batch alike)
+                told = [o.detail for o in outcomes if o.status == "failed" and o.detail != SAME]
+                if told and told[-1] == said:
+                    said = SAME  # (the server refused the batch alike: told once)
                 outcomes.append(Outcome(letter, "failed", said))
                 continue
             log.record(key, letter, str(msg["Message-ID"]))

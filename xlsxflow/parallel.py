@@ -137,9 +137,12 @@ def workers_for(count: int, workers: int | None = None) -> int:
 WINDOWS_MOST_WORKERS = 61
 
 
+WINDOWS = os.name == "nt"
+
+
 def _cores() -> int:
     cores = os.cpu_count() or 1
-    return min(cores, WINDOWS_MOST_WORKERS) if os.name == "nt" else cores
+    return min(cores, WINDOWS_MOST_WORKERS) if WINDOWS else cores
 
 
 def chunked(paths: Sequence[Path]) -> list[list[Path]]:

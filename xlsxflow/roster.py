@@ -97,6 +97,18 @@ class Roster(BaseModel):
         found = self._by_code.get(code)
         return found.name if found is not None else fallback
 
+    def coded(self, code: str) -> Committee | None:
+        """The committee whose code is ``code`` ignoring case (codes are unique so: a
+        code typed over a form's own, in another case, still names that committee)."""
+        return self._by_folded_code.get(code.casefold())
+
+    @cached_property
+    def _by_folded_code(self) -> dict[str, Committee]:
+        found: dict[str, Committee] = {}
+        for c in self.committees:
+            found.setdefault(c.code.casefold(), c)
+        return found
+
     def named(self, name: str) -> Committee | None:
         """The committee called ``name``, if one is (a dict look-up: asked of returns
         whose header names a committee other than the one they were issued to)."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
+import stat
 import sys
 from typing import Any
 
@@ -50,17 +52,19 @@ class LazyGroup(click.Group):
 
 def _utf8_console() -> None:
     """Chinese output must not crash on a Windows console set to another code page; and
-    output redirected to a file or a pipe (``--json > result.json``) is UTF-8, whatever
-    the code page: a committee's name or a file name outside GBK came out as ``?``."""
+    output redirected to a file (cmd's ``--json > result.json``) is UTF-8, whatever the
+    code page: a committee's name or a file name outside GBK came out as ``?``. A pipe
+    keeps the code page: PowerShell 5.1 decodes what a program writes to it (its ``>``
+    too) with the console's code page, and would garble every Chinese character."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure: Any = getattr(stream, "reconfigure", None)
         if reconfigure is None or (stream.encoding or "").lower() in ("utf-8", "utf8"):
             continue
         try:
-            redirected = not stream.isatty()
-        except (OSError, ValueError):
-            redirected = False
-        if redirected:
+            to_file = stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+        except (OSError, ValueError, AttributeError):
+            to_file = False
+        if to_file:
             reconfigure(encoding="utf-8", errors="replace")
         else:
             reconfigure(errors="replace")

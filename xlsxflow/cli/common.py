@@ -51,8 +51,9 @@ def reports_errors(func: F) -> F:
 
 def store_error(err: sqlite3.Error) -> XlsxflowError:
     """What the clerk is told when the workspace's store fails: written by another
-    process (``run`` and the reports read it without merge's lock), the disk full, or
-    the file damaged or unreadable (a sync tool, a failing disk)."""
+    process (``run`` and the reports read it without merge's lock), the disk full, the
+    file read-only or not there to open (a sync tool's placeholder), reading or writing
+    it failed (a disk, a share), or the file damaged."""
     code = getattr(err, "sqlite_errorcode", -1) & 0xFF  # (the primary of an extended code)
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return XlsxflowError("store.busy")
@@ -60,14 +61,10 @@ def store_error(err: sqlite3.Error) -> XlsxflowError:
         return XlsxflowError("store.full")
     # (a read-only file or folder, a sync tool's placeholder, an antivirus holding the
     # journal: not damage, and the clerk must not replace the file with a backup)
-    if code in (
-        sqlite3.SQLITE_READONLY,
-        sqlite3.SQLITE_CANTOPEN,
-        sqlite3.SQLITE_IOERR,
-        sqlite3.SQLITE_PERM,
-        sqlite3.SQLITE_AUTH,
-    ):
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
         return XlsxflowError("store.unavailable", detail=str(err))
+    if code == sqlite3.SQLITE_IOERR:  # (a failing disk, a share gone, a file held)
+        return XlsxflowError("store.io_error", detail=str(err))
     return XlsxflowError("store.damaged", detail=str(err))
 
 

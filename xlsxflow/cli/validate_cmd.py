@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import reports_errors, shown
+from xlsxflow.cli.common import reports_errors
 
 
 def _track(files: list[Path]) -> Iterator[Path]:
@@ -78,7 +78,7 @@ def command(
     else:
         from xlsxflow.cli.validate_text import render_text
 
-        click.echo(shown(render_text(run, quiet=quiet)))
+        click.echo(render_text(run, quiet=quiet))
         for path in written:
             click.echo(f"已写入：{path}")
     raise SystemExit(0 if run.ok else 1)

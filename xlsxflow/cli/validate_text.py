@@ -1,9 +1,12 @@
-"""The console summary of a validation run (plain text, colour only on a terminal)."""
+"""The console summary of a validation run (plain text, colour only on a terminal).
+What a committee supplied (file names, typed values in messages) goes through ``shown``
+before colour is added: its control characters never reach the terminal, ours do."""
 
 from __future__ import annotations
 
 import click
 
+from xlsxflow.cli.common import shown
 from xlsxflow.forms import catalog
 from xlsxflow.validate import ValidationRun
 
@@ -16,17 +19,18 @@ def render_text(run: ValidationRun, quiet: bool = False) -> str:
     for r in run.results:
         if r.skipped:
             if not quiet:
-                lines.append(click.style(f"－ 跳过 {r.path}：{r.skip_reason}", dim=True))
+                lines.append(click.style(shown(f"－ 跳过 {r.path}：{r.skip_reason}"), dim=True))
             continue
         form = forms[r.form].name if r.form in forms else "未识别的表格"
         counts = f"错误 {len(r.errors)}，提示 {len(r.warnings)}"
-        who = r.committee or "？"
+        who = shown(r.committee or "？")
+        path = shown(r.path)
         if r.valid:
-            head = click.style("✔ 合格   ", fg="green") + f"{who} · {form}（{counts}）  {r.path}"
+            head = click.style("✔ 合格   ", fg="green") + f"{who} · {form}（{counts}）  {path}"
         else:
             head = (
                 click.style("✘ 不合格 ", fg="red", bold=True)
-                + f"{who} · {form}（{counts}）  {r.path}"
+                + f"{who} · {form}（{counts}）  {path}"
             )
         if quiet and r.valid:
             continue
@@ -38,7 +42,7 @@ def render_text(run: ValidationRun, quiet: bool = False) -> str:
             tag = click.style(
                 SEVERITY_TEXT[p.severity], fg="red" if p.severity == "error" else "yellow"
             )
-            lines.append(f"    {tag} {where}{p.message}  [{p.code}]")
+            lines.append(f"    {tag} {shown(where + p.message)}  [{p.code}]")
     s = run.summary()
     lines.append(
         f"共 {s['files']} 个文件：合格 {s['valid']}，不合格 {s['invalid']}，跳过 {s['skipped']}；"

@@ -207,9 +207,9 @@ class FormSpec(_Strict):
     title: str
     name: str
     scope: FormScope
-    # Who fills it in: a committee, or the department (the review sheet; the acceptance
-    # sheet, by its acceptance group). The department's forms go to its own outbox
-    # folder and are never mailed to a committee.
+    # Who fills in a project's form: its committee, or the department (the acceptance
+    # sheet, by its acceptance group), whose forms go to its own outbox folder and are
+    # never mailed to a committee. (Forms of scope "department" are the department's.)
     filled_by: Literal["committee", "department"] = "committee"
     project_type: str | None = None
     instructions: tuple[str, ...] = ()

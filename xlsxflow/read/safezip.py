@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import posixpath
 import zipfile
 from pathlib import Path
 
@@ -49,8 +48,9 @@ class SafeZip:
             if info.filename in seen:
                 raise ReadError("file.duplicate_member", info.filename)
             seen.add(info.filename)
-            bare = info.filename.rstrip("/")  # (a folder's entry ends with /)
-            if "\\" in bare or bare != posixpath.normpath(bare) or bare.startswith("/"):
+            # (a folder's entry ends with /; every segment is a name, not "", "." or "..")
+            whole = f"/{info.filename.rstrip('/')}/"
+            if "\\" in whole or "//" in whole or "/./" in whole or "/../" in whole:
                 raise ReadError("file.corrupt", f"部件名不规范：{info.filename}")
             if info.flag_bits & 0x1:
                 raise ReadError("file.encrypted", info.filename)

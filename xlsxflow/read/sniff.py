@@ -43,19 +43,19 @@ def sniff(path: Path, head: bytes, size: int) -> Kind:
         return "empty"
     if head.startswith(ZIP_MAGIC):
         # (not opened twice, here and to be read: ``read.open`` tells xlsx from ods)
-        return "zip" if looks_like_spreadsheet_name(path) else _sniff_zip(path)
+        return "zip" if looks_like_spreadsheet_name(path) else _sniff_zip(path, size)
     if head.startswith(OLE_MAGIC):
         return _sniff_ole(path)
     return "not_spreadsheet"
 
 
-def _sniff_zip(path: Path) -> Kind:
+def _sniff_zip(path: Path, size: int) -> Kind:
     """What a zip file holds, opened only for this (a file whose name says it is not a
     spreadsheet: the readers open the zip of the others once, ``read.open``). One larger
     than any return may be is none, unopened: listing a 90 MB zip of a million members
     took 586 MB."""
     try:
-        if path.stat().st_size > DEFAULT_LIMITS.max_file_bytes:
+        if size > DEFAULT_LIMITS.max_file_bytes:
             return "not_spreadsheet"
         with zipfile.ZipFile(path) as zf:
 

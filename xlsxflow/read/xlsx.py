@@ -116,7 +116,7 @@ class _XlsxReader:
         for sheet in root.iter(f"{ns}sheet"):
             name = sheet.get("name", "")
             rid = sheet.get(f"{{{_REL_NS}}}id") or sheet.get(f"{{{_STRICT_REL_NS}}}id") or ""
-            if name in visibility or name.casefold() in folded:
+            if name.casefold() in folded:
                 duplicates.append(name)
                 continue
             folded.add(name.casefold())

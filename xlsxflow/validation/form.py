@@ -79,8 +79,9 @@ def _other_committee(
     typed_code = str(values.get("committee_code") or "")
     typed_name = str(values.get("committee_name") or "")
     named = roster.named(typed_name) if typed_name != issued.name else None
-    if typed_code != code and roster.has(typed_code):
-        other, field_id = roster.committee(typed_code), "committee_code"
+    coded = roster.coded(typed_code) if typed_code != code else None
+    if coded is not None and coded.code != code:
+        other, field_id = coded, "committee_code"
     elif named is not None and named.code != code:
         other, field_id = named, "committee_name"
     else:
