@@ -241,6 +241,8 @@ class _XlsxReader:
         return cells_from_rows(rows, name, self.limits.max_cell_chars, self.limits.max_cells)
 
     def _sheet_xml(self, name: str, part: str, data: bytes) -> dict[tuple[int, int], RawCell]:
+        if len(data) > self.limits.max_tree_bytes:
+            raise ReadError("file.too_large", f"工作表“{name}”过大")
         root = _parse(data, part)
         ns = _ns(root)
         c_tag, v_tag, f_tag, is_tag = f"{ns}c", f"{ns}v", f"{ns}f", f"{ns}is"
