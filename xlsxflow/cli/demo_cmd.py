@@ -24,7 +24,7 @@ from xlsxflow.cli.common import reports_errors, workspace_argument
 @reports_errors
 def command(workspace: Path, committees: int | None, seed: int, quiet: bool) -> None:
     """生成一个示例工作区，模拟一个完整年度周期：各党委填写并报送申报表、评审表、
-    每季度的管理台帐、结题报告和验收评分表（约五分之一有常见填写错误），并依次运行
+    每季度的管理台帐、结题报告和验收评分表（约五分之一的申报表有常见填写错误），并依次运行
     校验、合并、调度会进度计算和项目评估。"""
     from xlsxflow.demo.cycle import play
 

@@ -3,8 +3,8 @@
 Stage by stage, returns are written into ``inbox/`` (dated as people would save them),
 then the department's commands run: merge after applications, the review sheet, each
 quarter's ledgers (with ``schedule`` on the meeting day), closure reports and acceptance
-sheets, then ``score``. About one return in five carries a realistic mistake; returns
-rejected for errors are corrected and sent again a few days later.
+sheets, then ``score``. About one application in five carries a realistic mistake;
+those rejected for errors are corrected and sent again a few days later.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def _mistake(
     values: dict[str, Any],
     rows: dict[str, list[dict[str, Any]]],
 ) -> bool:
-    """Spoil about one return in five the way people do; True if it makes it invalid."""
+    """Spoil about one application in five the way people do; True if it makes it invalid."""
     rng = demo.rng
     if rng.random() >= 0.2:
         return False
@@ -344,7 +344,7 @@ def play(
     _acceptances(demo)
     demo.flush()
     merge(ws)
-    step(f"验收：共 {demo.files} 份文件，其中约 {demo.mistakes} 份有填写错误")
+    step(f"校验：共 {demo.files} 份文件，其中 {demo.mistakes} 份申报表有常见填写错误")
     _department_outputs(demo)
     return demo
 
