@@ -101,6 +101,27 @@ def test_a_rejected_return_is_named_with_its_reason_and_exit_code_is_1(ws, cycle
     assert not [x for x in quiet.stdout.splitlines() if x.startswith("退回 ")]
 
 
+def test_a_rejection_with_many_errors_reads_as_one_sentence(ws):
+    """The first three errors, then how many there are: no 。； between them, no bare
+    "等 5 处问题" run on after a full stop."""
+    import datetime as dt
+
+    from registerkit import application
+
+    blank = dict.fromkeys(
+        ["project_name", "undertaking_org", "contact_name", "contact_phone", "start_date"]
+    )
+    path = application(ws, "T07", saved_at=dt.datetime(2011, 12, 1, 9), overrides=blank).put(
+        ws.inbox
+    )
+    result = run("merge", ws.root)
+    assert result.exit_code == 1, result.output
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("退回 ")]
+    reason = line.removeprefix(f"退回 {path}：")
+    assert reason.endswith("（共 5 处问题）。"), reason
+    assert reason.count("；") == 2 and "。；" not in reason and "。（" not in reason
+
+
 def test_json_gives_counts_per_form_and_the_rejections(ws, cycle):
     put_all(cycle.returns, ws.inbox)
     code, data = run_json(ws)

@@ -270,6 +270,17 @@ def test_no_server_configured_is_a_usage_error(ws: Path) -> None:
     assert result.stderr.strip() == "错误：" + message("mail.no_host")
 
 
+def test_no_sender_configured_is_a_usage_error_and_nothing_is_sent(smtp: Servers, ws: Path) -> None:
+    """(A made-up sender address is refused by servers or filed as spam.) Drafts need none."""
+    set_mail(ws, sender="")
+    server = smtp.start()
+    result = send(ws, server, "templates")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == "错误：" + message("mail.no_sender")
+    assert server.received == []
+    assert send(ws, server, "templates", "--dry-run").exit_code == 0
+
+
 # -- reminders -----------------------------------------------------------------------------
 
 

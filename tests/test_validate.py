@@ -277,6 +277,18 @@ def test_unreadable_values_are_type_errors(workspace: Workspace) -> None:
     )
 
 
+def test_a_bound_is_told_as_a_clerk_writes_it(workspace: Workspace) -> None:
+    """Scores are 0–25: "不能大于 25", not "25.0"."""
+    from xlsxflow.validation.values import _num
+
+    assert [_num(Decimal(v)) for v in ("25.0", "1E+2", "0.5", "2.50")] == [
+        "25",
+        "100",
+        "0.5",
+        "2.50",
+    ]
+
+
 def test_negative_budget_is_out_of_range(workspace: Workspace) -> None:
     result = read(filled_application(workspace, {"budget_special": -100}), workspace)
     assert issues(result) == [at("value.out_of_range", INNOVATION, "budget_special")]

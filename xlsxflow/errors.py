@@ -38,7 +38,7 @@ CATALOGUE = _catalogue(
         "error",
         "找不到工作区",
         "在 {path} 及其上级文件夹中找不到 xlsxflow.toml。请先运行 xlsxflow init 创建工作区，"
-        "或用 --workspace 指定工作区文件夹。",
+        "或检查命令中的工作区文件夹是否写对。",
     ),
     ErrorType(
         "workspace.exists",
@@ -243,6 +243,13 @@ CATALOGUE = _catalogue(
         "error",
         "归档文件已损坏",
         "归档中的 {name} 无法完整读出（{detail}）。请从原始邮件中找回该文件。",
+    ),
+    ErrorType(
+        "mail.no_sender",
+        "error",
+        "未设置发件人",
+        "配置文件 xlsxflow.toml 的 [mail] 中没有设置 sender（发件人邮箱地址）。请填写本部门的"
+        "邮箱后重试，或先用 --dry-run 生成邮件草稿。",
     ),
     ErrorType(
         "mail.no_host",

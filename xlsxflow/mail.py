@@ -388,6 +388,8 @@ def deliver(
         server = host or config.host
         if not server:
             raise UsageError("mail.no_host")
+        if not config.sender:  # (a made-up sender is refused or filed as spam)
+            raise UsageError("mail.no_sender")
         mailer = Mailer(config, server, port or config.port, sleep)
     log = None
     try:

@@ -199,7 +199,7 @@ def parse_phone(raw: object) -> tuple[str, Note]:
         return compact, note
     if re.fullmatch(r"[1-9]\d{9,11}", compact):
         raise Unreadable(f"“{text}”不是有效的电话号码（固定电话请带区号，如 0791-85712345）")
-    raise Unreadable(f"“{text}”不是有效的电话号码，应为 11 位手机号或带区号的固定电话")
+    raise Unreadable(f"“{text}”不是有效的电话号码")  # (what is: the message's 应填写)
 
 
 def _key(text: str) -> str:

@@ -138,9 +138,10 @@ class RegisterState:
 
 
 def _first_errors(sub: Submission, limit: int = 3) -> str:
-    errors = [p["message"] for p in sub.problems if p.get("severity") == "error"]
-    more = f"等 {len(errors)} 处问题" if len(errors) > limit else ""
-    return "；".join(errors[:limit]) + more
+    """The first ``limit`` errors of a return, as one sentence: ``甲；乙；丙（共 5 处问题）。``"""
+    errors = [p["message"].rstrip("。") for p in sub.problems if p.get("severity") == "error"]
+    more = f"（共 {len(errors)} 处问题）" if len(errors) > limit else ""
+    return "；".join(errors[:limit]) + more + "。" if errors else ""
 
 
 def _versions(
@@ -334,9 +335,9 @@ def _approve(
 
 
 _REQUIRES = {
-    "ledger": ("approved", "项目尚未立项（或未通过评审），不能报送管理台帐"),
-    "closure": ("launched", "项目还没有报送过管理台帐，不能申请结题。请先报送管理台帐"),
-    "acceptance": ("concluded", "项目还没有报送结题报告，不能验收。请先报送结题报告"),
+    "ledger": ("approved", "项目尚未立项（或未通过评审），不能报送管理台帐。"),
+    "closure": ("launched", "项目还没有报送过管理台帐，不能申请结题。请先报送管理台帐。"),
+    "acceptance": ("concluded", "项目还没有报送结题报告，不能验收。请先报送结题报告。"),
 }
 _ORDER = ["approved", "launched", "in_progress", "rectifying", "concluded"]
 

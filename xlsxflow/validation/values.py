@@ -66,7 +66,10 @@ def _parse(f: FieldSpec, raw: object, date1904: bool) -> tuple[Any, str | None]:
 
 
 def _num(value: Decimal | int) -> str:
-    return format(value, "f") if isinstance(value, Decimal) else str(value)
+    """A bound as a clerk writes it: 25, not 25.0; 0.5 as it is."""
+    if isinstance(value, Decimal):
+        return format(value.normalize() if value == value.to_integral() else value, "f")
+    return str(value)
 
 
 def _range_problem(f: FieldSpec, value: Any) -> str | None:
