@@ -55,6 +55,31 @@ def test_init_carries_the_register_and_roster_over(last_year, tmp_path):
         assert archived_bytes(new, sub) == archived_bytes(last_year, sub)
 
 
+def test_the_settings_come_along_with_a_new_calendar(last_year, tmp_path):
+    """County, department, numbering, thresholds, weights and mail as set last year; the
+    calendar of the next year unless another is asked for."""
+    import shutil
+
+    from xlsxflow.config import MailConfig, load_config, render_config
+
+    old = tmp_path / "2011"
+    shutil.copytree(last_year.root, old)
+    config = load_config(old / "xlsxflow.toml")
+    mail = MailConfig(
+        host="smtp.example.cn", sender="zzb@example.cn", security="starttls", port=587
+    )
+    cycle = config.cycle.model_copy(update={"county": "青山县", "department": "青山县委组织部"})
+    changed = config.model_copy(update={"mail": mail, "cycle": cycle})
+    (old / "xlsxflow.toml").write_text(render_config(changed), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["init", str(tmp_path / "2012"), "--carry-over", str(old)])
+    assert result.exit_code == 0, result.output
+    new = Workspace.open(tmp_path / "2012").config
+    assert new.mail == mail and new.numbering == changed.numbering
+    assert new.scoring == changed.scoring and new.compliance == changed.compliance
+    assert (new.cycle.county, new.cycle.department) == ("青山县", "青山县委组织部")
+    assert new.cycle.year == 2012 and new.cycle.dispatch_meetings[0] == dt.date(2013, 3, 31)
+
+
 def test_a_carry_over_that_fails_leaves_nothing_half_made(last_year, tmp_path):
     """Last year's store damaged: told in Chinese, no new workspace left behind (a second
     try was refused as 已经存在且不是空文件夹), last year's files untouched; once it is

@@ -15,7 +15,7 @@ from xlsxflow.cli.common import reports_errors, workspace_argument
     "--year",
     type=click.IntRange(2000, 2100),
     default=None,
-    help="周期年度；日程按原文件（2011 年）的月日顺延到该年。默认 2011。",
+    help="周期年度；日程按原文件（2011 年）的月日顺延到该年。默认 2011，带入上一年度时为其下一年。",
 )
 @click.option(
     "--committees",
@@ -27,7 +27,8 @@ from xlsxflow.cli.common import reports_errors, workspace_argument
     "--carry-over",
     "carry",
     type=click.Path(file_okay=False, path_type=Path),
-    help="上一年度的工作区：把其中的总台账（项目及历次报送）带入新年度。",
+    help="上一年度的工作区：把其中的总台账（项目及历次报送）、名册和设置（县名、编号规则、"
+    "评分权重、邮件等，日程除外）带入新年度。",
 )
 @reports_errors
 def command(workspace: Path, year: int | None, committees: int | None, carry: Path | None) -> None:
@@ -41,12 +42,14 @@ def command(workspace: Path, year: int | None, committees: int | None, carry: Pa
     from xlsxflow.sample_county import sample_roster
     from xlsxflow.workspace import Workspace, init_workspace
 
-    config = Config.for_year(year or BASE_YEAR)
     old = Workspace.open(carry) if carry else None
-    if old is not None:
-        from xlsxflow.register.carry import ensure_carriable
+    if old is None:
+        config = Config.for_year(year or BASE_YEAR)
+    else:
+        from xlsxflow.register.carry import carried_config, ensure_carriable
 
         ensure_carriable(old)  # (before anything is made)
+        config = carried_config(old.config, year or old.config.cycle.year + 1)
     roster = old.roster if old else sample_roster(committees)
     existed = workspace.exists()
     ws = init_workspace(workspace, config, roster)

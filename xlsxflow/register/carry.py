@@ -9,11 +9,23 @@ returns are not re-validated against the new cycle's calendar.
 
 from __future__ import annotations
 
+from xlsxflow.config import Config
 from xlsxflow.errors import UsageError
 from xlsxflow.fsutil import write_atomic
 from xlsxflow.register.archive import locate
 from xlsxflow.register.store import Store
 from xlsxflow.workspace import Workspace
+
+
+def carried_config(old: Config, year: int) -> Config:
+    """The new cycle's settings: the calendar of ``year`` (the source's months and
+    days), everything else as the department set it last year (county, department,
+    numbering, thresholds, weights, mail)."""
+    fresh = Config.for_year(year)
+    cycle = fresh.cycle.model_copy(
+        update={"county": old.cycle.county, "department": old.cycle.department}
+    )
+    return old.model_copy(update={"cycle": cycle})
 
 
 def ensure_carriable(old: Workspace) -> None:
