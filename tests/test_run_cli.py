@@ -124,6 +124,16 @@ def test_an_inbox_file_that_cannot_be_read_stops_run_in_chinese(played, tmp_path
     assert not ws.register_path.exists() and not (ws.data / "register.sqlite").exists()
 
 
+def test_dry_run_without_send_is_a_usage_error_and_nothing_runs(played, tmp_path):
+    from xlsxflow.errors import message
+
+    ws = fresh_copy(played, tmp_path)
+    result = CliRunner().invoke(cli, ["run", str(ws.root), "--as-of", "2012-06-30", "--dry-run"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "错误：" + message("run.dry_run_without_send")
+    assert not ws.register_path.exists() and list(ws.reports.iterdir()) == []
+
+
 def test_quiet_prints_only_failures(played, tmp_path):
     ws = fresh_copy(played, tmp_path)
     result = CliRunner().invoke(cli, ["run", str(ws.root), "--as-of", "2012-03-31", "-q"])

@@ -270,6 +270,13 @@ CATALOGUE = _catalogue(
         "环境变量 {env} 中的密码含有中文或其他非英文字符，邮件服务器登录只接受英文字母、数字和符号。请使用邮箱的“客户端授权码”。",
     ),
     ErrorType(
+        "run.dry_run_without_send",
+        "error",
+        "--dry-run 需与 --send 一起使用",
+        "--dry-run 的作用是只生成邮件草稿、不发送，需与 --send 一起使用。请加上 --send，"
+        "或去掉 --dry-run。",
+    ),
+    ErrorType(
         "send.unknown_recipient",
         "error",
         "没有这个收件人",

@@ -25,7 +25,11 @@ def command(
     """调度会前一条命令完成：校验新收到的表格并生成退回修改的副本，合并总台账，
     计算进度，生成调度会汇总表；加 --send 时发送邮件。某一步失败时，依赖它的
     后续步骤不再执行，并说明原因；有失败步骤时退出码为 1。"""
+    from xlsxflow.errors import UsageError
     from xlsxflow.parallel import readers_ahead, spawning
+
+    if dry_run and not send:  # (it was ignored: the clerk expected drafts)
+        raise UsageError("run.dry_run_without_send")
     from xlsxflow.register.nothing_new import surely_new
     from xlsxflow.workspace import Workspace
 
