@@ -365,6 +365,25 @@ def test_returns_of_one_name_each_get_their_own_feedback_copy(
     assert {p.name: p.read_bytes() for p in folder.rglob("*.xlsx")} == first
 
 
+def test_the_review_sheets_feedback_goes_to_the_departments_folder(tmp_path: Path) -> None:
+    """(It went under 未知单位: the review sheet names no committee.)"""
+    import datetime as dt
+
+    from registerkit import INNOVATION, Department, application, instance, review
+
+    dept = Department(tmp_path / "ws")
+    at = dt.datetime(2011, 12, 1, 9)
+    dept.receive(application(dept.ws, "T01", saved_at=at))
+    sheet = review(dept.ws, dept.review_rows(), {instance("T01", INNOVATION): "待定"}, saved_at=at)
+    path = sheet.put(tmp_path / "mail")
+    folder = tmp_path / "feedback"
+    assert (
+        invoke("--workspace", str(dept.ws.root), "--feedback", str(folder), str(path)).exit_code
+        == 1
+    )
+    assert [p.relative_to(folder).parts[0] for p in folder.rglob("*.xlsx")] == ["县委组织部"]
+
+
 def test_feedback_copy_sent_back_unchanged_reports_the_same_problems(
     workspace: Workspace, bad: Path, tmp_path: Path
 ) -> None:

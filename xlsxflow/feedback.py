@@ -24,11 +24,17 @@ from xlsxflow.templates import form_content
 SEVERITY_TEXT = {"error": "错误", "warning": "提示"}
 
 
-def feedback_path(result: FileResult, folder: Path, roster: Roster | None, number: int = 1) -> Path:
-    """Where the marked-up copy of ``result`` goes: the committee's folder, named after
-    the return (``number`` > 1: the name was taken by another return of this run)."""
+def feedback_path(
+    result: FileResult, folder: Path, roster: Roster | None, number: int = 1, department: str = ""
+) -> Path:
+    """Where the marked-up copy of ``result`` goes: the committee's folder (the
+    department's, for its own forms: the review sheet), named after the return
+    (``number`` > 1: the name was taken by another return of this run)."""
     code = result.committee or "未知单位"
-    if roster is not None and roster.has(code):
+    own = result.form is not None and catalog().form(result.form).scope == "department"
+    if own and department:
+        sub = safe_component(department)
+    elif roster is not None and roster.has(code):
         sub = roster.committee(code).folder
     else:
         sub = safe_component(code)
@@ -90,11 +96,11 @@ def write_feedback(
     for result in results:
         if result.skipped or result.form is None or not result.problems:
             continue
-        number = 1
-        path = feedback_path(result, folder, roster)
+        number, department = 1, config.cycle.department
+        path = feedback_path(result, folder, roster, department=department)
         while str(path).casefold() in taken:
             number += 1
-            path = feedback_path(result, folder, roster, number)
+            path = feedback_path(result, folder, roster, number, department)
         taken.add(str(path).casefold())
         write_atomic(path, render_feedback(result, config))
         written.append(path)
