@@ -72,6 +72,13 @@ def command(
             f"{STATUS[o.status]}：{o.letter.to_name} <{o.letter.to_addr}>，附件 "
             f"{len(o.letter.attachments)} 个{detail}"
         )
+    sample = [x for x in letters if x.to_addr.lower().endswith(".invalid")]
+    if sample and not dry_run:  # (init's sample roster: nothing sent there can arrive)
+        click.echo(
+            f"注意：{len(sample)} 位收件人的邮箱仍是示例地址（.invalid 域名，如 "
+            f"{sample[0].to_addr}），发往这些地址的邮件无法送达。请在 roster.xlsx 中填写实际邮箱。",
+            err=True,
+        )
     counts = {s: sum(o.status == s for o in outcomes) for s in STATUS}
     click.echo("合计：" + "，".join(f"{STATUS[s]} {n}" for s, n in counts.items() if n) + "。")
     raise SystemExit(1 if failed else 0)
