@@ -89,11 +89,31 @@ def test_version():
     assert __version__ in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("args", "told"),
+    [
+        (["run", "."], "错误：缺少选项 '--as-of'."),
+        (["report", ".", "quarterly", "--as-of", "2012-13-01"], "'--as-of' 的取值无效："),
+        (["merge", "--bogus", "."], "错误：没有选项 '--bogus'。"),
+        (["templates", ".", "--copies", "12"], "12 不在 1<=x<=9 的范围内。"),
+        (["nosuch"], "错误：没有命令 'nosuch'。"),
+    ],
+)
+def test_a_mistyped_command_line_is_told_in_chinese(args, told):
+    """click's own errors, which a clerk read in English among xlsxflow's Chinese."""
+    result = run(*args)
+    assert result.exit_code == 2
+    assert told in result.stderr, result.stderr
+    assert "Error" not in result.stderr and "Usage" not in result.stderr
+    assert "查看帮助。" in result.stderr
+
+
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_command_has_help(name):
     result = run(name, "--help")
     assert result.exit_code == 0, result.output
-    assert f"Usage: xlsxflow {name}" in result.stdout or f"Usage: cli {name}" in result.stdout
+    assert f"用法: xlsxflow {name}" in result.stdout or f"用法: cli {name}" in result.stdout
+    assert "显示本帮助并退出。" in result.stdout and "Show this message" not in result.stdout
     command = cli.get_command(None, name)  # type: ignore[arg-type]
     assert command.help and command.help.strip()
     assert any("\u4e00" <= ch <= "\u9fff" for ch in command.help)

@@ -16,6 +16,9 @@ from typing import Any
 import click
 
 from xlsxflow import __version__, collect_less_often
+from xlsxflow.cli.chinese import install as _install_chinese
+
+_install_chinese()  # (before the decorators below ask click for its texts)
 
 COMMANDS = {
     "init": ("xlsxflow.cli.init_cmd", "创建一个年度周期的工作区（配置、名册、文件夹）"),
