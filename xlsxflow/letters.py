@@ -89,11 +89,11 @@ def _new_templates(
         return letters
     from dataclasses import replace
 
-    from xlsxflow.mail import file_sha256
+    from xlsxflow.fsutil import sha256_of
 
     fresh = []
     for letter in letters:
-        new = [p for p in letter.attachments if (letter.to_addr, file_sha256(p)) not in sent]
+        new = [p for p in letter.attachments if (letter.to_addr, sha256_of(p)) not in sent]
         if not new:
             letter = replace(letter, already_sent=True)
         elif len(new) < len(letter.attachments):

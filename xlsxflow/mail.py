@@ -31,7 +31,7 @@ from pathlib import Path
 from xlsxflow.config import MailConfig, toml_text
 from xlsxflow.errors import UsageError, XlsxflowError
 from xlsxflow.filenames import safe_component
-from xlsxflow.fsutil import write_atomic, write_text_atomic
+from xlsxflow.fsutil import sha256_of, write_atomic, write_text_atomic
 from xlsxflow.roster import EMAIL_PATTERN
 
 TEMPLATES_NAME = "mail_templates.toml"
@@ -232,7 +232,7 @@ class SendLog:
             letter.subject,
             message_id,
         )
-        files = [(letter.to_addr, file_sha256(p)) for p in letter.attachments]
+        files = [(letter.to_addr, sha256_of(p)) for p in letter.attachments]
         with self._told():
             self.db.execute("INSERT OR REPLACE INTO sent VALUES (?,?,?,?,?,?)", row)
             self.db.executemany("INSERT OR IGNORE INTO sent_files VALUES (?,?)", files)
@@ -423,10 +423,6 @@ def deliver(
         if log is not None:
             log.close()
     return outcomes
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def files_sent(root: Path) -> set[tuple[str, str]]:
