@@ -241,8 +241,11 @@ def read_roster(path: Path) -> Roster:
             i.code: i.code for i in kinds.items
         }
         committees: list[Committee] = []
-        first_row: dict[str, int] = {}
-        folder_row: dict[str, int] = {}  # (a committee's folder name, ignoring case)
+        # (by check: a committee's code or folder name, ignoring case → its first row)
+        first_rows: dict[str, dict[str, int]] = {
+            "roster.duplicate_code": {},
+            "roster.duplicate_folder": {},
+        }
         for row, values in _rows(book, path, COMMITTEE_SHEET, COMMITTEE_COLUMNS):
             if values["kind"] not in by_text:
                 # The clerk sees the Chinese kinds of the drop-down, not the internal codes.
@@ -259,29 +262,22 @@ def read_roster(path: Path) -> Roster:
                 committee = Committee.model_validate(values)
             except ValidationError as err:
                 raise _invalid(err, path, COMMITTEE_SHEET, row, COMMITTEE_COLUMNS) from None
-            # Codes name folders and files: "T01" and "t01" would share them on Windows.
-            key = committee.code.casefold()
-            if key in first_row:
-                raise UsageError(
-                    "roster.duplicate_code",
-                    path=path,
-                    sheet=COMMITTEE_SHEET,
-                    row=row,
-                    code=committee.code,
-                    first_row=first_row[key],
-                )
-            first_row[key] = row
-            folder = committee.folder.casefold()
-            if folder in folder_row:
-                raise UsageError(
-                    "roster.duplicate_folder",
-                    path=path,
-                    sheet=COMMITTEE_SHEET,
-                    row=row,
-                    folder=committee.folder,
-                    first_row=folder_row[folder],
-                )
-            folder_row[folder] = row
+            # Codes and folders name files: "T01" and "t01" would share them on Windows.
+            for code, field, value in (
+                ("roster.duplicate_code", "code", committee.code),
+                ("roster.duplicate_folder", "folder", committee.folder),
+            ):
+                seen = first_rows[code]
+                if value.casefold() in seen:
+                    raise UsageError(
+                        code,
+                        path=path,
+                        sheet=COMMITTEE_SHEET,
+                        row=row,
+                        first_row=seen[value.casefold()],
+                        **{field: value},
+                    )
+                seen[value.casefold()] = row
             committees.append(committee)
         if not committees:
             raise UsageError("roster.empty", path=path)
