@@ -19,23 +19,24 @@ from xlsxflow.forms.spec import META_KEYS
 from xlsxflow.fsutil import write_atomic
 from xlsxflow.problems import FileResult
 from xlsxflow.roster import Roster
-from xlsxflow.templates import form_content
+from xlsxflow.templates import form_content, owner_folder
 
 SEVERITY_TEXT = {"error": "错误", "warning": "提示"}
 
 
 def feedback_path(
-    result: FileResult, folder: Path, roster: Roster | None, number: int = 1, department: str = ""
+    result: FileResult, folder: Path, roster: Roster | None, department: str, number: int = 1
 ) -> Path:
-    """Where the marked-up copy of ``result`` goes: the committee's folder (the
-    department's, for its own forms: the review sheet), named after the return
-    (``number`` > 1: the name was taken by another return of this run)."""
+    """Where the marked-up copy of ``result`` goes: its owner's folder, as in outbox/
+    (the department's, for its own forms: the review sheet; a code not on the roster
+    names its own), named after the return (``number`` > 1: the name was taken by
+    another return of this run)."""
     code = result.committee or "未知单位"
     own = result.form is not None and catalog().form(result.form).scope == "department"
-    if own and department:
-        sub = safe_component(department)
+    if own:
+        sub = owner_folder(None, department)
     elif roster is not None and roster.has(code):
-        sub = roster.committee(code).folder
+        sub = owner_folder(roster.committee(code), department)
     else:
         sub = safe_component(code)
     stem = Path(result.path).stem
@@ -93,14 +94,15 @@ def write_feedback(
     # differ in case only (one file on Windows), each get a copy, numbered in the order
     # of the results (the inbox's): the same for the same returns with problems.
     taken: set[str] = set()
+    department = config.cycle.department
     for result in results:
         if result.skipped or result.form is None or not result.problems:
             continue
-        number, department = 1, config.cycle.department
-        path = feedback_path(result, folder, roster, department=department)
+        number = 1
+        path = feedback_path(result, folder, roster, department)
         while str(path).casefold() in taken:
             number += 1
-            path = feedback_path(result, folder, roster, number, department)
+            path = feedback_path(result, folder, roster, department, number)
         taken.add(str(path).casefold())
         write_atomic(path, render_feedback(result, config))
         written.append(path)

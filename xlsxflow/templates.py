@@ -59,10 +59,14 @@ class TemplateJob:
     rows: Mapping[str, Sequence[Mapping[str, str]]] | None = None  # prefilled table rows
 
 
+def owner_folder(committee: Committee | None, department: str) -> str:
+    """The folder (in outbox/ and feedback/) of a form's owner: its committee's, or the
+    department's for the forms it fills in itself."""
+    return committee.folder if committee is not None else safe_component(department)
+
+
 def _committee_folder(outbox: Path, committee: Committee | None, department: str) -> Path:
-    if committee is None:
-        return outbox / safe_component(department)
-    return outbox / committee.folder
+    return outbox / owner_folder(committee, department)
 
 
 def plan_templates(
