@@ -12,11 +12,12 @@ import datetime as dt
 import hashlib
 import re
 import struct
+import tracemalloc
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from xlsxflow.forms import catalog
 from xlsxflow.forms.layout import cell_ref, layout
@@ -270,6 +271,18 @@ def codes(result: FileResult) -> list[str]:
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+T = TypeVar("T")
+
+
+def with_peak(call: Callable[[], T]) -> tuple[T, int]:
+    """What ``call`` returns, and the most memory Python held while it ran."""
+    tracemalloc.start()
+    try:
+        return call(), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 # -- rewriting the zip of a generated return ----------------------------------------------

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import with_peak
 from realclient import as_date, fill, job
 
 from xlsxflow.config import Config
@@ -480,7 +481,6 @@ def test_an_xls_of_many_sheets_with_far_cells_is_read_in_little_memory(tmp_path:
     """Found by a review: 40 extra sheets, each with one cell at IV65536, saved by
     LibreOffice as .xls (46 KB), took 6.4 GB to read. Only the form's sheets are loaded
     now, each holding its own cells only."""
-    import tracemalloc
 
     import openpyxl
 
@@ -496,12 +496,9 @@ def test_an_xls_of_many_sheets_with_far_cells_is_read_in_little_memory(tmp_path:
     book.save(padded)
     xls = tmp_path / "padded.xls"
     fill([job(padded, xls)], tmp_path / "lo")
-    tracemalloc.start()
-    try:
-        result = read_return(xls, ValidationContext(ws.config, ws.roster, ws.root))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    result, peak = with_peak(
+        lambda: read_return(xls, ValidationContext(ws.config, ws.roster, ws.root))
+    )
     assert result.form == "application_innovation" and result.format == "xls"
     assert peak < 100 * 2**20, f"{peak / 2**20:.0f} MiB"
 

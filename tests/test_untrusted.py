@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import time
-import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -25,10 +24,12 @@ from builders import (
     set_cell,
     sha256,
     sheet_part,
+    with_peak,
 )
 
 from xlsxflow.intake import read_return
 from xlsxflow.problems import FileResult
+from xlsxflow.read.book import RawCell
 from xlsxflow.read.limits import DEFAULT_LIMITS, Limits
 from xlsxflow.read.open import classify, open_book
 from xlsxflow.validate import validate_paths
@@ -117,12 +118,7 @@ def zeros() -> bytes:
 def test_zip_bomb_declared_over_the_member_limit(clean: Path, zeros: bytes, member: str) -> None:
     path = hostile(clean, "bomb.xlsx", edit={member: zeros})
     assert path.stat().st_size < 1024 * 1024
-    tracemalloc.start()
-    try:
-        result = read_untouched(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    result, peak = with_peak(lambda: read_untouched(path))
     only(result, "file.zip_bomb")
     assert peak < 20 * 1024 * 1024  # nothing near the 110 MB was inflated
 
@@ -157,12 +153,7 @@ def test_a_sheet_too_large_to_read_cell_by_cell_is_refused(clean: Path) -> None:
         return data.replace(b"</sheetData>", filler.encode() + b"</sheetData>")
 
     path = hostile(clean, "filler.xlsx", edit={sheet_part(clean, MAIN): fill})
-    tracemalloc.start()
-    try:
-        result = read_untouched(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    result, peak = with_peak(lambda: read_untouched(path))
     only(result, "file.too_large")
     assert peak < 100 * 2**20, f"{peak / 2**20:.0f} MiB"
 
@@ -183,12 +174,7 @@ def test_declared_size_that_lies_is_never_trusted(clean: Path) -> None:
         edit={part: lambda d: d.replace(b"</worksheet>", padding + b"</worksheet>")},
     )
     patch_declared_size(path, part, 2048)
-    tracemalloc.start()
-    try:
-        result = read_untouched(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    result, peak = with_peak(lambda: read_untouched(path))
     only(result, "file.corrupt")
     assert peak < 20 * 1024 * 1024
 
@@ -538,17 +524,16 @@ def test_lying_dimension_and_the_last_row(clean: Path, name: str, edit: object) 
     """Found by these tests: a small dimension with a cell at row 1,048,576 sent the
     sheet to calamine's dense rows (3 s and 120 MB for one file)."""
     path = hostile(clean, f"{name}.xlsx", edit={sheet_part(clean, MAIN): edit})
-    tracemalloc.start()
-    try:
+
+    def read_both() -> tuple[FileResult, RawCell | None]:
         result = read_untouched(path)
         book = open_book(path, classify(path))
         try:
-            far = book.cells(MAIN).get((1048575, 5))
+            return result, book.cells(MAIN).get((1048575, 5))
         finally:
             book.close()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+
+    (result, far), peak = with_peak(read_both)
     assert issues(result) == []
     assert result.values["project_name"] == "村级活动场所标准化建设"
     if "far" in name:
