@@ -256,6 +256,7 @@ class Return:
     values: Values
     rows: Rows
     path: Path
+    insert_rows: tuple[tuple[str, int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,10 @@ class Batch:
     lo: list[dict[str, Any]]
     fill_seconds: float
     read_seconds: float
+
+
+# A clerk inserts a row above the project's description, and another inside the plan.
+INSERTED_ROWS = (("申报表", 12, 1), ("申报表", 26, 1))
 
 
 @pytest.fixture(scope="module")
@@ -293,16 +298,28 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     inputs["bad_ledger"] = ("ledger", _mistaken_ledger(), "xlsx")
     inputs["bad_acceptance"] = ("acceptance", (MISTAKEN_ACCEPTANCE, {}), "xlsx")
 
+    inputs["innovation_inserted"] = inputs["application_innovation"]
+
     out = root / "returned"  # file names that say nothing: identification is by metadata
     returns = {}
     for i, (name, (kind, (values, rows), suffix)) in enumerate(inputs.items()):
         returns[name] = Return(
-            name, templates[kind], values, rows, out / f"return_{i:02d}.{suffix}"
+            name,
+            templates[kind],
+            values,
+            rows,
+            out / f"return_{i:02d}.{suffix}",
+            INSERTED_ROWS if name == "innovation_inserted" else (),
         )
     t0 = time.perf_counter()
     lo = fill(
         [
-            job(r.template.path, r.path, _job_values(r.template.spec, r.values, r.rows))
+            job(
+                r.template.path,
+                r.path,
+                _job_values(r.template.spec, r.values, r.rows),
+                insert_rows=r.insert_rows,
+            )
             for r in returns.values()
         ],
         root,
@@ -526,3 +543,24 @@ def test_a_large_xls_from_libreoffice_is_known_as_one(tmp_path: Path) -> None:
     assert xls.stat().st_size > 600 * 1024
     result = read_return(xls, ValidationContext(ws.config, ws.roster, ws.root))
     assert (result.form, result.format) == ("application_innovation", "xls")
+
+
+def test_inserted_rows_are_followed_and_told_once(batch):
+    """Two rows inserted in LibreOffice shift 17 names of the main sheet; they are read
+    where they went, and the clerk hears it once (it was once per moved column: 17)."""
+    result = batch.results["innovation_inserted"]
+    assert [(p.code, p.sheet, p.cell, p.field) for p in result.problems] == [
+        ("form.names_moved", "申报表", "B15", "background")
+    ]
+    assert "等 17 栏" in result.problems[0].message
+    clean = batch.results["application_innovation"]
+    assert result.values == clean.values
+    placeless = {
+        k: [{c: v for c, v in r.items() if c != "_at"} for r in rows]
+        for k, rows in result.rows.items()
+    }
+    assert placeless == {
+        k: [{c: v for c, v in r.items() if c != "_at"} for r in rows]
+        for k, rows in clean.rows.items()
+    }
+    assert result.rows["plan"][0]["_at"] == "申报表!23"  # one row further down than issued

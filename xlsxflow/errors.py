@@ -418,6 +418,13 @@ CATALOGUE = _catalogue(
         "“{label}”一栏的位置与下发时不同（现在在 {cell}），已按新位置读取。请勿插入或删除行列。",
     ),
     ErrorType(
+        "form.names_moved",
+        "warning",
+        "表格结构有变动",
+        "“{label}”等 {count} 栏的位置与下发时不同（可能插入或删除了行列，“{label}”现在在 {cell}），"
+        "已按新位置读取。请勿插入或删除行列。",
+    ),
+    ErrorType(
         "form.unknown_committee",
         "error",
         "党委编号不在名册中",

@@ -78,6 +78,8 @@ def extract(book: RawBook, identity: Identity) -> Extracted:
     if out.broken:
         return out
 
+    moved: dict[str, list[tuple[NameRef, FieldSpec]]] = {}
+
     def locate(f: FieldSpec, expected: NameRef) -> NameRef | None:
         if identity.by_labels:
             return expected
@@ -88,15 +90,7 @@ def extract(book: RawBook, identity: Identity) -> Extracted:
             )
             return None
         if ref != expected:
-            out.problems.append(
-                Problem.of(
-                    "form.name_moved",
-                    label=f.label,
-                    sheet=ref.sheet,
-                    cell=cell_ref(ref.row, ref.col),
-                    field=f.id,
-                )
-            )
+            moved.setdefault(ref.sheet, []).append((ref, f))
         return ref
 
     for fid, place in form.fields.items():
@@ -120,7 +114,18 @@ def extract(book: RawBook, identity: Identity) -> Extracted:
             _used_rows(book, columns, height),
             _read(book, first.sheet, first.row, first.col),
         )
+    out.problems += [_moved(names) for names in moved.values()]
     return out
+
+
+def _moved(names: list[tuple[NameRef, FieldSpec]]) -> Problem:
+    """One warning for the names that moved on one sheet: a single inserted row shifts
+    every name below it, and a clerk needs to hear it once, not once per column."""
+    ref, f = min(names, key=lambda n: (n[0].row, n[0].col))
+    where = {"sheet": ref.sheet, "cell": cell_ref(ref.row, ref.col), "field": f.id}
+    if len(names) == 1:
+        return Problem.of("form.name_moved", label=f.label, **where)
+    return Problem.of("form.names_moved", label=f.label, count=len(names), **where)
 
 
 def _used_rows(

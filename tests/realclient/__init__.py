@@ -91,15 +91,23 @@ def as_date(day: dt.date) -> dict[str, str]:
 
 
 def job(
-    template: Path, output: Path, values: Mapping[str, Any] | None = None, kind: str = ""
+    template: Path,
+    output: Path,
+    values: Mapping[str, Any] | None = None,
+    kind: str = "",
+    insert_rows: Iterable[tuple[str, int, int]] = (),
 ) -> dict[str, Any]:
-    """One job; its filter (``kind``) defaults to the output's suffix: xlsx, xls, ods, pdf."""
+    """One job; its filter (``kind``) defaults to the output's suffix: xlsx, xls, ods, pdf.
+    ``insert_rows`` are (sheet, 0-based row, count): rows inserted before the values go in."""
     kind = kind or Path(output).suffix.lstrip(".").lower()
     if kind not in FILTERS:
         raise ValueError(f"unknown filter {kind!r}; use one of {FILTERS}")
     out: dict[str, Any] = {"template": str(template), "output": str(output), "filter": kind}
     if values:
         out["values"] = dict(values)
+    inserts = [{"sheet": s, "row": r, "count": n} for s, r, n in insert_rows]
+    if inserts:
+        out["insert_rows"] = inserts
     return out
 
 

@@ -10,7 +10,8 @@ left running); otherwise one soffice is started for the whole batch, with its ow
 and HOME, and stopped at the end. A job is::
 
     {"template": "in.xlsx", "output": "out.xls", "filter": "xlsx" | "xls" | "ods" | "pdf",
-     "values": {"defined_name": value_or_list}}
+     "values": {"defined_name": value_or_list},
+     "insert_rows": [{"sheet": "申报表", "row": 12, "count": 1}]}
 
 ``values`` is optional. A workbook-level defined name of one cell takes a scalar; a name
 of one column takes a list, written top-down from its first cell (no longer than the
@@ -24,6 +25,9 @@ returns on purpose.
 Templates are opened in place with ReadOnly=True and Hidden=True (Hidden=False crashes a
 headless soffice 7.4). LibreOffice silently ignores deleting cell contents in a read-only
 document, so a job with a ``""`` value opens a private, editable copy of the template.
+``insert_rows`` inserts whole rows before the 0-based ``row`` (protection lifted first), as
+a clerk does from the row menu; LibreOffice shifts the defined names below them. They are
+inserted before the values are written, in an editable copy too.
 
 The result, a JSON object, goes to stdout (and to ``--result`` when given)::
 
@@ -328,6 +332,16 @@ def _fill(doc, values: dict) -> None:
             _write_cell(cells.getCellByPosition(0, 0), value, null_date, name)
 
 
+def _insert_rows(doc, inserts: list) -> None:
+    for insert in inserts:
+        if not isinstance(insert, dict) or not doc.Sheets.hasByName(insert.get("sheet", "")):
+            raise JobError(f"insert_rows: no such sheet in {insert!r}")
+        sheet = doc.Sheets.getByName(insert["sheet"])
+        if sheet.isProtected():
+            sheet.unprotect("")
+        sheet.Rows.insertByIndex(int(insert["row"]), int(insert.get("count", 1)))
+
+
 def _clears(values: dict) -> bool:
     return any(v == "" or (isinstance(v, list) and "" in v) for v in values.values())
 
@@ -356,7 +370,8 @@ def run_job(office: Office, job: dict, handler: Interactions, scratch: Path) -> 
     if output.exists():
         output.unlink()  # so that a stale file can never pass for a fresh one
     source, read_only = template, True
-    if _clears(values):
+    inserts = job.get("insert_rows") or []
+    if _clears(values) or inserts:
         folder = Path(tempfile.mkdtemp(prefix="job-", dir=scratch))
         source, read_only = folder / template.name, False
         shutil.copyfile(template, source)
@@ -371,6 +386,7 @@ def run_job(office: Office, job: dict, handler: Interactions, scratch: Path) -> 
     try:
         if not hasattr(doc, "NamedRanges"):
             raise JobError(f"{template} did not open as a spreadsheet")
+        _insert_rows(doc, inserts)
         _fill(doc, values)
         doc.storeToURL(
             _url(output),
