@@ -178,10 +178,14 @@ def write_return(
     *,
     name: str | None = None,
     folder: Path | None = None,
+    saved_at: dt.datetime | None = None,
 ) -> Path:
     """The template of ``kind`` for T01 (and ``PROJECT``), filled with ``values`` and
-    ``rows`` and saved as ``folder/name`` (default: the workspace inbox)."""
-    data = render_job(job_for(ws, kind), ws.config, values=dict(values), rows=dict(rows or {}))
+    ``rows`` and saved as ``folder/name`` (default: the workspace inbox), at ``saved_at``
+    (default: the template's fixed time)."""
+    data = render_job(
+        job_for(ws, kind), ws.config, dict(values), dict(rows or {}), saved_at=saved_at
+    )
     path = (folder or ws.inbox) / (name or f"{kind}.xlsx")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -200,12 +204,15 @@ def filled_application(
     kind: str = "application_innovation",
     name: str | None = None,
     folder: Path | None = None,
+    saved_at: dt.datetime | None = None,
 ) -> Path:
     """A fully valid application of ``kind``; ``overrides`` replace values (``None``
     leaves the cell blank), ``rows`` replace the plan table."""
     values = {**application_values(kind), **(overrides or {})}
     plan = PLAN if rows is None else rows
-    return write_return(ws, kind, values, {"plan": plan}, name=name, folder=folder)
+    return write_return(
+        ws, kind, values, {"plan": plan}, name=name, folder=folder, saved_at=saved_at
+    )
 
 
 def filled_ledger(

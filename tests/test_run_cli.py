@@ -276,3 +276,26 @@ def test_run_spawned_reads_on_the_readers_it_started_ahead(played, tmp_path):
     got, expected = stored(spawned), stored(forked)
     assert len(got) > 20 and got == expected
     assert spawned.register_path.read_bytes() == forked.register_path.read_bytes()
+
+
+def test_a_return_corrected_before_the_run_is_not_marked_up(tmp_path):
+    """A committee sent a form, then a corrected one, both before the clerk's run: only
+    the later-saved one is checked for the committee; no marked-up copy of the first."""
+    import datetime as dt
+
+    from builders import filled_application
+    from registerkit import new_workspace
+
+    from xlsxflow.pipeline import run
+
+    ws = new_workspace(tmp_path / "ws")
+    monday = dt.datetime(2011, 11, 7, 9, 30)
+    filled_application(ws, {"project_name": None}, name="v1.xlsx", saved_at=monday)
+    filled_application(ws, name="v2.xlsx", saved_at=monday + dt.timedelta(days=1))
+    report = run(ws, dt.date(2012, 3, 31))
+    steps = {s.name: s.summary for s in report.steps}
+    assert steps["校验"] == (
+        "新收到 1 份表格，合格 1 份，需退回修改 0 份（另有 1 份已被后来的改正稿取代）"
+    )
+    assert steps["退回修改"].startswith("生成标注副本 0 份")
+    assert not any(ws.feedback.rglob("*.xlsx"))

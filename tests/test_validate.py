@@ -25,6 +25,8 @@ from builders import (
     row_at,
     write_return,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 from xlsxflow.errors import CATALOGUE
 from xlsxflow.forms import catalog
@@ -503,3 +505,33 @@ def test_institutional_unusable_source_is_reported_once(workspace: Workspace) ->
     kind = "application_institutional"
     path = filled_application(workspace, {"source_project_no": "X" * 31}, kind=kind)
     assert issues(read(path, workspace)) == [at("value.too_long", kind, "source_project_no")]
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["", "a", "b"]), st.sampled_from(["", "t1", "t2", "t3"])),
+        max_size=8,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_superseded_files_are_those_saved_before_another_of_their_form(versions, rnd):
+    """Order-independent; a file is replaced exactly when a file of its form was saved
+    later, and then by one saved last."""
+    from xlsxflow.problems import FileResult
+    from xlsxflow.validate import superseded_by
+
+    results = [
+        FileResult(path=f"f{i}.xlsx", instance=inst or None, saved_at=at)
+        for i, (inst, at) in enumerate(versions)
+    ]
+    found = superseded_by(results)
+    shuffled = results[:]
+    rnd.shuffle(shuffled)
+    assert superseded_by(shuffled) == found
+    saved = {r.path: r for r in results}
+    for r in results:
+        last = max((o.saved_at for o in results if o.instance == r.instance), default="")
+        assert (r.path in found) == bool(r.instance and r.saved_at < last)
+        if r.path in found:
+            newer = saved[found[r.path]]
+            assert (newer.instance, newer.saved_at) == (r.instance, last)

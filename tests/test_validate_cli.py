@@ -3,6 +3,7 @@ workbook and the committees' marked-up feedback copies."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,24 @@ from xlsxflow.errors import message
 from xlsxflow.workspace import Workspace
 
 KIND = "application_innovation"
-FILE_KEYS = {"path", "skipped", "valid", "form", "committee", "project", "instance", "format"}
+FILE_KEYS = {
+    "path",
+    "skipped",
+    "valid",
+    "form",
+    "committee",
+    "project",
+    "instance",
+    "format",
+    "superseded_by",
+}
 ISSUE_KEYS = {"code", "severity", "sheet", "cell", "field", "message"}
 SUMMARY_KEYS = {
     "files",
     "checked",
     "valid",
     "invalid",
+    "superseded",
     "skipped",
     "errors",
     "warnings",
@@ -37,6 +49,8 @@ SUMMARY_KEYS = {
     "workspace",
     "notices",
 }
+MONDAY = dt.datetime(2011, 11, 7, 9, 30)
+DAY = dt.timedelta(days=1)
 MISTAKES: dict[str, Any] = {
     "project_name": None,
     "direction": "Z9",
@@ -92,6 +106,53 @@ def test_invalid_file_exits_1(bad: Path) -> None:
 def test_one_invalid_among_valid_files_exits_1(workspace: Workspace, bad: Path) -> None:
     filled_application(workspace, name="T01_good.xlsx")
     assert invoke(str(workspace.inbox)).exit_code == 1
+
+
+def test_an_earlier_version_replaced_by_a_corrected_one_does_not_count(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """The inbox keeps every version a committee sent: the refused first one must not fail
+    the run again, nor be marked up and sent back, once a later-saved one corrects it."""
+    first = filled_application(workspace, MISTAKES, name="T01_v1.xlsx", saved_at=MONDAY)
+    second = filled_application(workspace, name="T01_v2.xlsx", saved_at=MONDAY + DAY)
+    feedback = tmp_path / "feedback"
+    result = invoke("--feedback", str(feedback), str(workspace.inbox))
+    assert result.exit_code == 0, result.output
+    assert (
+        f"○ 已有新版 T01 · 创新探索型项目申报表（错误 2，提示 1；不计入，以后来保存的 {second} 为准）  {first}"
+        in result.stdout
+    )
+    assert "value.required" not in result.stdout  # its problems are not listed again
+    assert "合格 1，不合格 0，已有新版 1，跳过 0；错误 0 处，提示 0 处。" in result.stdout
+    assert not feedback.exists() or not any(feedback.rglob("*.xlsx"))
+    code, data = as_json(str(workspace.inbox))
+    assert code == 0
+    by_name = {Path(f["path"]).name: f for f in data["files"]}
+    assert by_name["T01_v1.xlsx"]["superseded_by"] == str(second)
+    assert by_name["T01_v2.xlsx"]["superseded_by"] is None
+    summary = data["summary"]
+    assert (summary["checked"], summary["valid"], summary["invalid"]) == (2, 1, 0)
+    assert (summary["superseded"], summary["errors"], summary["by_code"]) == (1, 0, {})
+
+
+def test_a_later_version_with_errors_fails_though_the_first_was_valid(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    filled_application(workspace, name="T01_v1.xlsx", saved_at=MONDAY)
+    later = filled_application(workspace, MISTAKES, name="T01_v2.xlsx", saved_at=MONDAY + DAY)
+    feedback = tmp_path / "feedback"
+    result = invoke("--feedback", str(feedback), str(workspace.inbox))
+    assert result.exit_code == 1
+    assert "合格 0，不合格 1，已有新版 1" in result.stdout
+    (copy,) = feedback.rglob("*.xlsx")
+    assert copy.name.startswith(later.stem)
+
+
+def test_versions_saved_at_the_same_moment_both_count(workspace: Workspace, bad: Path) -> None:
+    """Without a later saved time there is no telling which replaces which: both count."""
+    filled_application(workspace, name="T01_good.xlsx")
+    code, data = as_json(str(workspace.inbox))
+    assert (code, data["summary"]["superseded"], data["summary"]["invalid"]) == (1, 0, 1)
 
 
 def test_unreadable_file_exits_1(tmp_path: Path) -> None:

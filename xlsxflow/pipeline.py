@@ -122,6 +122,7 @@ def run(
     from xlsxflow.register.merge import merge
     from xlsxflow.register.store import Store
     from xlsxflow.reports.quarterly import write_quarterly
+    from xlsxflow.validate import superseded_by
 
     report = RunReport()
 
@@ -145,22 +146,25 @@ def run(
     results = _Held()
     for result in read_many(new, ctx, keep=keep):
         results.add(result)
-    checked = [r for r in results.results.values() if not r.skipped]
+    replaced = superseded_by(results.results.values())  # (sent twice since the last run)
+    current = [r for r in results.results.values() if r.path not in replaced]
+    checked = [r for r in current if not r.skipped]
     invalid = [r for r in checked if not r.valid]
+    newer = f"（另有 {len(replaced)} 份已被后来的改正稿取代）" if replaced else ""
     step(
         "校验",
         True,
         f"新收到 {len(checked)} 份表格，合格 {len(checked) - len(invalid)} 份，"
-        f"需退回修改 {len(invalid)} 份",
+        f"需退回修改 {len(invalid)} 份{newer}",
     )
-    written = write_feedback(list(results.results.values()), ws.feedback, ws.config, ws.roster)
+    written = write_feedback(current, ws.feedback, ws.config, ws.roster)
     step(
         "退回修改",
         True,
         f"生成标注副本 {len(written)} 份（需修改 {len(invalid)} 份，其余仅有提示），"
         f"位于 {ws.feedback}",
     )
-    del checked, invalid, written
+    del current, checked, invalid, written
     try:
         merged = merge(
             ws,

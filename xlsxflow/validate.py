@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,31 +39,60 @@ def context_for(
     return ValidationContext(ws.config, ws.roster, ws.root), []
 
 
+def superseded_by(results: Iterable[FileResult]) -> dict[str, str]:
+    """Each file a later-saved return of the same form replaces (path → that return's
+    path). An inbox keeps every version a committee sent; the one saved last is the one
+    merge keeps (see ``Submission.order_key``) and the only one still to fix, so an
+    earlier version's errors must not fail the run or be sent back again."""
+    latest: dict[str, FileResult] = {}
+    for r in results:
+        if r.instance and not r.skipped:
+            held = latest.get(r.instance)
+            if held is None or (r.saved_at, r.path) > (held.saved_at, held.path):
+                latest[r.instance] = r
+    return {
+        r.path: latest[r.instance].path
+        for r in results
+        if r.instance and not r.skipped and r.saved_at < latest[r.instance].saved_at
+    }
+
+
 @dataclass
 class ValidationRun:
     results: list[FileResult]
     notices: list[str] = field(default_factory=list)
     workspace: Path | None = None
 
+    @cached_property
+    def superseded(self) -> dict[str, str]:
+        return superseded_by(self.results)
+
     @property
     def checked(self) -> list[FileResult]:
         return [r for r in self.results if not r.skipped]
 
     @property
+    def current(self) -> list[FileResult]:
+        """The results that count: all but the versions a later return replaced."""
+        return [r for r in self.results if r.path not in self.superseded]
+
+    @property
     def ok(self) -> bool:
-        return all(r.valid for r in self.checked)
+        return all(r.valid for r in self.current if not r.skipped)
 
     def summary(self) -> dict[str, Any]:
         checked = self.checked
-        codes = Counter(p.code for r in checked for p in r.problems)
+        counted = [r for r in self.current if not r.skipped]
+        codes = Counter(p.code for r in counted for p in r.problems)
         return {
             "files": len(self.results),
             "checked": len(checked),
-            "valid": sum(r.valid for r in checked),
-            "invalid": sum(not r.valid for r in checked),
+            "valid": sum(r.valid for r in counted),
+            "invalid": sum(not r.valid for r in counted),
+            "superseded": len(self.superseded),
             "skipped": len(self.results) - len(checked),
-            "errors": sum(len(r.errors) for r in checked),
-            "warnings": sum(len(r.warnings) for r in checked),
+            "errors": sum(len(r.errors) for r in counted),
+            "warnings": sum(len(r.warnings) for r in counted),
             "by_code": dict(sorted(codes.items())),
             "workspace": str(self.workspace) if self.workspace else None,
             "notices": self.notices,
@@ -83,6 +113,7 @@ class ValidationRun:
                     project=r.project,
                     instance=r.instance,
                     format=r.format,
+                    superseded_by=self.superseded.get(r.path),
                     issues=[p.as_json() for p in r.problems],
                 )
                 if with_values:
@@ -119,7 +150,8 @@ def validate_paths(
 
 
 def write_outputs(run: ValidationRun, report: Path | None, feedback: Path | None) -> list[Path]:
-    """The clerk's problem workbook and the committees' marked-up copies."""
+    """The clerk's problem workbook and the committees' marked-up copies, of the
+    returns that count (a replaced version has nothing left to fix)."""
     from xlsxflow.feedback import write_feedback
     from xlsxflow.forms import catalog
     from xlsxflow.fsutil import write_atomic
@@ -140,8 +172,8 @@ def write_outputs(run: ValidationRun, report: Path | None, feedback: Path | None
             }
             for k, f in forms.items()
         }
-        write_atomic(report, render_issue_report(run.results, roster, names, labels))
+        write_atomic(report, render_issue_report(run.current, roster, names, labels))
         written.append(report)
     if feedback is not None:
-        written += write_feedback(run.results, feedback, config, roster)
+        written += write_feedback(run.current, feedback, config, roster)
     return written

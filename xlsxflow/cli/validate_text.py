@@ -25,6 +25,14 @@ def render_text(run: ValidationRun, quiet: bool = False) -> str:
         counts = f"错误 {len(r.errors)}，提示 {len(r.warnings)}"
         who = shown(r.committee or "？")
         path = shown(r.path)
+        newer = run.superseded.get(r.path)
+        if newer is not None:
+            if not quiet:
+                lines.append(
+                    click.style("○ 已有新版 ", dim=True)
+                    + f"{who} · {form}（{counts}；不计入，以后来保存的 {shown(newer)} 为准）  {path}"
+                )
+            continue
         if r.valid:
             head = click.style("✔ 合格   ", fg="green") + f"{who} · {form}（{counts}）  {path}"
         else:
@@ -44,8 +52,9 @@ def render_text(run: ValidationRun, quiet: bool = False) -> str:
             )
             lines.append(f"    {tag} {shown(where + p.message)}  [{p.code}]")
     s = run.summary()
+    replaced = f"，已有新版 {s['superseded']}" if s["superseded"] else ""
     lines.append(
-        f"共 {s['files']} 个文件：合格 {s['valid']}，不合格 {s['invalid']}，跳过 {s['skipped']}；"
-        f"错误 {s['errors']} 处，提示 {s['warnings']} 处。"
+        f"共 {s['files']} 个文件：合格 {s['valid']}，不合格 {s['invalid']}{replaced}，"
+        f"跳过 {s['skipped']}；错误 {s['errors']} 处，提示 {s['warnings']} 处。"
     )
     return "\n".join(lines)
