@@ -34,6 +34,7 @@ JSON_KEYS = {
     "by_form",
     "totals",
     "rejections",
+    "held_back",
     "skipped",
     "department_edits_kept",
     "committee_cell_edits",
@@ -52,8 +53,16 @@ def run_json(ws: Workspace) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.stdout)
 
 
-def counts(new: int = 0, updated: int = 0, unchanged: int = 0, rejected: int = 0) -> dict:
-    return {"new": new, "updated": updated, "unchanged": unchanged, "rejected": rejected}
+def counts(
+    new: int = 0, updated: int = 0, unchanged: int = 0, rejected: int = 0, held: int = 0
+) -> dict:
+    return {
+        "new": new,
+        "updated": updated,
+        "unchanged": unchanged,
+        "rejected": rejected,
+        "held": held,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +138,7 @@ def test_json_gives_counts_per_form_and_the_rejections(ws, cycle):
     assert set(data) == JSON_KEYS
     assert data["files"] == len(cycle.returns)
     assert data["by_form"] == {
-        "acceptance": counts(new=1, rejected=1),
+        "acceptance": counts(new=1, held=1),
         "application_demonstration": counts(new=1),
         "application_innovation": counts(new=2, updated=1, rejected=1),
         "application_institutional": counts(new=1, rejected=1),
@@ -137,14 +146,14 @@ def test_json_gives_counts_per_form_and_the_rejections(ws, cycle):
         "ledger": counts(new=2, rejected=1),
         "review": counts(new=1),
     }
-    assert data["totals"] == counts(new=9, updated=1, rejected=4)
+    assert data["totals"] == counts(new=9, updated=1, rejected=3, held=1)
     rejected = {Path(r["path"]).name: r["reason"] for r in data["rejections"]}
     assert sorted(rejected) == sorted(
-        f"{n}.xlsx"
-        for n in ("T02_acceptance", "T03_ledger", "T05_institutional", "T06_innovation_blank")
+        f"{n}.xlsx" for n in ("T03_ledger", "T05_institutional", "T06_innovation_blank")
     )
     assert all(r["path"].startswith(str(ws.inbox)) for r in data["rejections"])
-    assert "结题报告" in rejected["T02_acceptance.xlsx"]
+    ((held, waits),) = [(Path(r["path"]).name, r["reason"]) for r in data["held_back"]]
+    assert held == "T02_acceptance.xlsx" and "结题报告" in waits
     assert "来源项目编号" in rejected["T05_institutional.xlsx"]
     assert data["register"] == str(ws.register_path)
     assert data["register_written"] is True
@@ -381,3 +390,16 @@ def test_a_file_changed_while_it_is_archived_is_told_from_a_reading_process(tmp_
         str(changed.value),
     )
     assert str(back).startswith(f"收件文件 {source} 在合并过程中被改动")
+
+
+def test_an_acceptance_held_for_its_closure_alone_does_not_fail_the_merge(ws, cycle):
+    """暂缓 is said, with what it waits for and that nothing is to be resent; exit 0."""
+    wanted = ("T02_demonstration", "review", "T02_ledger", "T02_acceptance")
+    put_all([cycle[n] for n in wanted], ws.inbox)
+    result = run("merge", ws.root)
+    assert result.exit_code == 0, result.output
+    assert "验收评分表：新增 0，更新 0，未变 0，退回 0，暂缓 1" in result.stdout
+    assert "合计：新增 3，更新 0，未变 0，退回 0，暂缓 1。" in result.stdout
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("暂缓 ")]
+    assert "T02_acceptance.xlsx：项目还没有报送结题报告" in line
+    assert line.endswith("（不必重新报送，前一环节的表格合并后自动生效）")

@@ -111,7 +111,13 @@ def test_each_application_becomes_one_row_with_its_typed_values(tmp_path, cycle)
     report = receive(ws, *apps)
 
     assert report.ok and report.register_written
-    assert report.as_json()["totals"] == {"new": 4, "updated": 0, "unchanged": 0, "rejected": 0}
+    assert report.as_json()["totals"] == {
+        "new": 4,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 0,
+        "held": 0,
+    }
     rows = register_rows(ws, PROJECTS)
     assert sorted(r["申报表编号"] for r in rows) == sorted([T01, T02, T02_INST, T03])
     for r in apps:
@@ -150,7 +156,7 @@ def test_each_application_becomes_one_row_with_its_typed_values(tmp_path, cycle)
         assert entry["表单编号"] == instance(r.committee, r.kind)
 
 
-def test_every_file_is_listed_accepted_or_rejected_with_its_reason(merged, cycle):
+def test_every_file_is_listed_accepted_rejected_or_held_with_its_reason(merged, cycle):
     ws, report = merged
     log = submission_rows(ws)
     assert set(log) == {r.sha for r in cycle.returns}
@@ -158,18 +164,25 @@ def test_every_file_is_listed_accepted_or_rejected_with_its_reason(merged, cycle
         "T05_institutional": "来源项目编号“NCX-2011-SF-001”不是本单位已立项的典型示范型项目",
         "T06_innovation_blank": "“项目名称”未填写",
         "T03_ledger": "没有对应的已立项项目",
-        "T02_acceptance": "项目还没有报送结题报告，不能验收",
     }
+    # valid, for a real project, but before its closure report: waits, is not refused
+    held = {"T02_acceptance": "项目还没有报送结题报告，不能验收"}
     for r in cycle.returns:
         entry = log[r.sha]
         if r.name in rejected:
             assert entry["处理结果"] == "已退回", r.name
             assert rejected[r.name] in entry["说明"], (r.name, entry["说明"])
+        elif r.name in held:
+            assert entry["处理结果"] == "暂缓", r.name
+            assert held[r.name] in entry["说明"], (r.name, entry["说明"])
         else:
             assert entry["处理结果"] == "已接收", (r.name, entry["说明"])
     reasons = {Path(p).stem: reason for p, reason in report.rejections}
     assert sorted(reasons) == sorted(rejected)
     assert all(rejected[name] in reasons[name] for name in rejected)
+    waits = {Path(p).stem: reason for p, reason in report.holds}
+    assert waits.keys() == held.keys() and held["T02_acceptance"] in waits["T02_acceptance"]
+    assert (report.as_json()["totals"]["held"], report.held["acceptance"]) == (1, 1)
     assert not report.ok
     # an invalid return adds no project; its committee still owes an application
     assert instance("T06", INNOVATION) not in {r["申报表编号"] for r in register_rows(ws, PROJECTS)}
@@ -193,7 +206,13 @@ def test_a_second_merge_with_nothing_new_changes_nothing(tmp_path, cycle):
     assert again.ok
     assert not again.register_written
     totals = again.as_json()["totals"]
-    assert totals == {"new": 0, "updated": 0, "unchanged": len(cycle.returns), "rejected": 0}
+    assert totals == {
+        "new": 0,
+        "updated": 0,
+        "unchanged": len(cycle.returns),
+        "rejected": 0,
+        "held": 0,
+    }
     assert ws.register_path.read_bytes() == before_bytes
     assert ws.register_path.stat().st_mtime_ns == before_mtime
     assert stored(ws) == before_subs
@@ -215,7 +234,13 @@ def test_the_same_file_under_other_names_is_stored_once(tmp_path, cycle):
     written = ws.register_path.read_bytes()
     r.put(ws.inbox / "再次转发", "莲溪镇.xlsx")
     again = merge(ws)
-    assert again.as_json()["totals"] == {"new": 0, "updated": 0, "unchanged": 3, "rejected": 0}
+    assert again.as_json()["totals"] == {
+        "new": 0,
+        "updated": 0,
+        "unchanged": 3,
+        "rejected": 0,
+        "held": 0,
+    }
     assert [s.sha256 for s in stored(ws)] == [r.sha]
     assert ws.register_path.read_bytes() == written
 
@@ -250,6 +275,7 @@ def test_a_changed_resubmission_is_a_new_version_and_wins(tmp_path, cycle):
         "updated": 1,
         "unchanged": 1,
         "rejected": 0,
+        "held": 0,
     }
     assert len(register_rows(ws, PROJECTS)) == 1
     row = project_row(ws, T01)
@@ -512,16 +538,18 @@ def test_a_ledger_for_a_rejected_project_is_rejected_with_a_reason(merged, cycle
     assert not [r for r in register_rows(ws, TASKS) if r["立项编号"] == "NCX-2011-CX-002"]
 
 
-def test_an_acceptance_before_the_closure_is_rejected_then_accepted_when_it_arrives(
-    tmp_path, cycle
-):
+def test_an_acceptance_before_the_closure_is_held_then_accepted_when_it_arrives(tmp_path, cycle):
+    """Held (暂缓), not refused: nothing is wrong with it and nothing is to be resent, so
+    the merge does not fail for it (it did, as 退回, exit code 1)."""
     ws = fresh(tmp_path)
     early = cycle["T02_acceptance"]
     wanted = ("T02_demonstration", "review", "T02_ledger", "T02_acceptance")
     report = receive(ws, *(cycle[n] for n in wanted))
-    assert [Path(p).name for p, _ in report.rejections] == [early.filename]
-    assert "结题报告" in report.rejections[0][1]
-    assert status(ws, early)["处理结果"] == "已退回"
+    assert report.ok and report.rejections == []
+    assert [Path(p).name for p, _ in report.holds] == [early.filename]
+    assert "结题报告" in report.holds[0][1]
+    assert report.as_json()["by_form"]["acceptance"]["held"] == 1
+    assert status(ws, early)["处理结果"] == "暂缓"
     assert state_of(ws, T02) == "已启动"
 
     t02 = cycle.projects["T02_acceptance"]

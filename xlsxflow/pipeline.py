@@ -183,7 +183,8 @@ def run(
         "合并",
         True,
         f"新增 {t['new']}，更新 {t['updated']}，未变 {t['unchanged']}，"
-        f"退回 {t['rejected']}；{'已更新' if merged.register_written else '无变化'} "
+        f"退回 {t['rejected']}{f'，暂缓 {h}' if (h := t['held']) else ''}；"
+        f"{'已更新' if merged.register_written else '无变化'} "
         f"{ws.register_path.name}",
     )
     try:

@@ -41,15 +41,22 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
     for kind, counts in data["by_form"].items():
         click.echo(
             f"{names.get(kind, kind)}：新增 {counts['new']}，更新 {counts['updated']}，"
-            f"未变 {counts['unchanged']}，退回 {counts['rejected']}"
+            f"未变 {counts['unchanged']}，退回 {counts['rejected']}{_held(counts)}"
         )
     t = data["totals"]
     click.echo(
-        f"合计：新增 {t['new']}，更新 {t['updated']}，未变 {t['unchanged']}，退回 {t['rejected']}。"
+        f"合计：新增 {t['new']}，更新 {t['updated']}，未变 {t['unchanged']}，"
+        f"退回 {t['rejected']}{_held(t)}。"
     )
     if not quiet:
         for path, reason in report.rejections:
             click.echo(click.style("退回 ", fg="red") + shown(f"{path}：{reason}"))
+        for path, reason in report.holds:
+            click.echo(
+                click.style("暂缓 ", fg="yellow")
+                + shown(f"{path}：{reason}")
+                + "（不必重新报送，前一环节的表格合并后自动生效）"
+            )
         for line in report.committee_edits:
             click.echo(click.style("注意 ", fg="yellow") + line)
         for line in report.notes:
@@ -60,6 +67,11 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
         ("已更新总台账：" if report.register_written else "总台账无变化：") + report.register
     )
     raise SystemExit(0 if report.ok else 1)
+
+
+def _held(counts: dict[str, int]) -> str:
+    """The 暂缓 count, said only when there is one (as rare as it is harmless)."""
+    return f"，暂缓 {counts['held']}" if counts["held"] else ""
 
 
 def _merge(workspace: Path, silent: bool) -> MergeReport:

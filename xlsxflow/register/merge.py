@@ -252,7 +252,10 @@ def _merge_locked(
         for path, sub in new_subs:
             kind = sub.form or "unknown"
             status = state.statuses[sub.sha256]
-            if not status.accepted:
+            if status.held:
+                report.held[kind] += 1
+                report.holds.append((str(path), status.reason))
+            elif not status.accepted:
                 report.rejected[kind] += 1
                 report.rejections.append((str(path), status.reason))
             elif sub.instance in instances:

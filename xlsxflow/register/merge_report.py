@@ -19,6 +19,10 @@ class MergeReport:
     unchanged: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
     rejections: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # valid, but waiting for its project's earlier stage (e.g. an acceptance sheet for
+    # its closure report): takes effect by itself at a later merge, nothing to resend
+    held: Counter[str] = field(default_factory=Counter)
+    holds: list[tuple[str, str]] = field(default_factory=list)  # (path, what it waits for)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     dept_edits: int = 0
     committee_edits: list[str] = field(default_factory=list)
@@ -32,7 +36,13 @@ class MergeReport:
         return not self.rejections
 
     def as_json(self) -> dict[str, Any]:
-        kinds = sorted(set(self.new) | set(self.updated) | set(self.unchanged) | set(self.rejected))
+        kinds = sorted(
+            set(self.new)
+            | set(self.updated)
+            | set(self.unchanged)
+            | set(self.rejected)
+            | set(self.held)
+        )
         return {
             "files": self.files,
             "by_form": {
@@ -41,6 +51,7 @@ class MergeReport:
                     "updated": self.updated[k],
                     "unchanged": self.unchanged[k],
                     "rejected": self.rejected[k],
+                    "held": self.held[k],
                 }
                 for k in kinds
             },
@@ -49,8 +60,10 @@ class MergeReport:
                 "updated": sum(self.updated.values()),
                 "unchanged": sum(self.unchanged.values()),
                 "rejected": sum(self.rejected.values()),
+                "held": sum(self.held.values()),
             },
             "rejections": [{"path": p, "reason": r} for p, r in self.rejections],
+            "held_back": [{"path": p, "reason": r} for p, r in self.holds],
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
             "department_edits_kept": self.dept_edits,
             "committee_cell_edits": self.committee_edits,

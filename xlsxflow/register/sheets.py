@@ -331,7 +331,7 @@ def _submission_rows(state: RegisterState, roster: Roster | None) -> list[list[C
     rows: list[list[Cell]] = []
     for sub in sorted(state.submissions, key=lambda s: (s.saved_at, s.sha256)):
         status = state.statuses[sub.sha256]
-        result = "已接收" if status.accepted else "已退回"
+        result = "已接收" if status.accepted else "暂缓" if status.held else "已退回"
         note = status.reason if not status.accepted else status.changes
         rows.append(
             [

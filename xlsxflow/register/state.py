@@ -49,6 +49,7 @@ class Status:
 
     accepted: bool
     reason: str = ""
+    held: bool = False  # not accepted (yet): waits for its project's earlier stage
     version: int | None = None
     changes: str = ""
 
@@ -183,11 +184,14 @@ def derive(submissions: list[Submission], config: Config, *, values: bool = True
     transitions: list[Transition] = []
     notes: list[str] = []
 
-    def hold(sub: Submission, reason: str) -> None:
+    def hold(sub: Submission, reason: str, waits: bool = False) -> None:
+        """Refuse every valid version of ``sub``'s form; ``waits``: only until the
+        project's earlier stage is merged (re-judged at every merge), not for good."""
         for s in subs:
             if s.instance == sub.instance and s.valid:
                 statuses[s.sha256].accepted = False
                 statuses[s.sha256].reason = reason
+                statuses[s.sha256].held = waits
 
     projects: dict[str, Project] = {}
     applications = sorted((i, s) for i, s in latest.items() if s.form in APPLICATION_KINDS)
@@ -281,7 +285,7 @@ def derive(submissions: list[Submission], config: Config, *, values: bool = True
             project = numbers.get(sub.project or "")
             reason = _misfit(form, project)
             if reason:
-                hold(sub, reason)
+                hold(sub, reason, waits=project is not None)
                 continue
             assert project is not None
             setattr(project, form, sub)
