@@ -251,9 +251,14 @@ def test_dry_run_writes_eml_drafts_and_the_server_receives_nothing(smtp: Servers
         assert {n: sha(b) for n, b in received.items()} == {
             p.name: sha(p.read_bytes()) for p in files
         }
-    # No server configured at all: a dry run still works. Drafts are not "sent".
+    # No server configured at all: a dry run still works. Drafts are not "sent", and
+    # the second run's are numbered after the first's, which stay as they were.
+    before = {p.name: p.read_bytes() for p in drafts}
     result = send(ws, None, "templates", "--dry-run")
     assert result.exit_code == 0, result.output
+    now = {p.name: p.read_bytes() for p in (ws / "mail" / "drafts").glob("*.eml")}
+    assert {n: b for n, b in now.items() if n in before} == before
+    assert sorted(n[:4] for n in now.keys() - before.keys()) == ["004_", "005_", "006_"]
     result = send(ws, server, "templates")
     assert len(server.received) == 3
 

@@ -370,6 +370,18 @@ class Mailer:
             self.smtp = None
 
 
+def _next_draft(drafts: Path) -> int:
+    """The number after the drafts already written: a second dry run (or ``run``'s
+    summary after its feedback) neither overwrites nor interleaves with the first, and
+    the latest drafts sort last."""
+    numbers = [
+        int(head)
+        for p in (drafts.glob("*.eml") if drafts.is_dir() else ())
+        if (head := p.name.partition("_")[0]).isascii() and head.isdigit()
+    ]
+    return max(numbers, default=0) + 1
+
+
 def deliver(
     letters: Sequence[Letter],
     config: MailConfig,
@@ -392,9 +404,10 @@ def deliver(
             raise UsageError("mail.no_sender")
         mailer = Mailer(config, server, port or config.port, sleep)
     log = None
+    first = _next_draft(drafts) if dry_run else 1
     try:
         log = SendLog(root / "data" / "mail.sqlite")  # (after the checks: none left open)
-        for number, letter in enumerate(letters, start=1):
+        for number, letter in enumerate(letters, start=first):
             key = letter.key()
             if not resend and (letter.already_sent or log.sent(key)):
                 outcomes.append(Outcome(letter, "skipped", "此前已发送"))
