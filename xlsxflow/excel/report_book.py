@@ -27,6 +27,34 @@ Value = str | int | float | Decimal | dt.date | None
 FONT = "宋体"
 FOOTER = "&C第 &P 页，共 &N 页"
 CHART_DATA = "图表数据"
+# What one landscape A4 page holds below the top and above the bottom margin (0.6 in
+# each, as ``_print`` sets them), in points, less a little for the office suites'
+# rounding; the overview is narrower than the page, so it prints unscaled.
+PAGE_POINTS = 595.3 - 2 * 0.6 * 72 - 8
+ROW_POINTS = 15.0  # xlsxwriter's default row height
+TALL_ROW_POINTS = 34.0
+HALF_CHART = (400, 280)  # pixels; a pair of them side by side takes HALF_ROWS rows
+HALF_ROWS = 15
+
+
+class _Pages:
+    """Where the overview's printed pages end, so that no chart is cut in two: a chart
+    that would cross the end of a page starts the next one (Excel and LibreOffice only
+    break between rows, through whatever picture is there)."""
+
+    def __init__(self) -> None:
+        self.heights: dict[int, float] = {}
+        self.page_top = 0.0
+        self.breaks: list[int] = []
+
+    def top(self, row: int) -> float:
+        return sum(self.heights.get(r, ROW_POINTS) for r in range(row))
+
+    def keep_whole(self, row: int, pixels: int) -> None:
+        start = self.top(row)
+        if start > self.page_top and start + pixels * 0.75 > self.page_top + PAGE_POINTS:
+            self.breaks.append(row)
+            self.page_top = start
 
 
 @dataclass
@@ -205,9 +233,11 @@ class ReportBook:
         cols = 8
         for c in range(cols):
             ws.set_column(c, c, 14)
+        pages = _Pages()
         ws.merge_range(0, 0, 0, cols - 1, "", self.f_title)
         ws.write_string(0, 0, o.title, self.f_title)
-        ws.set_row(0, 34)
+        ws.set_row(0, TALL_ROW_POINTS)
+        pages.heights[0] = TALL_ROW_POINTS
         ws.merge_range(1, 0, 1, cols - 1, "", self.f_sub)
         ws.write_string(1, 0, o.subtitle, self.f_sub)
         # Constant-memory writing goes row by row: labels of a line of figures, then values.
@@ -217,7 +247,8 @@ class ReportBook:
             for k, (label, _value) in enumerate(group):
                 ws.merge_range(r, k * 2, r, k * 2 + 1, "", self.f_figure_label)
                 ws.write_string(r, k * 2, label, self.f_figure_label)
-            ws.set_row(r + 1, 34)
+            ws.set_row(r + 1, TALL_ROW_POINTS)
+            pages.heights[r + 1] = TALL_ROW_POINTS
             for k, (_label, value) in enumerate(group):
                 ws.merge_range(r + 1, k * 2, r + 1, k * 2 + 1, "", self.f_figure)
                 if isinstance(value, str):
@@ -267,22 +298,27 @@ class ReportBook:
                     axis.update(min=0, max=100)
                 (ch.set_x_axis if chart.kind == "bar" else ch.set_y_axis)(axis)
             if chart.full_width:
-                if slot % 2:
-                    slot += 1
+                if slot % 2:  # (a half chart alone on its row: below it)
+                    row += HALF_ROWS
                 height = max(300, 16 * n + 70)
                 ch.set_size({"width": 810, "height": height})
-                rows = height // 20 + 2
+                pages.keep_whole(row, height + 4)
                 ws.insert_chart(row, 0, ch, {"x_offset": 4, "y_offset": 4})
-                row += rows
+                row += height // 20 + 2
                 slot = 0
             else:
-                ch.set_size({"width": 400, "height": 280})
+                width, height = HALF_CHART
+                ch.set_size({"width": width, "height": height})
+                if slot % 2 == 0:
+                    pages.keep_whole(row, height + 4)
                 ws.insert_chart(row, (slot % 2) * 4, ch, {"x_offset": 4, "y_offset": 4})
                 if slot % 2:
-                    row += 15
+                    row += HALF_ROWS
                 slot += 1
             data_row = len(self.chart_rows)
-        last_row = row + (15 if slot % 2 else 0)
+        last_row = row + (HALF_ROWS if slot % 2 else 0)
+        if pages.breaks:
+            ws.set_h_pagebreaks(pages.breaks)
         self._print(ws, True, last_row, cols - 1, None)
         ws.activate()
 
