@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from builders import (
     sha256,
 )
 from click.testing import CliRunner, Result
+from hypothesis import given
+from hypothesis import strategies as st
 
 from xlsxflow.cli import cli
 from xlsxflow.errors import message
@@ -314,6 +317,30 @@ def test_control_characters_typed_in_a_cell_never_reach_the_terminal(
     assert "\\x1b[" not in result.stdout and "不合格" in result.stdout
     colour = CliRunner().invoke(cli, ["validate", str(path)], color=True)
     assert "\x1b[31m" in colour.stdout and "\\x1b[" not in colour.stdout
+
+
+def test_a_bidirectional_override_in_a_file_name_is_shown_escaped(
+    workspace: Workspace,
+) -> None:
+    """U+202E in a file name would show "T01_\u202exslx.exe" as "T01_exe.xlsx" (and
+    reverse what follows on the line)."""
+    path = filled_application(workspace, name="T01_\u202exslx.exe.xlsx")
+    result = invoke(str(path))
+    assert result.exit_code == 0, result.output
+    assert "\u202e" not in result.stdout
+    assert "T01_\\u202exslx.exe.xlsx" in result.stdout
+
+
+@given(st.text())
+def test_shown_text_holds_no_control_a_terminal_acts_on(text: str) -> None:
+    from xlsxflow.cli.common import shown
+
+    out = shown(text)
+    acted_on = {c for c in out if unicodedata.category(c) == "Cc" and c not in "\n\t"}
+    bidi = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    assert not acted_on and not bidi & set(out)
+    if not any((unicodedata.category(c) == "Cc" and c not in "\n\t") or c in bidi for c in text):
+        assert out == text  # everything else, Chinese included, as it was
 
 
 def test_workspace_option_applies_its_roster(workspace: Workspace, tmp_path: Path) -> None:

@@ -70,12 +70,20 @@ def store_error(err: sqlite3.Error) -> XlsxflowError:
 
 # C0 and C1 controls but the line feed and the tab: a terminal acts on them (an escape
 # sequence typed into a cell could retitle the window, or hide the lines before it).
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# And the bidirectional marks, embeddings, overrides and isolates: one in a file name
+# ("T01_\u202exslx.exe") shows the rest of the line reversed, the name as another.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def shown(text: str) -> str:
-    """``text`` holding what a committee typed, safe to print: controls as ``\\x1b``."""
-    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """``text`` holding what a committee typed, safe to print: controls as ``\\x1b``,
+    bidirectional controls as ``\\u202e``."""
+    return _CONTROLS.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 workspace_argument = click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))
