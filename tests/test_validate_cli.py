@@ -331,13 +331,16 @@ def test_a_bidirectional_override_in_a_file_name_is_shown_escaped(
     assert "T01_\\u202exslx.exe.xlsx" in result.stdout
 
 
-@given(st.text())
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@given(st.text(st.characters() | st.sampled_from([*BIDI, "\x1b", "\x9b", "项"])))
 def test_shown_text_holds_no_control_a_terminal_acts_on(text: str) -> None:
     from xlsxflow.cli.common import shown
 
     out = shown(text)
     acted_on = {c for c in out if unicodedata.category(c) == "Cc" and c not in "\n\t"}
-    bidi = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    bidi = set(BIDI)
     assert not acted_on and not bidi & set(out)
     if not any((unicodedata.category(c) == "Cc" and c not in "\n\t") or c in bidi for c in text):
         assert out == text  # everything else, Chinese included, as it was
