@@ -462,3 +462,28 @@ def test_without_task_lists_the_figures_are_the_same(cycle: Cycle) -> None:
     assert brief["county"] == full["county"]
     stripped = [{k: v for k, v in p.items() if k != "tasks"} for p in full["projects"]]
     assert brief["projects"] == stripped
+
+
+HOSTILE_NAME = "\x1b]0;PWNED\x07项目\u202e名称"
+
+
+def test_typed_project_names_reach_the_terminal_escaped(
+    cycle: Cycle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Project names are what a committee typed: an escape sequence or a bidirectional
+    override in one is printed as text (``\\x1b``, ``\\u202e``), never acted on."""
+    from xlsxflow.register import meetings
+
+    schedule = {**cycle.schedule, "projects": [dict(p) for p in cycle.schedule["projects"]]}
+    score = {**cycle.score, "projects": [dict(p) for p in cycle.score["projects"]]}
+    score["committees"] = [dict(c) for c in cycle.score["committees"]]
+    schedule["projects"][0]["name"] = HOSTILE_NAME
+    score["projects"][0]["name"] = HOSTILE_NAME
+    score["committees"][0]["name"] = HOSTILE_NAME
+    monkeypatch.setattr(meetings, "run_schedule", lambda *a, **k: schedule)
+    monkeypatch.setattr(meetings, "run_score", lambda *a, **k: score)
+    for command in (["schedule", cycle.ws.root, "--as-of", AS_OF], ["score", cycle.ws.root]):
+        result = run(*command)
+        assert result.exit_code == 0, result.output
+        assert not any(c in result.stdout for c in "\x1b\x07\u202e"), command
+        assert "\\x1b]0;PWNED\\x07项目\\u202e名称" in result.stdout, command

@@ -28,7 +28,7 @@ class CommandError(click.ClickException):
         return self.message
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"错误：{self.format_message()}", err=True)
+        click.echo(f"错误：{shown(self.format_message())}", err=True)  # (names a file)
 
 
 def reports_errors(func: F) -> F:

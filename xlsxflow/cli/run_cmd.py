@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import as_of_option, reports_errors, workspace_argument
+from xlsxflow.cli.common import as_of_option, reports_errors, shown, workspace_argument
 
 
 @click.command("run")
@@ -35,7 +35,7 @@ def command(
 
     def say(line: str) -> None:
         if not as_json and (not quiet or line.startswith("✘")):
-            click.echo(line)
+            click.echo(shown(line))  # (names files, and says what was typed)
 
     # (spawned, on Windows: they start while the steps' modules are imported)
     with readers_ahead(surely_new(Workspace(workspace)) if spawning() else 0):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import as_of_option, reports_errors, workspace_argument
+from xlsxflow.cli.common import as_of_option, reports_errors, shown, workspace_argument
 
 
 @click.command("schedule")
@@ -34,7 +34,9 @@ def command(workspace: Path, as_of: dt.datetime, as_json: bool, no_save: bool) -
     click.echo(f"截至 {data['as_of']} 的项目进度：")
     for p in data["projects"]:
         if not p["has_ledger"]:
-            click.echo(click.style(f"  {p['project']} {p['name']}：未报送管理台帐", fg="yellow"))
+            click.echo(
+                click.style(shown(f"  {p['project']} {p['name']}：未报送管理台帐"), fg="yellow")
+            )
             continue
         verdict = VERDICT_TEXT[p["verdict"]]
         color = {"rectify": "red", "commend": "green"}.get(p["verdict"])
@@ -42,7 +44,7 @@ def command(workspace: Path, as_of: dt.datetime, as_json: bool, no_save: bool) -
         if p.get("adjust"):
             extra += "，连续两次整改，建议调整"
         click.echo(
-            f"  {p['project']} {p['name']}：按期完成率 {p['compliance']}%（到期 "
+            f"  {p['project']} {shown(p['name'])}：按期完成率 {p['compliance']}%（到期 "
             f"{p['due']}，按期 {p['on_time']}，逾期完成 {p['late']}，逾期未完成 "
             f"{p['overdue']}）→ " + click.style(verdict + extra, fg=color)
         )

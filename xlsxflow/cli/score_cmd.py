@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import reports_errors, workspace_argument
+from xlsxflow.cli.common import reports_errors, shown, workspace_argument
 
 
 @click.command("score")
@@ -30,10 +30,10 @@ def command(workspace: Path, as_json: bool) -> None:
     for p in data["projects"]:
         tags = [t for t in (p["promotion"], "表彰对象" if p["commend"] else None) if t]
         click.echo(
-            f"{p['project']} {p['name']}：{p['score']} 分，{p['grade']}，类内第 "
+            f"{p['project']} {shown(p['name'])}：{p['score']} 分，{p['grade']}，类内第 "
             f"{p['rank_in_type']} 名" + (f"（{'；'.join(tags)}）" if tags else "")
         )
     for c in data["committees"]:
         click.echo(
-            f"  {c['committee']} {c['name']}：{c['projects']} 个项目，平均 {c['average']} 分"
+            f"  {c['committee']} {shown(c['name'])}：{c['projects']} 个项目，平均 {c['average']} 分"
         )

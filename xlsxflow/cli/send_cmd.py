@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import as_of_option, reports_errors, workspace_argument
+from xlsxflow.cli.common import as_of_option, reports_errors, shown, workspace_argument
 
 STATUS = {"sent": "已发送", "skipped": "已跳过", "dry-run": "已生成草稿", "failed": "发送失败"}
 
@@ -69,8 +69,9 @@ def command(
         failed += o.status == "failed"
         detail = f"（{o.detail}）" if o.detail else ""
         click.echo(
-            f"{STATUS[o.status]}：{o.letter.to_name} <{o.letter.to_addr}>，附件 "
-            f"{len(o.letter.attachments)} 个{detail}"
+            f"{STATUS[o.status]}："
+            + shown(f"{o.letter.to_name} <{o.letter.to_addr}>，附件 ")
+            + f"{len(o.letter.attachments)} 个{shown(detail)}"
         )
     sample = [x for x in letters if x.to_addr.lower().endswith(".invalid")]
     if sample and not dry_run:  # (init's sample roster: nothing sent there can arrive)
