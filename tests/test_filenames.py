@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from xlsxflow.filenames import MAX_COMPONENT, safe_component, safe_filename
+from xlsxflow.filenames import MAX_COMPONENT, _made_safe, safe_component, safe_filename
 
 FORBIDDEN = set('<>:"/\\|?*')
 # Windows device names (naming-a-file, plus the console names and the COM0/LPT0 aliases
@@ -212,3 +212,14 @@ def test_long_names_never_make_two_forms_share_a_file(code, name, labels, copies
     for n in (first, second, other_copy):
         assert_safe_name(n)
         assert n.startswith(safe_component(code))
+
+
+@given(
+    st.text(max_size=100)
+    | st.from_regex(r"[A-Za-z0-9_一-龥]{0,90}", fullmatch=True)
+    | st.sampled_from(["CON", "con", "LPT¹", "COM1", "A" * 81, "𠀀" * 70, "e\u0301"]),
+    st.integers(1, 120),
+)
+def test_the_shortcut_for_plain_names_gives_what_the_long_way_gives(text, limit):
+    """Names with nothing to change skip the long way; it would give the same name."""
+    assert safe_component(text, limit) == _made_safe(text, limit, 240)
