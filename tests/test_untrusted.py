@@ -10,6 +10,7 @@ import os
 import re
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -632,6 +633,104 @@ def force_xml(data: bytes, reader_path: str) -> bytes:
     return data
 
 
+# Cells a differential test of the two readers found read apart: calamine (plain sheets)
+# took each its own way where our parser reads or refuses it. (field, cell XML after
+# the reference and style), or an edit of the whole sheet.
+DIFFERENTIAL = {
+    "index -1 behind t =": ("project_name", ' t ="s"><v>-1</v></c>'),
+    "index -1 behind t= '": ("project_name", " t= 's'><v>-1</v></c>"),
+    "a second <v>": ("project_name", ' t="s"><v>37</v><v>0</v></c>'),
+    "a <v> under another namespace": ("project_name", ' t="s"><x:v xmlns:x="urn:o">-1</x:v></c>'),
+    "a character reference in a number": ("budget_special", "><v>5&#48;000</v></c>"),
+    "a comment in a number": ("budget_special", "><v>5<!-- -->0000</v></c>"),
+    "CDATA": ("budget_special", "><v><![CDATA[50000]]></v></c>"),
+    "<is> in a number cell": ("budget_special", "><v>50000</v><is><t>x</t></is></c>"),
+    "an error pasted as a value": ("budget_special", ' t="e"><v>#N/A</v></c>'),
+    "a boolean written TRUE": ("budget_special", ' t="b"><v>TRUE</v></c>'),
+    "spaces around a number": ("budget_special", "><v> 50000 </v></c>"),
+    "text in an untyped cell": ("budget_special", "><v>abc</v></c>"),
+    "an ISO date cell": ("start_date", ' t="d"><v>2011-11-01T00:00:00</v></c>'),
+    "escaped halves of a surrogate pair": (
+        "project_name",
+        ' t="inlineStr"><is><t>项目_xD83D__xDE00_</t></is></c>',
+    ),
+    "_x000D_ in an inline string": (
+        "project_name",
+        ' t="inlineStr"><is><t>项目_x000D_名称</t></is></c>',
+    ),
+    "a cell outside any row": (
+        "whole",
+        lambda d: d.replace(
+            b"<sheetData>", b'<sheetData><c r="B6" t="inlineStr"><is><t>x</t></is></c>'
+        ),
+    ),
+    "text after the root": ("whole", lambda d: d + b"<junk/>"),
+    "another encoding declared": (
+        "whole",
+        lambda d: d.replace(b'encoding="UTF-8"', b'encoding="GBK"', 1),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(DIFFERENTIAL))
+def test_both_readers_read_a_cell_alike(clean: Path, case: str) -> None:
+    """Whatever shape a cell is written in, the file reads the same whichever reader
+    takes its sheet: the fast one only gets sheets written as office suites write them."""
+    fid, change = DIFFERENTIAL[case]
+    results = []
+    for path in ("fast", "xml"):
+
+        def edit(data: bytes, path: str = path) -> bytes:
+            if callable(change):
+                data = change(data)
+            else:
+                data = set_cell(at("", KIND, fid)[2], change)(data)
+            return force_xml(data, path)
+
+        result = read_untouched(
+            hostile(clean, f"{path}.xlsx", edit={sheet_part(clean, MAIN): edit})
+        )
+        results.append(([(p.code, p.sheet, p.cell) for p in result.problems], result.values))
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d.replace(b"<si>", b'<si xmlns="urn:o">', 1),  # counted by calamine only
+        lambda d: d.replace(b"</t></si>", b"\x01</t></si>", 1),  # refused by our parser only
+        lambda d: d.replace(b"<si>", b"<si><x><t>hidden</t></x>", 1),  # read by calamine only
+        lambda d: d.replace(b"<si><t>", b"<si><t>a<b>x</b>", 1),
+    ],
+    ids=[
+        "a string under another namespace",
+        "a control character",
+        "text under an unknown element",
+        "an element inside the text",
+    ],
+)
+def test_both_readers_read_the_shared_strings_alike(
+    clean: Path, change: Callable[[bytes], bytes]
+) -> None:
+    results = []
+    for path in ("fast", "xml"):
+        edit = {
+            "xl/sharedStrings.xml": change,
+            sheet_part(clean, MAIN): lambda d, path=path: force_xml(d, path),
+        }
+        result = read_untouched(hostile(clean, f"sst_{path}.xlsx", edit=edit))
+        results.append(([(p.code, p.sheet, p.cell) for p in result.problems], result.values))
+    assert results[0] == results[1]
+
+
+def test_sheets_as_office_suites_write_them_stay_on_the_fast_reader(clean: Path) -> None:
+    """(The differential guard must not send ordinary returns to the slower parser.)"""
+    from xlsxflow.read.xlsx import _plain_sheet
+
+    with zipfile.ZipFile(clean) as z:
+        assert _plain_sheet(z.read(sheet_part(clean, MAIN)))
+
+
 def test_huge_cell_is_truncated_to_excel_limit(clean: Path, reader_path: str) -> None:
     big = "长" * 40_000
     undertaking = at("", KIND, "undertaking_org")[2]
@@ -728,12 +827,27 @@ def test_a_sheet_named_by_a_path_calamine_reads_as_written_is_refused(
 
 def test_a_panic_in_the_rust_reader_is_one_files_problem(clean: Path) -> None:
     """A date cell of -1e16 days makes calamine panic; pyo3 raises that as a
-    BaseException, which passed every ``except Exception`` and stopped the whole run."""
-    start = at("", KIND, "start_date")[2]
-    edit = {sheet_part(clean, MAIN): set_cell(start, "><v>-1e16</v></c>")}
-    result = read_untouched(hostile(clean, "panic.xlsx", edit=edit))
-    only(result, "file.crashed")
-    assert "表格读取组件无法处理" in result.problems[0].message
+    BaseException, which passed every ``except Exception`` and stopped the whole run.
+    It is ``file.crashed`` as calamine's failure, and then our parser reads the sheet:
+    the clerk is told what is wrong at the cell."""
+    from xlsxflow.read.errors import ReadError
+    from xlsxflow.read.safezip import SafeZip
+    from xlsxflow.read.xlsx import _XlsxReader
+
+    start = at("", KIND, "start_date")
+    edit = {sheet_part(clean, MAIN): set_cell(start[2], "><v>-1e16</v></c>")}
+    path = hostile(clean, "panic.xlsx", edit=edit)
+    reader = _XlsxReader(DEFAULT_LIMITS, SafeZip(path, DEFAULT_LIMITS))
+    try:
+        with pytest.raises(ReadError) as crashed:
+            reader._sheet_calamine(MAIN)
+    finally:
+        reader.zip.close()
+    assert crashed.value.code == "file.crashed"
+    assert "表格读取组件无法处理" in crashed.value.detail
+    result = read_untouched(path)
+    assert issues(result) == [("value.type", *start[1:])]
+    assert "不是有效的日期" in result.problems[0].message
 
 
 def test_formula_without_cached_value_is_never_read_as_zero(clean: Path) -> None:

@@ -51,6 +51,10 @@ def _odd_cell(value: Any, max_chars: int) -> RawCell | None:
         return RawCell(float(value))
     if isinstance(value, dt.datetime):
         return RawCell(value)
+    if isinstance(value, dt.time | dt.timedelta):
+        # a number under a time or duration format: calamine gives "12:00:00" for 0.5
+        # and "00:00:00" for any negative one; our parser reads the number itself
+        raise ReadError("file.corrupt", "时间格式的数值")
     if isinstance(value, dt.date):
         return RawCell(dt.datetime.combine(value, dt.time()))
     return RawCell(str(value))

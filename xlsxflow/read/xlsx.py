@@ -27,35 +27,77 @@ from xlsxflow.read.safezip import SafeZip
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
-# Sheets we hand to calamine must be plain: UTF-8, no DTD, no formulas, a sane dimension.
+# Sheets we hand to calamine must be plain: UTF-8, no DTD, a sane dimension, and every
+# row and cell written as Excel, LibreOffice and XlsxWriter write them (``_canonical``).
 _DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+(?::([A-Z]+)(\d+))?"')
-_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
-# A row or cell beyond what the dimension may claim: the tag lied, and calamine would
-# build dense rows up to it (row 1,048,576 costs seconds and 100+ MB; a cell at XFD of
-# that row, 512 GB: the process is killed). Two shapes are read by calamine: up to 5,000
-# rows × 100 columns (every return), and up to 60,000 rows × 26 columns (a province's
-# roster); both stay under 1.6 million cells. A sheet is only told by these if every
-# row and cell is written as ours, Excel's and LibreOffice's are, ``<row r="1"`` and
-# ``<c r="A1"`` (``_ODD``): calamine also places rows and cells with their reference
-# in single quotes, after other attributes, in lower case, under a prefix or without
-# one at all, which these patterns would not see.
-_ODD = rb'<[\w.-]+:(?:c|row)[\s/>]|<c(?=[\s/>])(?! r="[A-Z]{1,3}\d)|<row(?=[\s/>])(?! r="\d)'
-_FAR_CELL = re.compile(
-    _ODD + rb'|<row r="\d{5,}"|<c r="(?:[A-Z]{3,}|[D-Z][A-Z])\d|<c r="[A-Z]+\d{5,}"'
+_ROOT = re.compile(
+    rb'<worksheet xmlns="http://schemas\.openxmlformats\.org/spreadsheetml/2006/main"[\s>]'
 )
-_FAR_CELL_NARROW = re.compile(
-    _ODD + rb'|<row r="(?:[6-9]\d{4}|\d{6,})"|<c r="[A-Z]{2,}\d|<c r="[A-Z](?:[6-9]\d{4}|\d{6,})"'
+_SST_ROOT = re.compile(
+    rb'<sst xmlns="http://schemas\.openxmlformats\.org/spreadsheetml/2006/main"[\s>]'
 )
-_FAR_CELL_TALL = re.compile(
-    _ODD + rb'|<row r="\d{6,}"|<c r="(?:[A-Z]{3,}|[B-Z][A-Z])\d|<c r="[A-Z]{1,2}\d{6,}"'
+_DECLARATION = re.compile(
+    rb'(?:\xef\xbb\xbf)?<\?xml version="1\.0" encoding="(?:UTF|utf)-8"(?: standalone="yes")?\?>'
 )
-# A shared-string cell whose index is not written as Excel and LibreOffice write it,
-# ``<v>digits</v>`` (or whose type is quoted with '): calamine reads "-1", "1e3" or "abc"
-# (and an index past 2**32) as another string of the workbook, where our parser refuses
-# it. One pass with a literal start: ~35 µs a return.
-_ODD_STRING_INDEX = re.compile(rb"""t=(?:"s"[^>]*>(?!<v>\d{1,9}</v>)|'s')""")
+# What XML 1.0 forbids: calamine reads it, our parser refuses the part.
+_CONTROL = rb"\x00-\x08\x0b\x0c\x0e-\x1f"
+# (each byte kept as 1, but those: a scan of 10 KB of shared strings in 4 µs, not 20)
+_CONTROLS_AS_ZERO = bytes(0 if b < 32 and b not in b"\t\n\r" else 1 for b in range(256))
+_NUMBER = rb"-?\d{1,20}(?:\.\d{1,20})?(?:[Ee][+-]?\d{1,3})?"
+_CHAR = rb"[^<&" + _CONTROL + rb"]"
+_EDGE = rb"[^<&\s" + _CONTROL + rb"]"
+_INLINE_TEXT = (
+    rb' xml:space="preserve">'
+    + _CHAR
+    + rb"*|>(?:"
+    + _EDGE
+    + rb"(?:"
+    + _CHAR
+    + rb"*"
+    + _EDGE
+    + rb")?)?"
+)
+
+
+def _canonical(row: bytes, col: bytes) -> re.Pattern[bytes]:
+    """Finds, in a sheet's <sheetData>, the first tag that is not as Excel, LibreOffice
+    and XlsxWriter write it: calamine reads any other shape its own way, unlike our
+    parser (a differential test found hundreds: an index "-1" or a second <v> read as
+    another string, "5&#48;000" as 5, an error or a boolean dropped, text outside a row
+    or under another namespace read, a formula's cached value taken as typed). Each tag
+    is checked where it opens, with what must follow it, so one pass (~35 µs a sheet)
+    also bounds every row and column reference: ``row`` and ``col`` are the shapes
+    allowed. A row or cell past what the dimension claims is a lie calamine would build
+    dense rows up to (row 1,048,576: seconds and 100+ MB; a cell at XFD there, 512 GB).
+    """
+    return re.compile(
+        rb"<(?!"
+        rb'c r="' + col + row + rb'"(?: s="\d{1,5}")?(?:'
+        rb"/>(?=<c |</row>)"
+        rb'| t="s">(?=<v>\d{1,9}</v></c>)'
+        rb'|(?: t="n")?>(?=<v>' + _NUMBER + rb"</v></c>)"
+        rb'| t="inlineStr">(?=<is><t(?:' + _INLINE_TEXT + rb")</t></is></c>)"
+        rb")"
+        rb"|/c>(?=<c |</row>)"
+        rb"|/?(?:v|is|t)>|t xml"  # (where a cell's look-ahead above has placed them)
+        rb'|row r="' + row + rb'"(?: (?!xmlns)[\w:]{1,30}="[^"<>&]*")*'
+        rb"(?:>(?=<c )|/>(?=<row |</sheetData>))"
+        rb"|/row>(?=<row |</sheetData>)"
+        rb"|/sheetData>"
+        rb")"
+    )
+
+
+# Three shapes are read by calamine, each under 1.6 million cells once dense: up to
+# 9,999 rows × 104 columns (every return), 59,999 × 26 (a province's roster) and, with
+# ``Limits.tall_sheets``, 99,999 × 52 (a province's register).
+_FAST = _canonical(rb"[1-9]\d{0,3}", rb"[A-C]?[A-Z]")
+_NARROW = _canonical(rb"(?:[1-9]\d{0,3}|[1-5]\d{4})", rb"[A-Z]")
+_TALL = _canonical(rb"[1-9]\d{0,4}", rb"A?[A-Z]")
+_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # Parts calamine reads by itself (beyond the sheet), outside our size limits and defusedxml.
-_CALAMINE_PARTS = ("xl/sharedStrings.xml", "xl/styles.xml")
+_SHARED_STRINGS = "xl/sharedStrings.xml"
+_CALAMINE_PARTS = (_SHARED_STRINGS, "xl/styles.xml")
 FAST_MAX_ROWS = 5000
 FAST_MAX_COLS = 100
 NARROW_MAX_ROWS = 59_999
@@ -86,17 +128,34 @@ def _ns(root: Element) -> str:
     return root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
 
 
-def _text(el: Element, t_tag: str, r_tag: str) -> str:
-    """Text of a shared string or inline string: its runs, without phonetic hints."""
+def _local(tag: str) -> str:
+    return tag[tag.index("}") + 1 :] if tag.startswith("{") else tag
+
+
+def _text(el: Element) -> str:
+    """Text of a shared string or inline string: that of every <t> in it, wherever it
+    is, but not of phonetic hints (<rPh>), whatever the namespaces; as calamine reads
+    it, so that both readers agree on any shape of string."""
     parts: list[str] = []
     for child in el:
-        if child.tag == t_tag:
-            parts.append(child.text or "")
-        elif child.tag == r_tag:
-            for sub in child:
-                if sub.tag == t_tag:
-                    parts.append(sub.text or "")
-    return "".join(parts)
+        name = _local(child.tag)
+        if name == "t":
+            parts.append("".join(child.itertext()))
+        elif name != "rPh":
+            parts.append(_text(child))
+    return _unescaped("".join(parts))
+
+
+def _unescaped(text: str) -> str:
+    """OOXML's escapes of characters XML cannot hold: Excel writes a carriage return
+    as ``_x000D_`` (and a typed "_x0041_" as ``_x005F_x0041_``), and shows the character.
+    Half a surrogate pair is left as written, as calamine leaves it (no UTF-8 holds it)."""
+    return _ESCAPE.sub(_character, text) if "_x" in text else text
+
+
+def _character(m: re.Match[str]) -> str:
+    code = int(m.group(1), 16)
+    return m.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
 
 
 class _XlsxReader:
@@ -199,14 +258,14 @@ class _XlsxReader:
 
     def _shared_strings(self) -> list[str]:
         if self._strings is None:
-            part = "xl/sharedStrings.xml"
+            part = _SHARED_STRINGS
             strings: list[str] = []
             if self.zip.has(part):
                 root = _parse(self.zip.read(part), part)
-                ns = _ns(root)
-                t_tag, r_tag = f"{ns}t", f"{ns}r"
-                for si in root.iter(f"{ns}si"):
-                    strings.append(_text(si, t_tag, r_tag))
+                for si in root:
+                    if _local(si.tag) != "si":
+                        continue
+                    strings.append(_text(si))
                     if len(strings) > self.limits.max_strings:
                         raise ReadError("file.too_large", "共享字符串过多")
             self._strings = strings
@@ -221,21 +280,31 @@ class _XlsxReader:
             try:
                 return self._sheet_calamine(name)
             except ReadError as err:
-                if err.code != "file.corrupt":
+                if err.code not in ("file.corrupt", "file.crashed"):
                     raise
-                # calamine refused it: our parser, the reference, reads it or says in
-                # Chinese what is wrong (calamine's own words are English)
+                # calamine refused it, or failed on it (a date cell of -1e16 days): our
+                # parser, the reference, reads it or says in Chinese what is wrong
+                if err.code == "file.crashed" and self._calamine is not None:
+                    self._calamine.close()  # (not trusted after a panic)
+                    self._calamine = None
         return self._sheet_xml(name, part, data)
 
     def _calamine_parts_safe(self) -> bool:
         """Inflate the parts calamine would read through our capped reader first (a bomb
-        raises here); a DTD or entity in them sends the sheet to our defusedxml parser."""
+        raises here); a DTD or entity in them sends the sheet to our defusedxml parser,
+        and so do shared strings under another namespace than their root's (calamine
+        counts them, our parser does not: every later index would differ)."""
         if self._calamine_safe is None:
             safe = True
             for part in _CALAMINE_PARTS:
                 if self.zip.has(part):
                     data = self.zip.read(part)
                     safe = safe and b"<!DOCTYPE" not in data and b"<!ENTITY" not in data
+                    if part == _SHARED_STRINGS and safe:
+                        root = _SST_ROOT.search(data, 0, 2048)
+                        safe = root is not None and data.find(b"xmlns", root.end()) < 0
+                        safe = safe and b"<!" not in data
+                        safe = safe and b"\x00" not in data.translate(_CONTROLS_AS_ZERO)
             self._calamine_safe = safe
         return self._calamine_safe
 
@@ -257,7 +326,6 @@ class _XlsxReader:
         root = _parse(data, part)
         ns = _ns(root)
         c_tag, v_tag, f_tag, is_tag = f"{ns}c", f"{ns}v", f"{ns}f", f"{ns}is"
-        t_tag, r_tag = f"{ns}t", f"{ns}r"
         data = root.find(f"{ns}sheetData")
         cells: dict[tuple[int, int], RawCell] = {}
         if data is None:
@@ -278,7 +346,7 @@ class _XlsxReader:
                     pos = (row_no, col_no)
                 else:
                     col_no = pos[1]
-                cell = self._cell(c, v_tag, f_tag, is_tag, t_tag, r_tag, max_chars)
+                cell = self._cell(c, v_tag, f_tag, is_tag, max_chars)
                 if cell is not None:
                     cells[pos] = cell
                     if len(cells) > self.limits.max_cells:
@@ -291,8 +359,6 @@ class _XlsxReader:
         v_tag: str,
         f_tag: str,
         is_tag: str,
-        t_tag: str,
-        r_tag: str,
         max_chars: int,
     ) -> RawCell | None:
         kind = c.get("t", "n")
@@ -301,9 +367,7 @@ class _XlsxReader:
         raw = v.text if v is not None else None
         if kind == "inlineStr":
             node = c.find(is_tag)
-            value: str | float | bool | None = (
-                _text(node, t_tag, r_tag) if node is not None else None
-            )
+            value: str | float | bool | None = _text(node) if node is not None else None
         elif raw is None:
             return RawCell(None, formula=True) if formula else None
         elif kind == "s":
@@ -315,7 +379,9 @@ class _XlsxReader:
                 value = strings[index]
             except (ValueError, IndexError):
                 raise ReadError("file.corrupt", f"共享字符串索引 {raw} 无效") from None
-        elif kind in ("str", "d"):
+        elif kind == "str":
+            value = _unescaped(raw)
+        elif kind == "d":
             value = raw
         elif kind == "b":
             value = raw.strip() in ("1", "true")
@@ -335,27 +401,45 @@ def _plain_sheet(data: bytes, tall: bool = False) -> bool:
     """True when calamine can read this sheet exactly as our own parser would (and
     within the rows and columns it then holds, densely: ``tall`` allows more)."""
     head = data[:2048]
-    if not (head.startswith(b"<?xml") or head.startswith(b"\xef\xbb\xbf<?xml")):
-        return False
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data or _FORMULA.search(data):
-        return False
-    if _ODD_STRING_INDEX.search(data):
+    if not _DECLARATION.match(head) or not data[-64:].rstrip().endswith(b"</worksheet>"):
+        return False  # (another encoding declared, or something after the root)
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data or not _ROOT.search(head):
         return False
     m = _DIMENSION.search(head)
     if m is None:
         return False
     if m.group(1) is None:
-        return not _FAR_CELL.search(data)
+        return _canonical_cells(data, _FAST)
     from xlsxflow.read.refs import col_index
 
     rows, cols = int(m.group(2)), col_index(m.group(1).decode()) + 1
     if rows <= FAST_MAX_ROWS and cols <= FAST_MAX_COLS:
-        return not _FAR_CELL.search(data)
+        return _canonical_cells(data, _FAST)
     if rows <= NARROW_MAX_ROWS and cols <= NARROW_MAX_COLS:
-        return not _FAR_CELL_NARROW.search(data)
+        return _canonical_cells(data, _NARROW)
     if tall and rows <= TALL_MAX_ROWS and cols <= TALL_MAX_COLS:
-        return not _FAR_CELL_TALL.search(data)
+        return _canonical_cells(data, _TALL)
     return False
+
+
+def _canonical_cells(data: bytes, shape: re.Pattern[bytes]) -> bool:
+    """One <sheetData> (another after it would be read by calamine too), every tag in
+    it as ``shape`` allows, and no character or entity reference in it."""
+    start = data.find(b"<sheetData>")
+    if start < 0:  # (none, or with attributes or a prefix: our parser then)
+        empty = data.find(b"<sheetData/>")
+        return empty >= 0 and data.find(b"sheetData", empty + 12) < 0
+    start += len(b"<sheetData>")
+    end = data.find(b"</sheetData>", start)
+    if (
+        end < 0
+        or data.find(b"sheetData", end + 12) >= 0
+        or data.find(b"sheetData", 0, start - 11) >= 0
+    ):
+        return False
+    if data[start : start + 5] not in (b"<row ", b"</she"):
+        return False
+    return shape.search(data, start, end + 12) is None and data.find(b"&", start, end) < 0
 
 
 def read_xlsx(limits: Limits, zip_: SafeZip) -> RawBook:
