@@ -24,7 +24,7 @@ review                 2012-01-05 T01/T02/T02 inst./T05 立项, T03 不立项 �
 T01_ledger             2012-03-31 progress > 0 → 实施中
 T02_ledger             2012-03-30 no progress → 已启动
 T03_ledger             2012-03-29 a number the review never gave → rejected
-T02_acceptance         2012-09-21 before any closure of T02 → rejected
+T02_acceptance         2012-09-21 before any closure of T02 → held (暂缓)
 T01_closure            2012-07-10 → 已结题
 T01_acceptance         2012-09-20 合格 → 已验收
 =====================  =========  ==========================================================

@@ -481,7 +481,14 @@ def test_libreoffice_filled_every_return_without_complaint(cycle: Cycle) -> None
 def test_merge_rejects_the_mistaken_application_and_keeps_the_resubmission(cycle: Cycle) -> None:
     code, report = cycle.merges["applications"]
     assert code == 1  # a return was sent back
-    assert report["totals"] == {"new": 6, "updated": 0, "unchanged": 0, "rejected": 1, "held": 0}
+    assert report["totals"] == {
+        "new": 6,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 1,
+        "held": 0,
+        "superseded": 0,
+    }
     assert report["by_form"][INNOVATION]["rejected"] == 1
     (rejection,) = report["rejections"]
     assert Path(rejection["path"]).name == cycle.received[f"{MISTAKEN}_申报表_初稿.xlsx"]
@@ -546,6 +553,7 @@ def test_ledgers_merge_with_the_mistaken_one_rejected(cycle: Cycle) -> None:
         "unchanged": 0,
         "rejected": 1,
         "held": 0,
+        "superseded": 0,
     }
     (rejection,) = report["rejections"]
     assert Path(rejection["path"]).name == cycle.received["NCX-2011-CX-003_台帐_初稿.xlsx"]

@@ -54,7 +54,12 @@ def run_json(ws: Workspace) -> tuple[int, dict]:
 
 
 def counts(
-    new: int = 0, updated: int = 0, unchanged: int = 0, rejected: int = 0, held: int = 0
+    new: int = 0,
+    updated: int = 0,
+    unchanged: int = 0,
+    rejected: int = 0,
+    held: int = 0,
+    superseded: int = 0,
 ) -> dict:
     return {
         "new": new,
@@ -62,6 +67,7 @@ def counts(
         "unchanged": unchanged,
         "rejected": rejected,
         "held": held,
+        "superseded": superseded,
     }
 
 
@@ -401,5 +407,6 @@ def test_an_acceptance_held_for_its_closure_alone_does_not_fail_the_merge(ws, cy
     assert "验收评分表：新增 0，更新 0，未变 0，退回 0，暂缓 1" in result.stdout
     assert "合计：新增 3，更新 0，未变 0，退回 0，暂缓 1。" in result.stdout
     (line,) = [x for x in result.stdout.splitlines() if x.startswith("暂缓 ")]
-    assert "T02_acceptance.xlsx：项目还没有报送结题报告" in line
-    assert line.endswith("（不必重新报送，前一环节的表格合并后自动生效）")
+    assert line.endswith(
+        "T02_acceptance.xlsx：等待该项目的结题报告：结题报告合并后本表自动生效，不必重新报送。"
+    )

@@ -117,6 +117,7 @@ def test_each_application_becomes_one_row_with_its_typed_values(tmp_path, cycle)
         "unchanged": 0,
         "rejected": 0,
         "held": 0,
+        "superseded": 0,
     }
     rows = register_rows(ws, PROJECTS)
     assert sorted(r["申报表编号"] for r in rows) == sorted([T01, T02, T02_INST, T03])
@@ -166,7 +167,7 @@ def test_every_file_is_listed_accepted_rejected_or_held_with_its_reason(merged, 
         "T03_ledger": "没有对应的已立项项目",
     }
     # valid, for a real project, but before its closure report: waits, is not refused
-    held = {"T02_acceptance": "项目还没有报送结题报告，不能验收"}
+    held = {"T02_acceptance": "等待该项目的结题报告：结题报告合并后本表自动生效"}
     for r in cycle.returns:
         entry = log[r.sha]
         if r.name in rejected:
@@ -212,6 +213,7 @@ def test_a_second_merge_with_nothing_new_changes_nothing(tmp_path, cycle):
         "unchanged": len(cycle.returns),
         "rejected": 0,
         "held": 0,
+        "superseded": 0,
     }
     assert ws.register_path.read_bytes() == before_bytes
     assert ws.register_path.stat().st_mtime_ns == before_mtime
@@ -240,6 +242,7 @@ def test_the_same_file_under_other_names_is_stored_once(tmp_path, cycle):
         "unchanged": 3,
         "rejected": 0,
         "held": 0,
+        "superseded": 0,
     }
     assert [s.sha256 for s in stored(ws)] == [r.sha]
     assert ws.register_path.read_bytes() == written
@@ -276,6 +279,7 @@ def test_a_changed_resubmission_is_a_new_version_and_wins(tmp_path, cycle):
         "unchanged": 1,
         "rejected": 0,
         "held": 0,
+        "superseded": 0,
     }
     assert len(register_rows(ws, PROJECTS)) == 1
     row = project_row(ws, T01)
@@ -561,6 +565,40 @@ def test_an_acceptance_before_the_closure_is_held_then_accepted_when_it_arrives(
     assert status(ws, early)["处理结果"] == "已接收"  # re-judged
     assert status(ws, early)["说明"] in (None, "")
     assert state_of(ws, T02) == "已验收"
+    # told, since the clerk was told it would take effect by itself
+    assert f"此前暂缓的项目验收评分表（{t02.project_no}）已生效。" in report.notes
+    assert not [n for n in receive(ws).notes if "此前暂缓" in n]  # once
+
+
+def test_a_closure_held_for_its_ledger_is_neither_owed_nor_still_to_fix(tmp_path, cycle):
+    """Sent, corrected, and held only for the project's first ledger: the committee is
+    not reminded of it (the ledger is what it owes) nor sent the first version's
+    marked-up copy again."""
+    from registerkit import CLOSURE, GOALS, project_return
+
+    from xlsxflow.letters import compose
+    from xlsxflow.pipeline import run
+
+    ws = fresh(tmp_path)
+    t02 = cycle.projects["T02_acceptance"]
+    blank = {**CLOSURE, "summary_results": None}
+    v1, v2 = (
+        project_return(
+            cycle.dept.ws, "closure", t02, values, {"goals": GOALS}, saved_at=at, name=name
+        )
+        for values, at, name in (
+            (blank, dt.datetime(2012, 7, 10, 9), "T02_closure_v1"),
+            (CLOSURE, dt.datetime(2012, 7, 12, 9), "T02_closure_v2"),
+        )
+    )
+    put_all([cycle["T02_demonstration"], cycle["review"], v1], ws.inbox)
+    run(ws, dt.date(2012, 9, 30))
+    assert [p.name for p in ws.feedback.rglob("*.xlsx")] == ["T02_closure_v1_问题标注.xlsx"]
+    report = receive(ws, v2)
+    assert [Path(p).name for p, _ in report.holds] == [v2.filename]
+    assert compose(ws, "feedback", ("T02",), dt.date(2012, 9, 30)) == []
+    owed = [r["报送事项"] for r in register_rows(ws, "未报送名单") if r["单位编号"] == "T02"]
+    assert owed and all(item.startswith("管理台帐") for item in owed)
 
 
 def test_institutional_applications_must_cite_a_demonstration_project_of_their_own(

@@ -295,7 +295,10 @@ def test_a_return_corrected_before_the_run_is_not_marked_up(tmp_path):
     report = run(ws, dt.date(2012, 3, 31))
     steps = {s.name: s.summary for s in report.steps}
     assert steps["校验"] == (
-        "新收到 1 份表格，合格 1 份，需退回修改 0 份（另有 1 份已被后来的改正稿取代）"
+        "新收到 1 份表格，合格 1 份，需退回修改 0 份（另有 1 份已有同一表格后来保存的版本，不计）"
     )
     assert steps["退回修改"].startswith("生成标注副本 0 份")
     assert not any(ws.feedback.rglob("*.xlsx"))
+    # nor is it a refusal at the merge: the later version is what counts there too
+    assert steps["合并"].startswith("新增 1，更新 0，未变 0，退回 0，已有新版 1；")
+    assert report.ok

@@ -122,7 +122,11 @@ def _still_to_fix(ws: Workspace) -> Callable[[Path], bool]:
             sub.instance not in latest or sub.order_key > latest[sub.instance].order_key
         ):
             latest[sub.instance] = sub
-    settled = {i for i, s in latest.items() if s.valid and state.statuses[s.sha256].accepted}
+    settled = {
+        i
+        for i, s in latest.items()
+        if s.valid and (state.statuses[s.sha256].accepted or state.statuses[s.sha256].held)
+    }
 
     def keep(path: Path) -> bool:
         from xlsxflow.excel.template_writer import PROBLEMS_SHEET

@@ -150,7 +150,7 @@ def run(
     current = [r for r in results.results.values() if r.path not in replaced]
     checked = [r for r in current if not r.skipped]
     invalid = [r for r in checked if not r.valid]
-    newer = f"（另有 {len(replaced)} 份已被后来的改正稿取代）" if replaced else ""
+    newer = f"（另有 {len(replaced)} 份已有同一表格后来保存的版本，不计）" if replaced else ""
     step(
         "校验",
         True,
@@ -183,7 +183,8 @@ def run(
         "合并",
         True,
         f"新增 {t['new']}，更新 {t['updated']}，未变 {t['unchanged']}，"
-        f"退回 {t['rejected']}{f'，暂缓 {h}' if (h := t['held']) else ''}；"
+        f"退回 {t['rejected']}{f'，暂缓 {h}' if (h := t['held']) else ''}"
+        f"{f'，已有新版 {n}' if (n := t['superseded']) else ''}；"
         f"{'已更新' if merged.register_written else '无变化'} "
         f"{ws.register_path.name}",
     )

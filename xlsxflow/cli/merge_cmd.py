@@ -52,11 +52,7 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
         for path, reason in report.rejections:
             click.echo(click.style("退回 ", fg="red") + shown(f"{path}：{reason}"))
         for path, reason in report.holds:
-            click.echo(
-                click.style("暂缓 ", fg="yellow")
-                + shown(f"{path}：{reason}")
-                + "（不必重新报送，前一环节的表格合并后自动生效）"
-            )
+            click.echo(click.style("暂缓 ", fg="yellow") + shown(f"{path}：{reason}"))
         for line in report.committee_edits:
             click.echo(click.style("注意 ", fg="yellow") + line)
         for line in report.notes:
@@ -70,8 +66,9 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
 
 
 def _held(counts: dict[str, int]) -> str:
-    """The 暂缓 count, said only when there is one (as rare as it is harmless)."""
-    return f"，暂缓 {counts['held']}" if counts["held"] else ""
+    """The 暂缓 and 已有新版 counts, said only when there are some (rare, and harmless)."""
+    held = f"，暂缓 {counts['held']}" if counts["held"] else ""
+    return held + (f"，已有新版 {counts['superseded']}" if counts["superseded"] else "")
 
 
 def _merge(workspace: Path, silent: bool) -> MergeReport:

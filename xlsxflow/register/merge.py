@@ -54,7 +54,7 @@ from xlsxflow.register.facts import version as facts_version
 from xlsxflow.register.hashes import InboxHashes
 from xlsxflow.register.merge_report import MergeReport
 from xlsxflow.register.nothing_new import register_inputs
-from xlsxflow.register.state import derive
+from xlsxflow.register.state import RegisterState, derive
 from xlsxflow.register.store import Brief, Store, Submission, close_readers
 from xlsxflow.validation import ValidationContext
 from xlsxflow.workspace import ROSTER_KEPT, Workspace
@@ -248,11 +248,17 @@ def _merge_locked(
             subs = store.submissions()
             _keep_facts(store, subs)
             state = derive(subs, ws.config, values=on_disk is None or not copies)
-        report.notes = state.notes
+            was_held = set(json.loads(store.meta("held") or "[]"))
+        report.notes = [*state.notes, *_took_effect(state, was_held, report.form_names)]
+        last = _last_saved(state.submissions)
         for path, sub in new_subs:
             kind = sub.form or "unknown"
             status = state.statuses[sub.sha256]
-            if status.held:
+            if not status.accepted and sub.instance and sub.saved_at < last[sub.instance]:
+                # a later version of the form is stored: it is the one that counts (as
+                # validate tells it, 已有新版), and this one's refusal is no longer news
+                report.superseded[kind] += 1
+            elif status.held:
                 report.held[kind] += 1
                 report.holds.append((str(path), status.reason))
             elif not status.accepted:
@@ -267,6 +273,30 @@ def _merge_locked(
             write_register(ws, state, report, on_disk or "", workers, previous, plain, source)
         finally:
             close_readers(state.submissions)
+
+
+def _last_saved(subs: list[Submission]) -> dict[str, str]:
+    """When each form's latest version (valid or not) was saved, by instance. Only one
+    saved later replaces another, as ``validate.superseded_by`` has it: of versions
+    saved at the same moment, none can be told the correction of the other."""
+    last: dict[str, str] = {}
+    for sub in subs:
+        if sub.instance and sub.saved_at > last.get(sub.instance, ""):
+            last[sub.instance] = sub.saved_at
+    return last
+
+
+def _took_effect(state: RegisterState, was_held: set[str], names: dict[str, str]) -> list[str]:
+    """What was held (暂缓) when the register was last written and is accepted now: the
+    clerk was told it would take effect by itself, and is told when it did."""
+    done = sorted(
+        {
+            (names.get(s.form or "", s.form or ""), s.project or "")
+            for s in state.submissions
+            if s.sha256 in was_held and state.statuses[s.sha256].accepted
+        }
+    )
+    return [f"此前暂缓的{form}（{project}）已生效。" for form, project in done]
 
 
 def _clerk_edits(ws: Workspace, store: Store) -> Edits:
@@ -455,6 +485,9 @@ def write_register(
         described = {"sha256": sha, "parts": blocks}
         store.set_meta("register_blocks", json.dumps(described, sort_keys=True))
         store.set_meta("register_code", rows_code())
+        # (what is held now: the next merge tells what of it took effect)
+        held = sorted(sha for sha, status in state.statuses.items() if status.held)
+        store.set_meta("held", json.dumps(held))
         if state.made_changes:  # (kept once the register showing them is written)
             store.keep_changes(changes_version(), state.made_changes)
     _keep_written(target, ws.data)

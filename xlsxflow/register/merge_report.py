@@ -23,6 +23,8 @@ class MergeReport:
     # its closure report): takes effect by itself at a later merge, nothing to resend
     held: Counter[str] = field(default_factory=Counter)
     holds: list[tuple[str, str]] = field(default_factory=list)  # (path, what it waits for)
+    # refused or held, but a later version of the same form is stored: that one counts
+    superseded: Counter[str] = field(default_factory=Counter)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     dept_edits: int = 0
     committee_edits: list[str] = field(default_factory=list)
@@ -42,6 +44,7 @@ class MergeReport:
             | set(self.unchanged)
             | set(self.rejected)
             | set(self.held)
+            | set(self.superseded)
         )
         return {
             "files": self.files,
@@ -52,6 +55,7 @@ class MergeReport:
                     "unchanged": self.unchanged[k],
                     "rejected": self.rejected[k],
                     "held": self.held[k],
+                    "superseded": self.superseded[k],
                 }
                 for k in kinds
             },
@@ -61,6 +65,7 @@ class MergeReport:
                 "unchanged": sum(self.unchanged.values()),
                 "rejected": sum(self.rejected.values()),
                 "held": sum(self.held.values()),
+                "superseded": sum(self.superseded.values()),
             },
             "rejections": [{"path": p, "reason": r} for p, r in self.rejections],
             "held_back": [{"path": p, "reason": r} for p, r in self.holds],

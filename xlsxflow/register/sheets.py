@@ -485,8 +485,14 @@ def _missing_rows(
             if number not in found:
                 told = RETURNED if number in no else status
                 rows.append([what, meeting, code, committee, number, name, told])
+    # (a closure report held for its project's ledger was sent: the ledger is what is owed)
+    held = {
+        s.project
+        for s in state.submissions
+        if s.form == "closure" and state.statuses[s.sha256].held
+    }
     for p in active:
-        if p.closure is None:
+        if p.closure is None and p.number not in held:
             rows.append(
                 [
                     "项目结题报告",

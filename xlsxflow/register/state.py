@@ -283,9 +283,9 @@ def derive(submissions: list[Submission], config: Config, *, values: bool = True
     for form in ("ledger", "closure", "acceptance"):
         for sub in sorted(by_stage[form], key=lambda s: s.instance or ""):
             project = numbers.get(sub.project or "")
-            reason = _misfit(form, project)
+            reason, waits = _misfit(form, project)
             if reason:
-                hold(sub, reason, waits=project is not None)
+                hold(sub, reason, waits)
                 continue
             assert project is not None
             setattr(project, form, sub)
@@ -343,22 +343,35 @@ _REQUIRES = {
     "closure": ("launched", "项目还没有报送过管理台帐，不能申请结题。请先报送管理台帐。"),
     "acceptance": ("concluded", "项目还没有报送结题报告，不能验收。请先报送结题报告。"),
 }
+# What a form that came before its project's earlier stage waits for: it takes effect by
+# itself at the merge that brings that stage (the state is judged again at every merge).
+_WAITS = {
+    "closure": "等待该项目的管理台帐：台帐合并后本表自动生效，不必重新报送。",
+    "acceptance": "等待该项目的结题报告：结题报告合并后本表自动生效，不必重新报送。",
+}
 _ORDER = ["approved", "launched", "in_progress", "rectifying", "concluded"]
 
 
-def _misfit(form: str, project: Project | None) -> str:
+def _misfit(form: str, project: Project | None) -> tuple[str, bool]:
+    """Why ``form`` cannot take effect for ``project`` now ("" if it can), and whether it
+    waits for an earlier stage (held) rather than being refused."""
     needed, reason = _REQUIRES[form]
     if project is None:
         return (
             "表格中的立项编号没有对应的已立项项目（项目未立项或编号有误），"
-            "请使用县委组织部为已立项项目下发的表格"
+            "请使用县委组织部为已立项项目下发的表格",
+            False,
         )
     state = project.state
-    if state in ("accepted", "not_accepted") and form != "acceptance":
-        return ""
-    if state not in _ORDER or _ORDER.index(state) < _ORDER.index(needed):
-        return reason
-    return ""
+    if state in ("accepted", "not_accepted"):
+        if form != "acceptance":
+            return "", False
+        return "该项目已有验收评分表，不能重复验收。如需更正，请修改原表后重新报送。", False
+    if state not in _ORDER:  # (not approved: nothing can follow)
+        return reason, False
+    if _ORDER.index(state) < _ORDER.index(needed):
+        return _WAITS.get(form, reason), form in _WAITS
+    return "", False
 
 
 def _advance(
