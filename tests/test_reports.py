@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import random
@@ -310,9 +311,14 @@ def test_every_sheet_prints_on_a4_fit_to_width_with_page_numbers(
     for sheet in all_sheets(quarterly, annual, approval):
         setup = sheet.page_setup
         assert int(setup.paperSize) == 9, sheet.title  # A4
-        assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
-        assert setup.fitToWidth in (None, 1), sheet.title  # 1 page wide (1 is the default)
-        assert setup.fitToHeight == 0, sheet.title  # as many pages long as needed
+        if sheet.title == "概览":  # (at a set scale: Excel ignores breaks on a fitted sheet)
+            fitted = sheet.sheet_properties.pageSetUpPr
+            assert not (fitted and fitted.fitToPage), sheet.title
+            assert int(setup.scale) == 85, sheet.title
+        else:
+            assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+            assert setup.fitToWidth in (None, 1), sheet.title  # 1 wide (1 is the default)
+            assert setup.fitToHeight == 0, sheet.title  # as many pages long as needed
         footer = sheet.oddFooter.center.text or ""
         assert "&P" in footer and "&N" in footer, sheet.title
         assert sheet.print_area, sheet.title
@@ -369,12 +375,18 @@ def test_overview_prints_the_figures_and_charts_not_the_chart_data(
         assert int(area.rsplit("$", 1)[1]) > bottom + 1  # the charts are on the page
 
 
+def _page_height(sheet: Any) -> float:
+    """What one printed page holds of the sheet, in its points (at its print scale)."""
+    scale = int(sheet.page_setup.scale or 100) / 100
+    return (595.3 - 72 * (sheet.page_margins.top + sheet.page_margins.bottom)) / scale
+
+
 def _printed_pages_of_charts(sheet: Any) -> list[tuple[float, float, float]]:
     """Each chart's (top, bottom, top of the page it starts on), in points, as a printer
     lays out the sheet: landscape A4 less the margins, pages starting at the manual
     breaks and then every page height (the overview prints unscaled)."""
     assert (sheet.page_setup.paperSize, sheet.page_setup.orientation) == (9, "landscape")
-    page = 595.3 - 72 * (sheet.page_margins.top + sheet.page_margins.bottom)
+    page = _page_height(sheet)
 
     def at(row: int, offset_emu: int) -> float:
         heights = (sheet.row_dimensions[r + 1].height or 15.0 for r in range(row))
@@ -398,13 +410,56 @@ def test_no_chart_is_cut_across_two_printed_pages(
     halves; a chart that would cross a page end now starts the next page."""
     for book in (quarterly, annual):
         sheet = book["概览"]
-        page = 595.3 - 72 * (sheet.page_margins.top + sheet.page_margins.bottom)
+        page = _page_height(sheet)
         charts = _printed_pages_of_charts(sheet)
         assert charts, book
         for top, bottom, start in charts:
             assert bottom <= start + page, (book, top, bottom, start)
     first = _printed_pages_of_charts(quarterly["概览"])[:2]
     assert [start for _top, _bottom, start in first] == [0, 0]  # not a page each
+
+
+def test_a_countys_committees_chart_is_cut_into_charts_of_a_page_each() -> None:
+    """150 committees as bars made one chart four pages tall, cut wherever it started:
+    they are four charts now (38, 38, 38, 36), each printed whole on a page of its own."""
+    from xlsxflow.excel.report_book import ChartSpec, Overview, ReportBook
+
+    names = [f"第{i:03d}党委" for i in range(150)]
+    book = ReportBook("t", dt.datetime(2011, 10, 28), "d")
+    book.overview(
+        Overview(
+            "概览",
+            "标题",
+            "副标题",
+            [("申报项目", 1)],
+            [
+                ChartSpec(
+                    "各党委按期完成率（%）",
+                    "bar",
+                    names,
+                    [("率", [float(i) for i in range(150)])],
+                    percent=True,
+                    full_width=True,
+                )
+            ],
+        )
+    )
+    data = book.close()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        charts = [
+            z.read(n).decode() for n in sorted(z.namelist()) if re.match(r"xl/charts/chart\d+", n)
+        ]
+    titles = sorted(re.search(r"各党委按期完成率（%）（\d/\d）", c).group() for c in charts)
+    assert titles == [f"各党委按期完成率（%）（{k}/4）" for k in range(1, 5)]
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["概览"]
+    page = _page_height(sheet)
+    placed = _printed_pages_of_charts(sheet)
+    assert len(placed) == 4 and len({start for *_, start in placed}) == 4  # a page each
+    for top, bottom, start in placed:
+        assert bottom <= start + page, (top, bottom, start)
+    values = openpyxl.load_workbook(io.BytesIO(data))["图表数据"]
+    bars = [r[0] for r in values.iter_rows(values_only=True) if r and r[0] in names]
+    assert bars == names  # every committee once, in order
 
 
 # -- quarterly: 调度会汇总 -------------------------------------------------------------------

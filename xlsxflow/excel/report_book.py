@@ -27,14 +27,44 @@ Value = str | int | float | Decimal | dt.date | None
 FONT = "宋体"
 FOOTER = "&C第 &P 页，共 &N 页"
 CHART_DATA = "图表数据"
-# What one landscape A4 page holds below the top and above the bottom margin (0.6 in
-# each, as ``_print`` sets them), in points, less a little for the office suites'
-# rounding; the overview is narrower than the page, so it prints unscaled.
-PAGE_POINTS = 595.3 - 2 * 0.6 * 72 - 8
+# The overview prints at a set scale, not fitted to the page's width: Excel ignores
+# manual page breaks on a sheet fitted to pages. 85 % fits its width on landscape A4 in
+# Excel (Calibri) and in LibreOffice without Calibri (wider columns), which fitted
+# printed 16 % smaller anyway.
+OVERVIEW_SCALE = 85
+# What one page of it holds below the top and above the bottom margin (0.6 in each, as
+# ``_print`` sets them), in the sheet's points, less a little for the suites' rounding.
+PAGE_POINTS = (595.3 - 2 * 0.6 * 72) * 100 / OVERVIEW_SCALE - 8
 ROW_POINTS = 15.0  # xlsxwriter's default row height
 TALL_ROW_POINTS = 34.0
 HALF_CHART = (400, 280)  # pixels; a pair of them side by side takes HALF_ROWS rows
 HALF_ROWS = 15
+BAR_PIXELS, BAR_CHART_PIXELS = 16, 70  # a full-width chart: per category, and the rest
+# (so many bars that one chart fills a page: a county's 150 committees make four charts)
+BARS_PER_CHART = int((PAGE_POINTS / 0.75 - BAR_CHART_PIXELS - 8) // BAR_PIXELS)
+
+
+def _page_sized(charts: Sequence[ChartSpec]) -> list[ChartSpec]:
+    """Full-width charts of more categories than a page holds as bars, as several
+    charts of a page each (one taller than a page would be cut, wherever it started)."""
+    out: list[ChartSpec] = []
+    for chart in charts:
+        n = len(chart.categories)
+        if not chart.full_width or n <= BARS_PER_CHART:
+            out.append(chart)
+            continue
+        parts = -(-n // BARS_PER_CHART)
+        size = -(-n // parts)  # (as even as can be: 150 as 38 × 3 + 36, not 44 × 3 + 18)
+        for k, start in enumerate(range(0, n, size), start=1):
+            out.append(
+                replace(
+                    chart,
+                    title=f"{chart.title}（{k}/{parts}）",
+                    categories=chart.categories[start : start + size],
+                    series=[(name, values[start : start + size]) for name, values in chart.series],
+                )
+            )
+    return out
 
 
 class _Pages:
@@ -158,14 +188,25 @@ class ReportBook:
         )
 
     def _print(
-        self, ws: Worksheet, landscape: bool, last_row: int, last_col: int, repeat: int | None
+        self,
+        ws: Worksheet,
+        landscape: bool,
+        last_row: int,
+        last_col: int,
+        repeat: int | None,
+        fit: bool = True,
     ) -> None:
+        """A4, margins, page numbers; ``fit``: scaled to the page's width, else printed
+        at ``OVERVIEW_SCALE`` (Excel ignores manual page breaks on a fitted sheet)."""
         ws.set_paper(9)
         if landscape:
             ws.set_landscape()
         else:
             ws.set_portrait()
-        ws.fit_to_pages(1, 0)
+        if fit:
+            ws.fit_to_pages(1, 0)
+        else:
+            ws.set_print_scale(OVERVIEW_SCALE)
         ws.center_horizontally()
         ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
         ws.set_footer(FOOTER)
@@ -259,7 +300,7 @@ class ReportBook:
         data_col = 0
         data_row = len(self.chart_rows)
         row, slot = top, 0
-        for chart in o.charts:
+        for chart in _page_sized(o.charts):
             if not chart.categories:  # an empty range would be written backwards (A30:A29)
                 chart = replace(
                     chart, categories=["（无）"], series=[(n, [0]) for n, _ in chart.series]
@@ -300,7 +341,7 @@ class ReportBook:
             if chart.full_width:
                 if slot % 2:  # (a half chart alone on its row: below it)
                     row += HALF_ROWS
-                height = max(300, 16 * n + 70)
+                height = max(300, BAR_PIXELS * n + BAR_CHART_PIXELS)
                 ch.set_size({"width": 810, "height": height})
                 pages.keep_whole(row, height + 4)
                 ws.insert_chart(row, 0, ch, {"x_offset": 4, "y_offset": 4})
@@ -319,7 +360,7 @@ class ReportBook:
         last_row = row + (HALF_ROWS if slot % 2 else 0)
         if pages.breaks:
             ws.set_h_pagebreaks(pages.breaks)
-        self._print(ws, True, last_row, cols - 1, None)
+        self._print(ws, True, last_row, cols - 1, None, fit=False)
         ws.activate()
 
     def close(self) -> bytes:
