@@ -48,6 +48,8 @@ HOSTILE = [
     ".",
     "",
     "\x00\x01\x1f\x7f",
+    "T01_\u202exslx.exe\x9b31m",  # shown reversed, and a C1 escape
+    "\u2066名称\u2069\u200f\u061c",
     "第一行\n第二行\r\t",
     'a<b>c:d"e|f?g*h',
     "党" * 500,
@@ -64,7 +66,12 @@ def short_id(text: str) -> str:
 
 
 def is_control(ch: str) -> bool:
-    return ord(ch) < 32 or ord(ch) == 127
+    """C0, DEL, C1, and the bidirectional controls (which show a name as another)."""
+    return ord(ch) < 32 or 127 <= ord(ch) <= 159 or ch in BIDI_CONTROLS
+
+
+# the marks (ALM, LRM, RLM), embeddings and overrides, and isolates
+BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def assert_safe_name(name: str, max_length: int = MAX_COMPONENT) -> None:

@@ -329,6 +329,10 @@ def test_a_bidirectional_override_in_a_file_name_is_shown_escaped(
     assert result.exit_code == 0, result.output
     assert "\u202e" not in result.stdout
     assert "T01_\\u202exslx.exe.xlsx" in result.stdout
+    # and in JSON, as an escape a JSON reader decodes to the name itself
+    as_text = invoke("--json", str(path)).stdout
+    assert "\u202e" not in as_text and "\\u202e" in as_text
+    assert json.loads(as_text)["files"][0]["path"] == str(path)
 
 
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"

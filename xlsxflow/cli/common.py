@@ -75,6 +75,18 @@ def store_error(err: sqlite3.Error) -> XlsxflowError:
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+_JSON_UNESCAPED = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(data: Any) -> str:
+    """``data`` as JSON for the terminal: Chinese as it is, but the controls ``json``
+    leaves (C1, bidirectional) as \\u escapes, which a JSON reader decodes the same."""
+    import json
+
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _JSON_UNESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def shown(text: str) -> str:
     """``text`` holding what a committee typed, safe to print: controls as ``\\x1b``,
     bidirectional controls as ``\\u202e``."""

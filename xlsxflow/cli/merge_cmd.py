@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import reports_errors, shown, workspace_argument
+from xlsxflow.cli.common import json_text, reports_errors, shown, workspace_argument
 from xlsxflow.register.merge_report import MergeReport
 
 
@@ -34,7 +33,7 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
         with readers_ahead(outlook.new_files):
             report = _merge(workspace, as_json or quiet)
     if as_json:
-        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+        click.echo(json_text(report.as_json()))
         raise SystemExit(0 if report.ok else 1)
     names = report.form_names
     data = report.as_json()
@@ -53,10 +52,8 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
             click.echo(click.style("退回 ", fg="red") + shown(f"{path}：{reason}"))
         for path, reason in report.holds:
             click.echo(click.style("暂缓 ", fg="yellow") + shown(f"{path}：{reason}"))
-        for line in report.committee_edits:
-            click.echo(click.style("注意 ", fg="yellow") + line)
-        for line in report.notes:
-            click.echo(click.style("注意 ", fg="yellow") + line)
+        for line in [*report.committee_edits, *report.notes]:  # (quote what was typed)
+            click.echo(click.style("注意 ", fg="yellow") + shown(line))
     if report.dept_edits:
         click.echo(f"已保留总台账中部门填写的 {report.dept_edits} 处修改。")
     click.echo(

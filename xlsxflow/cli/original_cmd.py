@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import reports_errors, workspace_argument
+from xlsxflow.cli.common import reports_errors, shown, workspace_argument
 
 
 @click.command("original")
@@ -26,4 +26,4 @@ def command(workspace: Path, file_hash: str, out: Path | None) -> None:
 
     ws = Workspace.open(workspace)
     for path in restore_originals(ws, file_hash, out or ws.root / "原件"):
-        click.echo(f"已取回：{path}")
+        click.echo(shown(f"已取回：{path}"))

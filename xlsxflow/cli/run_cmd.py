@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import as_of_option, reports_errors, shown, workspace_argument
+from xlsxflow.cli.common import as_of_option, json_text, reports_errors, shown, workspace_argument
 
 
 @click.command("run")
@@ -44,5 +43,5 @@ def command(
         report = run(Workspace.open(workspace), as_of.date(), send=send, say=say, dry_run=dry_run)
     if as_json:
         steps = [{"step": s.name, "ok": s.ok, "summary": s.summary} for s in report.steps]
-        click.echo(json.dumps({"ok": report.ok, "steps": steps}, ensure_ascii=False, indent=2))
+        click.echo(json_text({"ok": report.ok, "steps": steps}))
     raise SystemExit(0 if report.ok else 1)

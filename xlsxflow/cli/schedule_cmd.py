@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import as_of_option, reports_errors, shown, workspace_argument
+from xlsxflow.cli.common import as_of_option, json_text, reports_errors, shown, workspace_argument
 
 
 @click.command("schedule")
@@ -29,7 +28,7 @@ def command(workspace: Path, as_of: dt.datetime, as_json: bool, no_save: bool) -
 
     data = run_schedule(Workspace.open(workspace), as_of.date(), save=not no_save, tasks=as_json)
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json_text(data))
         return
     click.echo(f"截至 {data['as_of']} 的项目进度：")
     for p in data["projects"]:

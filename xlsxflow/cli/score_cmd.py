@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import reports_errors, shown, workspace_argument
+from xlsxflow.cli.common import json_text, reports_errors, shown, workspace_argument
 
 
 @click.command("score")
@@ -22,7 +21,7 @@ def command(workspace: Path, as_json: bool) -> None:
 
     data = run_score(Workspace.open(workspace))
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json_text(data))
         return
     if not data["projects"]:
         click.echo("还没有已验收的项目。")

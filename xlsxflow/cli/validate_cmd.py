@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
-from xlsxflow.cli.common import reports_errors
+from xlsxflow.cli.common import json_text, reports_errors, shown
 
 
 def _track(files: list[Path]) -> Iterator[Path]:
@@ -75,11 +74,11 @@ def command(
     else:
         written = []
     if as_json:
-        click.echo(json.dumps(run.as_json(with_values), ensure_ascii=False, indent=2))
+        click.echo(json_text(run.as_json(with_values)))
     else:
         from xlsxflow.cli.validate_text import render_text
 
         click.echo(render_text(run, quiet=quiet))
         for path in written:
-            click.echo(f"已写入：{path}")
+            click.echo(shown(f"已写入：{path}"))  # (named after returned files)
     raise SystemExit(0 if run.ok else 1)
