@@ -258,7 +258,7 @@ def test_dry_run_writes_eml_drafts_and_the_server_receives_nothing(smtp: Servers
     assert result.exit_code == 0, result.output
     now = {p.name: p.read_bytes() for p in (ws / "mail" / "drafts").glob("*.eml")}
     assert {n: b for n, b in now.items() if n in before} == before
-    assert sorted(n[:4] for n in now.keys() - before.keys()) == ["004_", "005_", "006_"]
+    assert sorted(n[:5] for n in now.keys() - before.keys()) == ["0004_", "0005_", "0006_"]
     result = send(ws, server, "templates")
     assert len(server.received) == 3
 

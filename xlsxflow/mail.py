@@ -373,7 +373,7 @@ class Mailer:
 def _next_draft(drafts: Path) -> int:
     """The number after the drafts already written: a second dry run (or ``run``'s
     summary after its feedback) neither overwrites nor interleaves with the first, and
-    the latest drafts sort last."""
+    the latest drafts sort last (four digits: still in order past draft 999)."""
     numbers = [
         int(head)
         for p in (drafts.glob("*.eml") if drafts.is_dir() else ())
@@ -414,7 +414,7 @@ def deliver(
                 continue
             msg = build_message(letter, config)
             if dry_run:
-                name = safe_component(f"{number:03d}_{letter.kind}_{letter.to_name}") + ".eml"
+                name = safe_component(f"{number:04d}_{letter.kind}_{letter.to_name}") + ".eml"
                 write_atomic(drafts / name, msg.as_bytes())
                 outcomes.append(Outcome(letter, "dry-run", str(drafts / name)))
                 continue
