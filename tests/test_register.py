@@ -1881,3 +1881,27 @@ def test_what_a_failed_helper_was_to_make_is_made_here(tmp_path, cycle, monkeypa
     monkeypatch.setattr(chunk_workers, "build_chunks", helper_run)
     assert _built_afresh(ws) == alone
     assert shares and all(s is not None and s.chunks(1) is None for s in shares)
+
+
+@pytest.mark.parametrize(
+    ("form", "state", "told", "waits"),
+    [
+        ("closure", "approved", "等待该项目的管理台帐", True),
+        ("acceptance", "in_progress", "等待该项目的结题报告", True),
+        ("acceptance", "rectifying", "等待该项目的结题报告", True),
+        ("acceptance", "concluded", "", False),
+        ("closure", "launched", "", False),
+        # nothing can follow: refused, not held for ever
+        ("acceptance", "accepted", "不能重复验收", False),
+        ("acceptance", "not_accepted", "不能重复验收", False),
+        ("closure", "rejected", "项目还没有报送过管理台帐", False),
+        ("ledger", "accepted", "", False),
+    ],
+)
+def test_a_form_waits_only_for_a_stage_its_project_can_still_reach(form, state, told, waits):
+    from xlsxflow.register.state import Project, _misfit
+
+    project = Project("k", "T01", INNOVATION, "2011", None, {}, number="N", state=state)  # type: ignore[arg-type]
+    reason, held = _misfit(form, project)
+    assert (told in reason if told else reason == "", held) == (True, waits)
+    assert _misfit(form, None)[1] is False  # no such project: refused
