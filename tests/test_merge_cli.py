@@ -410,3 +410,24 @@ def test_an_acceptance_held_for_its_closure_alone_does_not_fail_the_merge(ws, cy
     assert line.endswith(
         "T02_acceptance.xlsx：等待该项目的结题报告：结题报告合并后本表自动生效，不必重新报送。"
     )
+
+
+def test_a_refused_return_without_a_saved_time_is_told_not_a_crash(ws, cycle):
+    """No dcterms:modified in its properties (some programs write none): a refused
+    return is refused as any other (merge died with a KeyError looking for a later one)."""
+    import re
+
+    from builders import rewrite_zip
+
+    (path,) = put_all([cycle["T06_innovation_blank"]], ws.inbox)
+    unstamped = path.with_name("unstamped.xlsx")
+
+    def unstamp(data: bytes) -> bytes:
+        return re.sub(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>", b"", data)
+
+    rewrite_zip(path, unstamped, edit={"docProps/core.xml": unstamp})
+    path.unlink()
+    code, data = run_json(ws)
+    assert code == 1
+    assert data["totals"] == counts(rejected=1)
+    assert [Path(r["path"]).name for r in data["rejections"]] == ["unstamped.xlsx"]

@@ -254,7 +254,7 @@ def _merge_locked(
         for path, sub in new_subs:
             kind = sub.form or "unknown"
             status = state.statuses[sub.sha256]
-            if not status.accepted and sub.instance and sub.saved_at < last[sub.instance]:
+            if not status.accepted and sub.instance and sub.saved_at < last.get(sub.instance, ""):
                 # a later version of the form is stored: it is the one that counts (as
                 # validate tells it, 已有新版), and this one's refusal is no longer news
                 report.superseded[kind] += 1
