@@ -658,6 +658,20 @@ DIFFERENTIAL = {
         "project_name",
         ' t="inlineStr"><is><t>项目_x000D_名称</t></is></c>',
     ),
+    "]]> in an inline string": ("project_name", ' t="inlineStr"><is><t>a]]>b</t></is></c>'),
+    "U+FFFE in an inline string": ("project_name", ' t="inlineStr"><is><t>a\ufffeb</t></is></c>'),
+    "a row attribute twice": (
+        "whole",
+        lambda d: re.sub(rb'<row r="(\d+)"', rb'<row r="\1" spans="1:2" spans="1:2"', d, count=1),
+    ),
+    "a row attribute of an undeclared prefix": (
+        "whole",
+        lambda d: re.sub(rb'<row r="(\d+)"', rb'<row r="\1" foo:x="1"', d, count=1),
+    ),
+    "a date style on a number": ("whole", lambda d: _styled_as_date(d, "budget_special")),
+    "a date style on a text": ("whole", lambda d: _styled_as_date(d, "project_name", "40848")),
+    "a date of serial 60 (29 February 1900)": ("start_date", "><v>60</v></c>"),
+    "a date a moment before midnight": ("start_date", "><v>40848.999999999</v></c>"),
     "a cell outside any row": (
         "whole",
         lambda d: d.replace(
@@ -670,6 +684,19 @@ DIFFERENTIAL = {
         lambda d: d.replace(b'encoding="UTF-8"', b'encoding="GBK"', 1),
     ),
 }
+
+
+def _styled_as_date(data: bytes, fid: str, value: str | None = None) -> bytes:
+    """The cell of ``fid`` given the date style of the start-date cell (and ``value``)."""
+    date_ref, ref = at("", KIND, "start_date")[2], at("", KIND, fid)[2]
+    style = re.search(rf'<c r="{date_ref}" s="(\d+)"'.encode(), data)
+    assert style is not None
+    data = re.sub(
+        rf'<c r="{ref}" s="\d+"'.encode(),
+        f'<c r="{ref}" s="{style.group(1).decode()}"'.encode(),
+        data,
+    )
+    return set_cell(ref, f"><v>{value}</v></c>")(data) if value else data
 
 
 @pytest.mark.parametrize("case", list(DIFFERENTIAL))
@@ -701,12 +728,20 @@ def test_both_readers_read_a_cell_alike(clean: Path, case: str) -> None:
         lambda d: d.replace(b"</t></si>", b"\x01</t></si>", 1),  # refused by our parser only
         lambda d: d.replace(b"<si>", b"<si><x><t>hidden</t></x>", 1),  # read by calamine only
         lambda d: d.replace(b"<si><t>", b"<si><t>a<b>x</b>", 1),
+        lambda d: re.sub(  # (in every string: some are read)
+            rb"<si><t>([^<]*)</t>", "<si><r><t>张 </t></r><r><t>\\1</t></r>".encode(), d
+        ),
+        lambda d: d.replace(b"<si><t>", b"<si><r><t>", 1),  # a run never closed
+        lambda d: d.replace(b"</t></si>", b"]]></t></si>", 1),
     ],
     ids=[
         "a string under another namespace",
         "a control character",
         "text under an unknown element",
         "an element inside the text",
+        "whitespace between two runs",
+        "a run never closed",
+        "]]> in the text",
     ],
 )
 def test_both_readers_read_the_shared_strings_alike(

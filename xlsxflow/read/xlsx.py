@@ -13,6 +13,7 @@ import re
 from typing import Any
 from xml.etree.ElementTree import Element
 from xml.etree.ElementTree import fromstring as _c_fromstring
+from xml.parsers import expat
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
@@ -21,6 +22,7 @@ from xlsxflow.read.book import NameRef, RawBook, RawCell, Visibility
 from xlsxflow.read.calamine_rows import cells_from_rows
 from xlsxflow.read.errors import ReadError, calamine_errors
 from xlsxflow.read.limits import Limits
+from xlsxflow.read.number_formats import as_datetime, date_styles
 from xlsxflow.read.refs import parse_cell, parse_name_ref
 from xlsxflow.read.safezip import SafeZip
 
@@ -39,13 +41,13 @@ _SST_ROOT = re.compile(
 _DECLARATION = re.compile(
     rb'(?:\xef\xbb\xbf)?<\?xml version="1\.0" encoding="(?:UTF|utf)-8"(?: standalone="yes")?\?>'
 )
-# What XML 1.0 forbids: calamine reads it, our parser refuses the part.
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_EDGE_SPACE = " \t\n\r"
 _CONTROL = rb"\x00-\x08\x0b\x0c\x0e-\x1f"
-# (each byte kept as 1, but those: a scan of 10 KB of shared strings in 4 µs, not 20)
-_CONTROLS_AS_ZERO = bytes(0 if b < 32 and b not in b"\t\n\r" else 1 for b in range(256))
 _NUMBER = rb"-?\d{1,20}(?:\.\d{1,20})?(?:[Ee][+-]?\d{1,3})?"
-_CHAR = rb"[^<&" + _CONTROL + rb"]"
-_EDGE = rb"[^<&\s" + _CONTROL + rb"]"
+# (a ">" written bare, which "]]>" needs, and U+FFFE or U+FFFF are not text either)
+_CHAR = rb"(?!\xef\xbf[\xbe\xbf])[^<&>" + _CONTROL + rb"]"
+_EDGE = rb"(?!\xef\xbf[\xbe\xbf])[^<&>\s" + _CONTROL + rb"]"
 _INLINE_TEXT = (
     rb' xml:space="preserve">'
     + _CHAR
@@ -59,7 +61,28 @@ _INLINE_TEXT = (
 )
 
 
-def _canonical(row: bytes, col: bytes) -> re.Pattern[bytes]:
+# A row's other attributes, each at most once and in the schema's order (a repeated or
+# unknown one is not well-formed XML to our parser, and calamine takes it).
+_ROW_ATTRIBUTES = tuple(
+    rb"(?: " + name + rb'="[^"<>&]{0,40}")?'
+    for name in (
+        b"spans",
+        b"s",
+        b"customFormat",
+        b"ht",
+        b"hidden",
+        b"customHeight",
+        b"outlineLevel",
+        b"collapsed",
+        b"thickTop",
+        b"thickBot",
+        b"ph",
+        b"x14ac:dyDescent",  # (only where the root declares its prefix: ``x14ac``)
+    )
+)
+
+
+def _canonical(row: bytes, col: bytes, x14ac: bool) -> re.Pattern[bytes]:
     """Finds, in a sheet's <sheetData>, the first tag that is not as Excel, LibreOffice
     and XlsxWriter write it: calamine reads any other shape its own way, unlike our
     parser (a differential test found hundreds: an index "-1" or a second <v> read as
@@ -80,8 +103,11 @@ def _canonical(row: bytes, col: bytes) -> re.Pattern[bytes]:
         rb")"
         rb"|/c>(?=<c |</row>)"
         rb"|/?(?:v|is|t)>|t xml"  # (where a cell's look-ahead above has placed them)
-        rb'|row r="' + row + rb'"(?: (?!xmlns)[\w:]{1,30}="[^"<>&]*")*'
-        rb"(?:>(?=<c )|/>(?=<row |</sheetData>))"
+        + rb'|row r="'
+        + row
+        + rb'"'
+        + b"".join(_ROW_ATTRIBUTES if x14ac else _ROW_ATTRIBUTES[:-1])
+        + rb"(?:>(?=<c )|/>(?=<row |</sheetData>))"
         rb"|/row>(?=<row |</sheetData>)"
         rb"|/sheetData>"
         rb")"
@@ -91,9 +117,10 @@ def _canonical(row: bytes, col: bytes) -> re.Pattern[bytes]:
 # Three shapes are read by calamine, each under 1.6 million cells once dense: up to
 # 9,999 rows × 104 columns (every return), 59,999 × 26 (a province's roster) and, with
 # ``Limits.tall_sheets``, 99,999 × 52 (a province's register).
-_FAST = _canonical(rb"[1-9]\d{0,3}", rb"[A-C]?[A-Z]")
-_NARROW = _canonical(rb"(?:[1-9]\d{0,3}|[1-5]\d{4})", rb"[A-Z]")
-_TALL = _canonical(rb"[1-9]\d{0,4}", rb"A?[A-Z]")
+# (each twice: with Excel's x14ac:dyDescent on rows, where the root declares the prefix)
+_FAST = tuple(_canonical(rb"[1-9]\d{0,3}", rb"[A-C]?[A-Z]", x) for x in (False, True))
+_NARROW = tuple(_canonical(rb"(?:[1-9]\d{0,3}|[1-5]\d{4})", rb"[A-Z]", x) for x in (False, True))
+_TALL = tuple(_canonical(rb"[1-9]\d{0,4}", rb"A?[A-Z]", x) for x in (False, True))
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # Parts calamine reads by itself (beyond the sheet), outside our size limits and defusedxml.
 _SHARED_STRINGS = "xl/sharedStrings.xml"
@@ -140,7 +167,11 @@ def _text(el: Element) -> str:
     for child in el:
         name = _local(child.tag)
         if name == "t":
-            parts.append("".join(child.itertext()))
+            text = "".join(child.itertext())
+            # (whitespace at the ends, unless preserved, is not the string's: "张 " and
+            # "三" in two runs are 张三, as calamine reads them; Excel writes
+            # xml:space="preserve" wherever a string keeps such whitespace)
+            parts.append(text if child.get(_XML_SPACE) == "preserve" else text.strip(_EDGE_SPACE))
         elif name != "rPh":
             parts.append(_text(child))
     return _unescaped("".join(parts))
@@ -165,6 +196,8 @@ class _XlsxReader:
         self._strings: list[str] | None = None
         self._calamine: Any = None
         self._calamine_safe: bool | None = None
+        self._date_styles: frozenset[int] | None = None
+        self.date1904 = False
 
     def book(self) -> RawBook:
         z = self.zip
@@ -197,6 +230,7 @@ class _XlsxReader:
             names[name] = parse_name_ref(dn.text or "")
         pr = root.find(f"{ns}workbookPr")
         date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
+        self.date1904 = date1904
         return RawBook(
             format="xlsx",
             sheets=sheets,
@@ -293,7 +327,9 @@ class _XlsxReader:
         """Inflate the parts calamine would read through our capped reader first (a bomb
         raises here); a DTD or entity in them sends the sheet to our defusedxml parser,
         and so do shared strings under another namespace than their root's (calamine
-        counts them, our parser does not: every later index would differ)."""
+        counts them, our parser does not: every later index would differ) or that are
+        not well-formed XML (calamine reads a control character, "]]>", an unclosed run;
+        our parser refuses them)."""
         if self._calamine_safe is None:
             safe = True
             for part in _CALAMINE_PARTS:
@@ -303,10 +339,26 @@ class _XlsxReader:
                     if part == _SHARED_STRINGS and safe:
                         root = _SST_ROOT.search(data, 0, 2048)
                         safe = root is not None and data.find(b"xmlns", root.end()) < 0
-                        safe = safe and b"<!" not in data
-                        safe = safe and b"\x00" not in data.translate(_CONTROLS_AS_ZERO)
+                        safe = safe and b"<!" not in data and _well_formed(data)
             self._calamine_safe = safe
         return self._calamine_safe
+
+    def _dates(self) -> frozenset[int]:
+        """The cell styles that show a number as a date (read once, when first needed;
+        none if the styles cannot be parsed, which leaves the cell a number)."""
+        if self._date_styles is None:
+            part = "xl/styles.xml"
+            found: frozenset[int] = frozenset()
+            if self.zip.has(part):
+                try:
+                    root = _parse(self.zip.read(part), part)
+                except ReadError as err:
+                    if err.code != "file.corrupt":
+                        raise  # (an entity attack is told as one)
+                else:
+                    found = date_styles(root, _ns(root))
+            self._date_styles = found
+        return self._date_styles
 
     def _sheet_calamine(self, name: str) -> dict[tuple[int, int], RawCell]:
         """The fast path (see docs/PERFORMANCE.md): calamine reads plain sheets ~10× faster."""
@@ -392,9 +444,23 @@ class _XlsxReader:
                 value = float(raw)
             except ValueError:
                 raise ReadError("file.corrupt", f"数值 {raw[:20]!r} 无效") from None
+            style = c.get("s")
+            if style is not None and style.isdigit() and int(style) in self._dates():
+                return RawCell(as_datetime(value, self.date1904), formula=formula)
         if isinstance(value, str) and len(value) > max_chars:
             return RawCell(value[:max_chars], formula=formula, truncated=True)
         return RawCell(value, formula=formula)
+
+
+def _well_formed(data: bytes) -> bool:
+    """Whether expat parses ``data`` (no DTD in it: the caller checked), building
+    nothing: 34 µs for a return's 10 KB of shared strings, a third of a tree."""
+    parser = expat.ParserCreate()
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError:
+        return False
+    return True
 
 
 def _plain_sheet(data: bytes, tall: bool = False) -> bool:
@@ -405,20 +471,21 @@ def _plain_sheet(data: bytes, tall: bool = False) -> bool:
         return False  # (another encoding declared, or something after the root)
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data or not _ROOT.search(head):
         return False
+    x14ac = b"xmlns:x14ac=" in head
     m = _DIMENSION.search(head)
     if m is None:
         return False
     if m.group(1) is None:
-        return _canonical_cells(data, _FAST)
+        return _canonical_cells(data, _FAST[x14ac])
     from xlsxflow.read.refs import col_index
 
     rows, cols = int(m.group(2)), col_index(m.group(1).decode()) + 1
     if rows <= FAST_MAX_ROWS and cols <= FAST_MAX_COLS:
-        return _canonical_cells(data, _FAST)
+        return _canonical_cells(data, _FAST[x14ac])
     if rows <= NARROW_MAX_ROWS and cols <= NARROW_MAX_COLS:
-        return _canonical_cells(data, _NARROW)
+        return _canonical_cells(data, _NARROW[x14ac])
     if tall and rows <= TALL_MAX_ROWS and cols <= TALL_MAX_COLS:
-        return _canonical_cells(data, _TALL)
+        return _canonical_cells(data, _TALL[x14ac])
     return False
 
 
@@ -439,7 +506,7 @@ def _canonical_cells(data: bytes, shape: re.Pattern[bytes]) -> bool:
         return False
     if data[start : start + 5] not in (b"<row ", b"</she"):
         return False
-    return shape.search(data, start, end + 12) is None and data.find(b"&", start, end) < 0
+    return data.find(b"&", start, end) < 0 and shape.search(data, start, end + 12) is None
 
 
 def read_xlsx(limits: Limits, zip_: SafeZip) -> RawBook:
