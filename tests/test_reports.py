@@ -948,3 +948,20 @@ def test_earlier_meetings_keep_the_figure_they_were_presented_with(tmp_path: Pat
     # shown at 100 %, nor are the other 28.
     (name,) = [n for n, _ in chart_data(book["概览"])["各党委按期完成率（%）"]]
     assert name == dept.ws.roster.committee("T01").name
+
+
+def test_the_parts_of_a_cut_chart_share_one_scale() -> None:
+    """Cut into parts, a chart of counts keeps one axis: bars of two parts compare."""
+    from xlsxflow.excel.report_book import ChartSpec, Overview, ReportBook
+
+    names = [f"第{i:03d}党委" for i in range(100)]
+    book = ReportBook("t", dt.datetime(2011, 10, 28), "d")
+    counts = [float(i % 7) for i in range(100)]
+    chart = ChartSpec("各党委项目数", "bar", names, [("项目数", counts)], full_width=True)
+    book.overview(Overview("概览", "标题", "副标题", [("申报项目", 1)], [chart]))
+    with zipfile.ZipFile(io.BytesIO(book.close())) as z:
+        charts = [
+            z.read(n).decode() for n in sorted(z.namelist()) if re.match(r"xl/charts/chart\d+", n)
+        ]
+    assert len(charts) == 3
+    assert [re.findall(r'<c:max val="([\d.]+)"/>', c) for c in charts] == [["6.0"]] * 3

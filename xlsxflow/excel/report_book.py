@@ -54,6 +54,8 @@ def _page_sized(charts: Sequence[ChartSpec]) -> list[ChartSpec]:
             out.append(chart)
             continue
         parts = -(-n // BARS_PER_CHART)
+        # (one scale for all the parts: bars of two parts compare as they look)
+        top = max((v for _, values in chart.series for v in values), default=0)
         size = -(-n // parts)  # (as even as can be: 150 as 38 × 3 + 36, not 44 × 3 + 18)
         for k, start in enumerate(range(0, n, size), start=1):
             out.append(
@@ -62,6 +64,7 @@ def _page_sized(charts: Sequence[ChartSpec]) -> list[ChartSpec]:
                     title=f"{chart.title}（{k}/{parts}）",
                     categories=chart.categories[start : start + size],
                     series=[(name, values[start : start + size]) for name, values in chart.series],
+                    axis_max=None if chart.percent else float(top) or None,
                 )
             )
     return out
@@ -109,6 +112,7 @@ class ChartSpec:
     series: Sequence[tuple[str, Sequence[float]]]
     percent: bool = False
     full_width: bool = False  # one long chart across the page (e.g. every committee)
+    axis_max: float | None = None  # (set for the parts of a chart cut into several)
 
 
 @dataclass
@@ -337,6 +341,8 @@ class ReportBook:
                 axis = {"num_font": {"name": FONT}}
                 if chart.percent:
                     axis.update(min=0, max=100)
+                elif chart.axis_max is not None:
+                    axis.update(min=0, max=chart.axis_max)
                 (ch.set_x_axis if chart.kind == "bar" else ch.set_y_axis)(axis)
             if chart.full_width:
                 if slot % 2:  # (a half chart alone on its row: below it)
