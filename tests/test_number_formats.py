@@ -37,13 +37,28 @@ CODES = [
     "[h]:mm:ss",
     "0.00_);(0.00)",
     "[$¥-804]#,##0.00",
+    # told apart as calamine tells them (a review found ours did otherwise)
+    "[Magenta]yyyy-mm-dd",
+    "[MAGENTA]yyyy\\-mm\\-dd",  # (LibreOffice writes colours so)
+    "aaaa d",
+    "aaa yyyy",
+    '"_"yyyy',
+    '"\\"yyyy',
+    "0*d",
+    "#,##0*y",
+    "[mm]:ss",
+    '[DBNum1]yyyy"年"m"月"d"日"',
+    '上午/下午h"时"mm"分"',
+    "# ?/?",
+    "0.00E+00",
+    "[<=9999999]###-####;(###) ###-####",
 ]
-VALUES = [40848.0, 40848.75, 1.5, 60.0, 59.0, 40848.999999999, 3_000_000.0]
+VALUES = [40848.0, 40848.75, 1.5, 60.0, 59.0, 59.99999999999, 40848.999999999, 2958465.999999999]
 
 
-def _both(tmp_path: Path, code: str) -> tuple[dict, dict]:
+def _both(tmp_path: Path, code: str | int, date1904: bool = False) -> tuple[dict, dict]:
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer)
+    book = xlsxwriter.Workbook(buffer, {"date_1904": date1904})
     sheet = book.add_worksheet("s")
     style = book.add_format({"num_format": code})
     for row, value in enumerate(VALUES):
@@ -65,8 +80,24 @@ def test_our_parser_reads_a_formatted_number_as_calamine_does(tmp_path: Path, co
     try:
         fast, ours = _both(tmp_path, code)
     except Exception as err:  # (a duration: calamine's timedelta sends it to our parser)
-        assert code == "[h]:mm:ss", (code, err)
+        assert code in ("[h]:mm:ss", "[mm]:ss"), (code, err)
         return
+    assert {k: c.value for k, c in fast.items()} == {k: c.value for k, c in ours.items()}
+
+
+@pytest.mark.parametrize("format_id", range(60))
+def test_built_in_formats_are_dates_where_calamine_has_them(tmp_path: Path, format_id: int) -> None:
+    """By id, with no code written: 31 is 2012年3月5日 in a Chinese Excel."""
+    try:
+        fast, ours = _both(tmp_path, format_id)
+    except Exception as err:
+        assert format_id == 46, (format_id, err)  # (a duration: to our parser)
+        return
+    assert {k: c.value for k, c in fast.items()} == {k: c.value for k, c in ours.items()}
+
+
+def test_a_date1904_workbook_reads_alike(tmp_path: Path) -> None:
+    fast, ours = _both(tmp_path, "yyyy-mm-dd", date1904=True)
     assert {k: c.value for k, c in fast.items()} == {k: c.value for k, c in ours.items()}
 
 
@@ -83,3 +114,21 @@ def test_a_date_styled_number_is_the_moment_it_counts_from_1899(serial: float) -
     moment = as_datetime(serial, False)
     assert isinstance(moment, dt.datetime)
     assert abs((moment - dt.datetime(1899, 12, 30)).total_seconds() / 86400 - serial) < 1e-6
+
+
+def test_date_styles_count_the_cell_formats_as_calamine_does() -> None:
+    """Only ``xf`` children count (an unknown element shifts no index), ids are matched
+    as written ("014" is no built-in date), and formats declared after the cell formats
+    are not theirs."""
+    from xml.etree.ElementTree import fromstring
+
+    from xlsxflow.read.number_formats import date_styles
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    styles = fromstring(
+        f'<styleSheet xmlns="{main}"><numFmts><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
+        '</numFmts><cellXfs><xf numFmtId="0"/><extLst/><xf numFmtId="14"/><xf numFmtId="014"/>'
+        '<xf numFmtId="164"/><xf numFmtId="165"/><xf numFmtId="²"/></cellXfs>'
+        '<numFmts><numFmt numFmtId="165" formatCode="yyyy"/></numFmts></styleSheet>'
+    )
+    assert date_styles(styles, f"{{{main}}}") == frozenset({1, 3})

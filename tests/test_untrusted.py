@@ -733,6 +733,7 @@ def test_both_readers_read_a_cell_alike(clean: Path, case: str) -> None:
         ),
         lambda d: d.replace(b"<si><t>", b"<si><r><t>", 1),  # a run never closed
         lambda d: d.replace(b"</t></si>", b"]]></t></si>", 1),
+        lambda d: d.replace(b"<si><t>", b'<si><t foo:x="1">', 1),  # a prefix never declared
     ],
     ids=[
         "a string under another namespace",
@@ -742,6 +743,7 @@ def test_both_readers_read_a_cell_alike(clean: Path, case: str) -> None:
         "whitespace between two runs",
         "a run never closed",
         "]]> in the text",
+        "an undeclared prefix",
     ],
 )
 def test_both_readers_read_the_shared_strings_alike(

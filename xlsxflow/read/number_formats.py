@@ -7,43 +7,52 @@ from __future__ import annotations
 import datetime as dt
 from xml.etree.ElementTree import Element
 
-# Excel's built-in number formats that are dates or times (46, ``[h]:mm:ss``, is a
-# duration: calamine gives a ``timedelta``, which sends the sheet to our parser).
-_BUILT_IN_DATES = frozenset({*range(14, 23), 45, 47})
+# Excel's built-in number formats that are dates or times, by id as written (the CJK
+# ones, 27–36 and 50–58, are what a Chinese Excel writes for 2012年3月5日); 46,
+# ``[h]:mm:ss``, is a duration: calamine gives a ``timedelta``, which sends the sheet
+# to our parser.
+_BUILT_IN_DATES = frozenset(
+    str(i) for i in (*range(14, 23), *range(27, 37), 45, 47, *range(50, 59))
+)
 _DAY_MS = 86_400_000
-_LAST_SERIAL = 2_958_466  # 10000-01-01: past it, calamine gives the number
 _EPOCH_1900 = dt.datetime(1899, 12, 30)
 _EPOCH_1904 = dt.datetime(1904, 1, 1)
+_ESCAPES = "_\\*"  # (each takes the next character as it is, in quotes too)
+
+
+def _local(tag: str) -> str:
+    return tag[tag.index("}") + 1 :] if tag.startswith("{") else tag
 
 
 def is_date_format(code: str) -> bool:
-    """A format code that shows a date or a time: a d, m, y, h or s (or an AM/PM) in
-    its first section, outside quotes, escapes and [brackets]. (A duration, ``[h]``,
-    is not: calamine reads it as one.)"""
-    escaped = quoted = False
+    """A format code that shows a date or a time, as calamine tells it: a d, m, y, h or
+    s in its first section, outside quotes, escapes and [brackets] (after an a, as in
+    AM/PM, only a p, m or /). A duration, ``[h]``, ``[mm]``, is not one."""
+    escaped = quoted = after_a = False
     brackets = 0
-    after_a = False
     for i, ch in enumerate(code):
         if escaped:
             escaped = False
+        elif ch in _ESCAPES:
+            escaped = True
         elif quoted:
             quoted = ch != '"'
-        elif ch in "_\\":
-            escaped = True
         elif ch == '"':
             quoted = True
         elif ch == ";":
             return False
         elif ch == "[":
             brackets += 1
-            if brackets == 1 and code[i + 1 : i + 2] in tuple("hmsHMS"):
+            inside = code[i + 1 : code.find("]", i)] if "]" in code[i:] else ""
+            if brackets == 1 and inside and len(set(inside.lower())) == 1 and inside[0] in "hmsHMS":
                 return False
         elif ch == "]":
             brackets = max(0, brackets - 1)
         elif brackets:
             continue
-        elif after_a and ch in "pmPM/":
-            return True
+        elif after_a:
+            if ch in "pmPM/":
+                return True
         elif ch in "aA":
             after_a = True
         elif ch in "dmhysDMHYS":
@@ -52,35 +61,36 @@ def is_date_format(code: str) -> bool:
 
 
 def date_styles(styles: Element, ns: str) -> frozenset[int]:
-    """The indexes (a cell's ``s``) of the cell styles showing a date."""
-    codes = {
-        f.get("numFmtId", ""): f.get("formatCode", "")
-        for f in styles.iterfind(f"{ns}numFmts/{ns}numFmt")
-    }
-    found = set()
-    xfs = styles.find(f"{ns}cellXfs")
-    for index, xf in enumerate(xfs if xfs is not None else ()):
-        fmt = xf.get("numFmtId", "0")
-        if fmt in codes:
-            if is_date_format(codes[fmt]):
-                found.add(index)
-        elif fmt.isdigit() and int(fmt) in _BUILT_IN_DATES:
-            found.add(index)
+    """The indexes (a cell's ``s``) of the cell styles showing a date: the ``xf``s of
+    ``cellXfs``, with the formats declared before it, matched by id as written."""
+    codes: dict[str, str] = {}
+    found: set[int] = set()
+    for part in styles:
+        name = _local(part.tag)
+        if name == "numFmts":
+            for f in part:
+                if _local(f.tag) == "numFmt":
+                    codes[f.get("numFmtId", "")] = f.get("formatCode", "")
+        elif name == "cellXfs":
+            xfs = [xf for xf in part if _local(xf.tag) == "xf"]
+            for index, xf in enumerate(xfs):
+                fmt = xf.get("numFmtId", "0")
+                if is_date_format(codes[fmt]) if fmt in codes else fmt in _BUILT_IN_DATES:
+                    found.add(index)
+            break
     return frozenset(found)
 
 
 def as_datetime(serial: float, date1904: bool) -> dt.datetime | float:
-    """The date and time a date-styled number shows, to the millisecond, with Excel's
-    29 February 1900 (serial 60) shown as the 28th; a number under 1 (a time alone) or
-    past the year 9999 stays a number, as the two readers then agree on it."""
-    if not 1 <= serial < _LAST_SERIAL:
+    """The date and time a date-styled number shows, to the millisecond, counted as
+    calamine counts it (Excel's 29 February 1900, serial 60, is the 28th); a number
+    under 1 (a time alone) or past the year 9999 stays a number, as calamine has it."""
+    if not serial >= 1:
         return serial
-    ms = round(serial * _DAY_MS)
-    days, rest = divmod(ms, _DAY_MS)
-    if date1904:
-        day = _EPOCH_1904 + dt.timedelta(days=days)
-    elif days < 61:
-        day = _EPOCH_1900 + dt.timedelta(days=days + 1 if days < 60 else days)
-    else:
-        day = _EPOCH_1900 + dt.timedelta(days=days)
-    return day + dt.timedelta(milliseconds=rest)
+    days = serial if date1904 or serial >= 60 else serial + 1
+    try:
+        return (_EPOCH_1904 if date1904 else _EPOCH_1900) + dt.timedelta(
+            milliseconds=round(days * _DAY_MS)
+        )
+    except OverflowError:
+        return serial
