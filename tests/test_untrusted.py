@@ -760,6 +760,21 @@ def test_both_readers_read_the_shared_strings_alike(
     assert results[0] == results[1]
 
 
+def test_a_row_numbered_in_superscript_digits_is_not_a_crash(clean: Path) -> None:
+    """ "⁶".isdigit() is true and int("⁶") raises: the row is placed after the one before."""
+    name = at("", KIND, "project_name")[2]
+    row = name.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+    def edit(data: bytes) -> bytes:
+        return data.replace(f'<row r="{row}"'.encode(), '<row r="⁶"'.encode(), 1)
+
+    result = read_untouched(
+        hostile(clean, "superscript.xlsx", edit={sheet_part(clean, MAIN): edit})
+    )
+    assert "file.crashed" not in codes(result)
+    assert result.values["project_name"]
+
+
 def test_sheets_as_office_suites_write_them_stay_on_the_fast_reader(clean: Path) -> None:
     """(The differential guard must not send ordinary returns to the slower parser.)"""
     from xlsxflow.read.xlsx import _plain_sheet

@@ -386,7 +386,9 @@ class _XlsxReader:
         row_no = -1
         for row in data:
             r_attr = row.get("r")
-            row_no = int(r_attr) - 1 if r_attr and r_attr.isdigit() else row_no + 1
+            row_no = (
+                int(r_attr) - 1 if r_attr and r_attr.isascii() and r_attr.isdigit() else row_no + 1
+            )
             col_no = -1
             for c in row:
                 if c.tag != c_tag:
