@@ -131,4 +131,4 @@ def test_date_styles_count_the_cell_formats_as_calamine_does() -> None:
         '<xf numFmtId="164"/><xf numFmtId="165"/><xf numFmtId="²"/></cellXfs>'
         '<numFmts><numFmt numFmtId="165" formatCode="yyyy"/></numFmts></styleSheet>'
     )
-    assert date_styles(styles, f"{{{main}}}") == frozenset({1, 3})
+    assert date_styles(styles) == frozenset({1, 3})

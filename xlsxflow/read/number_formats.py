@@ -60,7 +60,7 @@ def is_date_format(code: str) -> bool:
     return False
 
 
-def date_styles(styles: Element, ns: str) -> frozenset[int]:
+def date_styles(styles: Element) -> frozenset[int]:
     """The indexes (a cell's ``s``) of the cell styles showing a date: the ``xf``s of
     ``cellXfs``, with the formats declared before it, matched by id as written."""
     codes: dict[str, str] = {}

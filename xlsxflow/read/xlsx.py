@@ -356,7 +356,7 @@ class _XlsxReader:
                     if err.code != "file.corrupt":
                         raise  # (an entity attack is told as one)
                 else:
-                    found = date_styles(root, _ns(root))
+                    found = date_styles(root)
             self._date_styles = found
         return self._date_styles
 
