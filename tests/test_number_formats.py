@@ -122,7 +122,7 @@ def test_date_styles_count_the_cell_formats_as_calamine_does() -> None:
     are not theirs."""
     from xml.etree.ElementTree import fromstring
 
-    from xlsxflow.read.number_formats import date_styles
+    from xlsxflow.read.xlsx import date_styles
 
     main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     styles = fromstring(

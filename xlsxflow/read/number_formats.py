@@ -1,27 +1,20 @@
-"""Which cell styles show a number as a date, and the date they show, as calamine has
-them: our own parser reads a date cell as calamine does (a ``datetime``), so a sheet
-reads the same whichever of the two reads it."""
+"""Which number formats show a date, and the date they show, as calamine has them: our
+own parser reads a date cell as calamine does (a ``datetime``), so a sheet reads the
+same whichever of the two reads it (the styles part itself is read in ``read.xlsx``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from xml.etree.ElementTree import Element
 
 # Excel's built-in number formats that are dates or times, by id as written (the CJK
 # ones, 27–36 and 50–58, are what a Chinese Excel writes for 2012年3月5日); 46,
 # ``[h]:mm:ss``, is a duration: calamine gives a ``timedelta``, which sends the sheet
 # to our parser.
-_BUILT_IN_DATES = frozenset(
-    str(i) for i in (*range(14, 23), *range(27, 37), 45, 47, *range(50, 59))
-)
+BUILT_IN_DATES = frozenset(str(i) for i in (*range(14, 23), *range(27, 37), 45, 47, *range(50, 59)))
 _DAY_MS = 86_400_000
 _EPOCH_1900 = dt.datetime(1899, 12, 30)
 _EPOCH_1904 = dt.datetime(1904, 1, 1)
 _ESCAPES = "_\\*"  # (each takes the next character as it is, in quotes too)
-
-
-def _local(tag: str) -> str:
-    return tag[tag.index("}") + 1 :] if tag.startswith("{") else tag
 
 
 def is_date_format(code: str) -> bool:
@@ -58,27 +51,6 @@ def is_date_format(code: str) -> bool:
         elif ch in "dmhysDMHYS":
             return True
     return False
-
-
-def date_styles(styles: Element) -> frozenset[int]:
-    """The indexes (a cell's ``s``) of the cell styles showing a date: the ``xf``s of
-    ``cellXfs``, with the formats declared before it, matched by id as written."""
-    codes: dict[str, str] = {}
-    found: set[int] = set()
-    for part in styles:
-        name = _local(part.tag)
-        if name == "numFmts":
-            for f in part:
-                if _local(f.tag) == "numFmt":
-                    codes[f.get("numFmtId", "")] = f.get("formatCode", "")
-        elif name == "cellXfs":
-            xfs = [xf for xf in part if _local(xf.tag) == "xf"]
-            for index, xf in enumerate(xfs):
-                fmt = xf.get("numFmtId", "0")
-                if is_date_format(codes[fmt]) if fmt in codes else fmt in _BUILT_IN_DATES:
-                    found.add(index)
-            break
-    return frozenset(found)
 
 
 def as_datetime(serial: float, date1904: bool) -> dt.datetime | float:

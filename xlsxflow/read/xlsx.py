@@ -22,7 +22,7 @@ from xlsxflow.read.book import NameRef, RawBook, RawCell, Visibility
 from xlsxflow.read.calamine_rows import cells_from_rows
 from xlsxflow.read.errors import ReadError, calamine_errors
 from xlsxflow.read.limits import Limits
-from xlsxflow.read.number_formats import as_datetime, date_styles
+from xlsxflow.read.number_formats import BUILT_IN_DATES, as_datetime, is_date_format
 from xlsxflow.read.refs import parse_cell, parse_name_ref
 from xlsxflow.read.safezip import SafeZip
 
@@ -187,6 +187,27 @@ def _unescaped(text: str) -> str:
 def _character(m: re.Match[str]) -> str:
     code = int(m.group(1), 16)
     return m.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
+
+
+def date_styles(styles: Element) -> frozenset[int]:
+    """The indexes (a cell's ``s``) of the cell styles showing a date: the ``xf``s of
+    ``cellXfs``, with the formats declared before it, matched by id as written."""
+    codes: dict[str, str] = {}
+    found: set[int] = set()
+    for part in styles:
+        name = _local(part.tag)
+        if name == "numFmts":
+            for f in part:
+                if _local(f.tag) == "numFmt":
+                    codes[f.get("numFmtId", "")] = f.get("formatCode", "")
+        elif name == "cellXfs":
+            xfs = [xf for xf in part if _local(xf.tag) == "xf"]
+            for index, xf in enumerate(xfs):
+                fmt = xf.get("numFmtId", "0")
+                if is_date_format(codes[fmt]) if fmt in codes else fmt in BUILT_IN_DATES:
+                    found.add(index)
+            break
+    return frozenset(found)
 
 
 class _XlsxReader:
