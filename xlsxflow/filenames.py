@@ -15,9 +15,12 @@ MAX_COMPONENT = 80  # characters; keeps full paths well under Windows' 260 limit
 # ".<8 random>.tmp" after the name of its temporary file. 80 CJK characters (3 bytes each)
 # still fit; only four-byte characters (CJK extension B, emoji) make a name shorter.
 MAX_BYTES = 240
-# Characters Windows refuses in a name, controls, and the bidirectional controls that
-# show a name as another ("T01_\u202exslx.exe" shows as "T01_exe.xlsx").
-_UNSAFE = r'<>:"/\\|?*\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069'
+# The C1 controls and the bidirectional ones (marks, embeddings, overrides, isolates), as
+# a pattern's character ranges: one in a name shows it as another ("T01_\u202exslx.exe"
+# as "T01_exe.xlsx"), and a terminal acts on them (``cli.common.shown``).
+C1_AND_BIDI = r"\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# Characters Windows refuses in a name, and controls.
+_UNSAFE = r'<>:"/\\|?*\x00-\x1f' + C1_AND_BIDI
 _FORBIDDEN = re.compile(f"[{_UNSAFE}]+")
 _SPACES = re.compile(r"[\s\u3000]+")
 # A name with none of what ``_made_safe`` changes (forbidden characters, whitespace, dots)

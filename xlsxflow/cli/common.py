@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from xlsxflow.errors import XlsxflowError
+from xlsxflow.filenames import C1_AND_BIDI
 from xlsxflow.fsutil import FileBusyError, output_error
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,10 +73,8 @@ def store_error(err: sqlite3.Error) -> XlsxflowError:
 # sequence typed into a cell could retitle the window, or hide the lines before it).
 # And the bidirectional marks, embeddings, overrides and isolates: one in a file name
 # ("T01_\u202exslx.exe") shows the rest of the line reversed, the name as another.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-_JSON_UNESCAPED = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f" + C1_AND_BIDI + "]")
+_JSON_UNESCAPED = re.compile(f"[{C1_AND_BIDI}]")  # (what ``json`` leaves as it is)
 
 
 def json_text(data: Any) -> str:
