@@ -120,6 +120,7 @@ def run(
     from xlsxflow.register.hashes import InboxHashes
     from xlsxflow.register.meetings import run_schedule
     from xlsxflow.register.merge import merge
+    from xlsxflow.register.merge_report import counts_text
     from xlsxflow.register.store import Store
     from xlsxflow.reports.quarterly import write_quarterly
     from xlsxflow.validate import superseded_by
@@ -182,10 +183,7 @@ def run(
     step(
         "合并",
         True,
-        f"新增 {t['new']}，更新 {t['updated']}，未变 {t['unchanged']}，"
-        f"退回 {t['rejected']}{f'，暂缓 {h}' if (h := t['held']) else ''}"
-        f"{f'，已有新版 {n}' if (n := t['superseded']) else ''}；"
-        f"{'已更新' if merged.register_written else '无变化'} "
+        f"{counts_text(t)}；{'已更新' if merged.register_written else '无变化'} "
         f"{ws.register_path.name}",
     )
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from xlsxflow.cli.common import json_text, reports_errors, shown, workspace_argument
-from xlsxflow.register.merge_report import MergeReport
+from xlsxflow.register.merge_report import MergeReport, counts_text
 
 
 @click.command("merge")
@@ -38,15 +38,8 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
     names = report.form_names
     data = report.as_json()
     for kind, counts in data["by_form"].items():
-        click.echo(
-            f"{names.get(kind, kind)}：新增 {counts['new']}，更新 {counts['updated']}，"
-            f"未变 {counts['unchanged']}，退回 {counts['rejected']}{_held(counts)}"
-        )
-    t = data["totals"]
-    click.echo(
-        f"合计：新增 {t['new']}，更新 {t['updated']}，未变 {t['unchanged']}，"
-        f"退回 {t['rejected']}{_held(t)}。"
-    )
+        click.echo(f"{names.get(kind, kind)}：{counts_text(counts)}")
+    click.echo(f"合计：{counts_text(data['totals'])}。")
     if not quiet:
         for path, reason in report.rejections:
             click.echo(click.style("退回 ", fg="red") + shown(f"{path}：{reason}"))
@@ -60,12 +53,6 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
         ("已更新总台账：" if report.register_written else "总台账无变化：") + report.register
     )
     raise SystemExit(0 if report.ok else 1)
-
-
-def _held(counts: dict[str, int]) -> str:
-    """The 暂缓 and 已有新版 counts, said only when there are some (rare, and harmless)."""
-    held = f"，暂缓 {counts['held']}" if counts["held"] else ""
-    return held + (f"，已有新版 {counts['superseded']}" if counts["superseded"] else "")
 
 
 def _merge(workspace: Path, silent: bool) -> MergeReport:

@@ -11,6 +11,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def counts_text(counts: dict[str, int]) -> str:
+    """One form's counts (or the totals, of ``as_json``) as the clerk reads them, the
+    暂缓 and 已有新版 ones only when there are some (rare, and harmless)."""
+    held = f"，暂缓 {counts['held']}" if counts["held"] else ""
+    newer = f"，已有新版 {counts['superseded']}" if counts["superseded"] else ""
+    return (
+        f"新增 {counts['new']}，更新 {counts['updated']}，未变 {counts['unchanged']}，"
+        f"退回 {counts['rejected']}{held}{newer}"
+    )
+
+
 @dataclass
 class MergeReport:
     files: int = 0
