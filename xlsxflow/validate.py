@@ -44,17 +44,26 @@ def superseded_by(results: Iterable[FileResult]) -> dict[str, str]:
     path). An inbox keeps every version a committee sent; the one saved last is the one
     merge keeps (see ``Submission.order_key``) and the only one still to fix, so an
     earlier version's errors must not fail the run or be sent back again."""
-    latest: dict[str, FileResult] = {}
-    for r in results:
-        if r.instance and not r.skipped:
-            held = latest.get(r.instance)
-            if held is None or (r.saved_at, r.path) > (held.saved_at, held.path):
-                latest[r.instance] = r
+    counted = [r for r in results if r.instance and not r.skipped]
+    last = last_saved((r.instance, r.saved_at) for r in counted)
+    newest: dict[str | None, str] = {}  # (the path of one saved last, by instance)
+    for r in counted:
+        if r.saved_at == last.get(r.instance or "", ""):
+            newest[r.instance] = max(newest.get(r.instance, ""), r.path)
     return {
-        r.path: latest[r.instance].path
-        for r in results
-        if r.instance and not r.skipped and r.saved_at < latest[r.instance].saved_at
+        r.path: newest[r.instance] for r in counted if r.saved_at < last.get(r.instance or "", "")
     }
+
+
+def last_saved(versions: Iterable[tuple[str | None, str]]) -> dict[str, str]:
+    """When each form's latest version was saved, by instance, from (instance, saved
+    time) pairs. Only a version saved before it is replaced (here and at the merge): of
+    versions saved at the same moment, none can be told the correction of the other."""
+    last: dict[str, str] = {}
+    for instance, saved_at in versions:
+        if instance and saved_at > last.get(instance, ""):
+            last[instance] = saved_at
+    return last
 
 
 @dataclass

@@ -56,6 +56,7 @@ from xlsxflow.register.merge_report import MergeReport
 from xlsxflow.register.nothing_new import register_inputs
 from xlsxflow.register.state import RegisterState, derive
 from xlsxflow.register.store import Brief, Store, Submission, close_readers
+from xlsxflow.validate import last_saved
 from xlsxflow.validation import ValidationContext
 from xlsxflow.workspace import ROSTER_KEPT, Workspace
 
@@ -250,7 +251,7 @@ def _merge_locked(
             state = derive(subs, ws.config, values=on_disk is None or not copies)
             was_held = set(json.loads(store.meta("held") or "[]"))
         report.notes = [*state.notes, *_took_effect(state, was_held, report.form_names)]
-        last = _last_saved(state.submissions)
+        last = last_saved((s.instance, s.saved_at) for s in state.submissions)
         for path, sub in new_subs:
             kind = sub.form or "unknown"
             status = state.statuses[sub.sha256]
@@ -273,17 +274,6 @@ def _merge_locked(
             write_register(ws, state, report, on_disk or "", workers, previous, plain, source)
         finally:
             close_readers(state.submissions)
-
-
-def _last_saved(subs: list[Submission]) -> dict[str, str]:
-    """When each form's latest version (valid or not) was saved, by instance. Only one
-    saved later replaces another, as ``validate.superseded_by`` has it: of versions
-    saved at the same moment, none can be told the correction of the other."""
-    last: dict[str, str] = {}
-    for sub in subs:
-        if sub.instance and sub.saved_at > last.get(sub.instance, ""):
-            last[sub.instance] = sub.saved_at
-    return last
 
 
 def _took_effect(state: RegisterState, was_held: set[str], names: dict[str, str]) -> list[str]:
