@@ -32,9 +32,10 @@ CHART_DATA = "图表数据"
 # Excel (Calibri) and in LibreOffice without Calibri (wider columns), which fitted
 # printed 16 % smaller anyway.
 OVERVIEW_SCALE = 85
-# What one page of it holds below the top and above the bottom margin (0.6 in each, as
-# ``_print`` sets them), in the sheet's points, less a little for the suites' rounding.
-PAGE_POINTS = (595.3 - 2 * 0.6 * 72) * 100 / OVERVIEW_SCALE - 8
+MARGIN_INCHES = 0.6  # above and below every printed sheet (0.4 left and right)
+# What one page of the overview holds between those margins, in the sheet's points,
+# less a little for the suites' rounding.
+PAGE_POINTS = (595.3 - 2 * MARGIN_INCHES * 72) * 100 / OVERVIEW_SCALE - 8
 ROW_POINTS = 15.0  # xlsxwriter's default row height
 TALL_ROW_POINTS = 34.0
 HALF_CHART = (400, 280)  # pixels; a pair of them side by side takes HALF_ROWS rows
@@ -79,6 +80,11 @@ class _Pages:
         self.heights: dict[int, float] = {}
         self.page_top = 0.0
         self.breaks: list[int] = []
+
+    def set_height(self, ws: Worksheet, row: int, points: float) -> None:
+        """The row's height, set on the sheet and counted here."""
+        ws.set_row(row, points)
+        self.heights[row] = points
 
     def top(self, row: int) -> float:
         return sum(self.heights.get(r, ROW_POINTS) for r in range(row))
@@ -212,7 +218,7 @@ class ReportBook:
         else:
             ws.set_print_scale(OVERVIEW_SCALE)
         ws.center_horizontally()
-        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        ws.set_margins(left=0.4, right=0.4, top=MARGIN_INCHES, bottom=MARGIN_INCHES)
         ws.set_footer(FOOTER)
         ws.print_area(0, 0, last_row, last_col)
         if repeat is not None:
@@ -281,8 +287,7 @@ class ReportBook:
         pages = _Pages()
         ws.merge_range(0, 0, 0, cols - 1, "", self.f_title)
         ws.write_string(0, 0, o.title, self.f_title)
-        ws.set_row(0, TALL_ROW_POINTS)
-        pages.heights[0] = TALL_ROW_POINTS
+        pages.set_height(ws, 0, TALL_ROW_POINTS)
         ws.merge_range(1, 0, 1, cols - 1, "", self.f_sub)
         ws.write_string(1, 0, o.subtitle, self.f_sub)
         # Constant-memory writing goes row by row: labels of a line of figures, then values.
@@ -292,8 +297,7 @@ class ReportBook:
             for k, (label, _value) in enumerate(group):
                 ws.merge_range(r, k * 2, r, k * 2 + 1, "", self.f_figure_label)
                 ws.write_string(r, k * 2, label, self.f_figure_label)
-            ws.set_row(r + 1, TALL_ROW_POINTS)
-            pages.heights[r + 1] = TALL_ROW_POINTS
+            pages.set_height(ws, r + 1, TALL_ROW_POINTS)
             for k, (_label, value) in enumerate(group):
                 ws.merge_range(r + 1, k * 2, r + 1, k * 2 + 1, "", self.f_figure)
                 if isinstance(value, str):
