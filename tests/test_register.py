@@ -1810,13 +1810,29 @@ def _plain_claimed_copied(*args: object) -> dict[str, object]:
     return {n: (w, [(d, c, None) for d, c, _ in chunks]) for n, (w, chunks) in made.items()}
 
 
-def _plain_miscounted(*args: object) -> dict[str, object]:
-    """A reader whose chunks sent hold one row fewer than they say."""
+def _plain_misplaced(*args: object) -> dict[str, object]:
+    """A reader whose chunks built were built a row below where they go."""
     made = _MAKE_PLAIN(*args)
     return {
-        n: (w, [(d, c, r[:-1] if r else r) for d, c, r in chunks])
+        n: (w, [(d, c, (b[0] + 1, *b[1:]) if b else b) for d, c, b in chunks])
         for n, (w, chunks) in made.items()
     }
+
+
+def _plain_rows_made_here(monkeypatch: pytest.MonkeyPatch, reader_run: object) -> list[str]:
+    """The plain sheets whose rows are made in this process from now on (a reader counts
+    in its own copy); ``reader_run`` (if not None) runs in the reader as ``make_plain``
+    (handed to it by reference)."""
+    from xlsxflow.excel import chunk_workers
+    from xlsxflow.register import sheets
+
+    built: list[str] = []
+    for name in ("_submission_rows", "_missing_rows", "_change_rows"):
+        real = getattr(sheets, name)
+        monkeypatch.setattr(sheets, name, lambda *a, r=real, n=name: (built.append(n), r(*a))[1])
+    if reader_run is not None:
+        monkeypatch.setattr(chunk_workers, "make_plain", reader_run)
+    return built
 
 
 @pytest.mark.parametrize(
@@ -1827,7 +1843,7 @@ def _plain_miscounted(*args: object) -> dict[str, object]:
         (None, "ahead"),  # (spawned before the merge, as the command does on Windows)
         (_helper_dies, "fork"),
         (_plain_claimed_copied, "fork"),
-        (_plain_miscounted, "fork"),
+        (_plain_misplaced, "fork"),
     ],
 )
 def test_a_reader_makes_the_plain_sheets_of_a_rewrite_meanwhile(
@@ -1841,8 +1857,6 @@ def test_a_reader_makes_the_plain_sheets_of_a_rewrite_meanwhile(
     import multiprocessing
 
     from xlsxflow import parallel
-    from xlsxflow.excel import chunk_workers
-    from xlsxflow.register import sheets
 
     monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
     monkeypatch.setattr(parallel, "workers_for", lambda count, workers=None: 2)
@@ -1856,12 +1870,7 @@ def test_a_reader_makes_the_plain_sheets_of_a_rewrite_meanwhile(
     )
     ws = fresh(tmp_path)
     receive(ws, *cycle.returns[:-3])
-    built: list[str] = []  # (in this process: a reader counts in its own copy)
-    for name in ("_submission_rows", "_missing_rows", "_change_rows"):
-        real = getattr(sheets, name)
-        monkeypatch.setattr(sheets, name, lambda *a, r=real, n=name: (built.append(n), r(*a))[1])
-    if reader_run is not None:  # (handed to the reader by reference: it runs this instead)
-        monkeypatch.setattr(chunk_workers, "make_plain", reader_run)
+    built = _plain_rows_made_here(monkeypatch, reader_run)
     spawn = multiprocessing.get_context("spawn")
     ahead = parallel.readers_ahead(3, spawn) if start == "ahead" else contextlib.nullcontext()
     with ahead:
@@ -1870,6 +1879,28 @@ def test_a_reader_makes_the_plain_sheets_of_a_rewrite_meanwhile(
         assert not parallel._AHEAD  # (taken)
     assert bool(built) == (reader_run is not None), built
     assert ws.register_path.read_bytes() == _built_afresh(ws)
+
+
+@pytest.mark.parametrize("reader_run", [None, _helper_dies, _plain_misplaced])
+def test_a_reader_makes_the_plain_sheets_of_a_register_written_from_nothing(
+    tmp_path, cycle, monkeypatch, reader_run
+):
+    """The first merge, read on several processes, has one of its readers build 提交记录,
+    未报送名单 and 变更记录 (serialised and compressed) while it makes the rest: those rows
+    are not made in the merge's process, and the register is the one made alone. A
+    reader that dies, or whose chunks were built elsewhere than they go, costs the time
+    to make them here, not the register."""
+    from xlsxflow import parallel
+
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
+    monkeypatch.setattr(parallel, "workers_for", lambda count, workers=None: 2)
+    ws = fresh(tmp_path)
+    built = _plain_rows_made_here(monkeypatch, reader_run)
+    receive(ws, *cycle.returns)
+    assert bool(built) == (reader_run is not None), built
+    made = ws.register_path.read_bytes()
+    monkeypatch.undo()
+    assert made == _built_afresh(ws)
 
 
 @pytest.mark.parametrize("helper_run", [_helper_dies, _helper_falls_short])

@@ -46,7 +46,7 @@ from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name
 
-from xlsxflow.excel.deflate import BackgroundDeflate, write_member
+from xlsxflow.excel.deflate import BackgroundDeflate, compress_segment, write_member
 from xlsxflow.excel.inert import MAX_CELL_UNITS, fit_cell
 from xlsxflow.register.sheets import Block
 
@@ -261,21 +261,34 @@ class Chunk:
 # A chunk of a plain sheet as another process cut it (``excel.chunk_workers.make_plain``):
 # its digest, its number of rows, and its rows (None where that process found it in the
 # previous register, at the same place).
-MadeChunk = tuple[str, int, list[Sequence[Any]] | None]
+# A chunk of plain rows built by another process, as ``SheetBody`` builds it at row
+# ``start``: (start, last row holding a cell, CRC and length of its XML, the XML
+# compressed as one segment).
+Built = tuple[int, int, int, int, bytes]
+# A chunk of plain rows as another process made it: its digest, its rows, and the chunk
+# built, unless the previous register holds it where it goes.
+MadeChunk = tuple[str, int, Built | None]
 # A plain sheet as another process made it: the widths its first rows need (per column,
 # as ``register_book`` measures them), and its chunks.
 PlainMade = tuple[list[int], list[MadeChunk]]
 
 
-def takes(made: Sequence[MadeChunk], cache: PartCache, start: int = 1) -> bool:
+def build_plain(writer: RowWriter, start: int, rows: Sequence[Sequence[Any]]) -> Built:
+    """A chunk of plain rows from row ``start`` on, as ``SheetBody._add_rows`` adds it
+    (made in another process: ``excel.chunk_workers.make_plain``)."""
+    xml, last = serialise(writer, start, rows)
+    return start, last, zlib.crc32(xml), len(xml), compress_segment([xml])
+
+
+def takes(made: Sequence[MadeChunk], cache: PartCache | None, start: int = 1) -> bool:
     """Whether ``SheetBody.extend_made`` can add the chunks ``made`` from row ``start``
-    on: each one sent has as many rows as it says, and each one not sent is in
-    ``cache`` where it would go."""
-    for digest, count, rows in made:
-        if rows is not None and len(rows) != count:
+    on: each one built was built where it goes, and each one not built is in ``cache``
+    where it would go."""
+    for digest, count, built in made:
+        if built is not None and built[0] != start:
             return False
-        if rows is None:
-            old = cache.get(start, digest)
+        if built is None:
+            old = cache.get(start, digest) if cache is not None else None
             if old is None or old.count != count or cache.segment(old) is None:
                 return False
         start += count
@@ -427,16 +440,16 @@ class SheetBody:
                 continue
             self._add_rows(chunk, digest)
 
-    def extend_made(self, made: Sequence[MadeChunk], cache: PartCache) -> None:
-        """Add plain rows cut into chunks by another process (if ``takes`` them), as
-        ``extend_rows`` would have added them."""
-        for digest, _count, rows in made:
-            if self._copied(cache, digest):
+    def extend_made(self, made: Sequence[MadeChunk], cache: PartCache | None) -> None:
+        """Add plain rows cut into chunks and built by another process (if ``takes``
+        them), as ``extend_rows`` would have added them."""
+        for digest, count, built in made:
+            if cache is not None and self._copied(cache, digest):
                 continue
-            if rows is None:
-                raise ValueError(f"chunk {digest} neither sent nor at row {self.next_row}")
-            if not self._moved(cache, digest, len(rows)):
-                self._add_rows(rows, digest)
+            if built is None:
+                raise ValueError(f"chunk {digest} neither built nor at row {self.next_row}")
+            start, last, crc, size, segment = built
+            self.add_built(Chunk(start, count, last, digest, crc, size), segment)
 
     def _moved(self, cache: PartCache, digest: str, count: int) -> bool:
         """Add the chunk of plain rows named ``digest`` from where it sat in the previous

@@ -18,13 +18,15 @@ start-up overlaps them, from 2,000 projects on. A helper that fails —
 killed, out of memory, unable to start — costs time, not the register: what it was to
 make is made here, to the same bytes.
 
-A register rewritten from the previous one copies most of its rows; what is left is
-mostly proving the rows of the plain sheets (提交记录, 未报送名单, 变更记录: 50,000 rows for
-a province) unchanged. One of merge's readers does that (``make_plain``): it derives
-the register from the store as the merge does and sends back each chunk's digest, and
-the rows of the chunks not found in the previous register, while the merge makes the
-rest. The merge checks each chunk not sent against its own copy of the previous
-register before it uses them, and makes the sheet itself otherwise.
+The plain sheets (提交记录, 未报送名单, 变更记录: 50,000 rows for a province) are made by
+another of merge's readers (``make_plain``): it derives the register from the store as
+the merge does and sends back each chunk's digest, and the chunks not found in the
+previous register built (all of them, in a register written from nothing), while the
+merge makes the rest. A register rewritten from the previous one copies most of its
+rows, and what was left was mostly proving these rows unchanged; one written from
+nothing spent a second of a province's merge serialising them, in the main process.
+The merge checks each chunk not built against its own copy of the previous register
+before it uses them, and makes the sheet itself otherwise.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from xlsxflow.excel.bulk_rows import (
     MadeChunk,
     PlainMade,
     RowWriter,
+    build_plain,
     chunks_of,
     digest_of,
     held_chunks,
@@ -58,6 +61,9 @@ SHARED_FROM = 2_000  # projects: fewer are made sooner in one process (the helpe
 # ~0.35 s to start, as spawned on Windows; it makes ~0.35 ms of rows a project)
 WARM_FROM = 200  # projects, with a process that is already running (merge's readers)
 HELPER_SHARE = 0.6  # of the rows: the main process also makes every other sheet
+# (and where a third process makes the plain sheets, ``make_plain``, less: the helper
+# shares a core with it; measured in docs/PERFORMANCE.md, 89)
+HELPER_SHARE_BESIDE_PLAIN = 0.45
 
 Planned = tuple[int, list[tuple[str, Lead, str]]]  # first row, blocks (key, lead, sha)
 
@@ -98,15 +104,20 @@ class Helper:
 
     pool: Executor
     least: int
+    share: float = HELPER_SHARE  # (of the rows)
 
 
 @contextlib.contextmanager
-def helper(projects: int, running: Executor | None = None) -> Iterator[Helper | None]:
+def helper(
+    projects: int, running: Executor | None = None, plain_elsewhere: bool = False
+) -> Iterator[Helper | None]:
     """A process to share a sheet's rows with, if there are enough projects: one of
-    ``running`` (processes that have done their work, such as merge's readers), else
-    one started now."""
+    ``running`` (processes that have done their work, such as merge's readers, another
+    of which makes the plain sheets if ``plain_elsewhere``), else one started now."""
     if running is not None and projects >= WARM_FROM:
-        yield Helper(running, WARM_FROM)
+        yield Helper(
+            running, WARM_FROM, HELPER_SHARE_BESIDE_PLAIN if plain_elsewhere else HELPER_SHARE
+        )
         return
     if projects < SHARED_FROM:
         yield None
@@ -153,7 +164,7 @@ def share(
     row = 1
     for chunk in chunks:
         rows = sum(counts.get(b.source[1], 0) for b in chunk if b.source is not None)
-        if len(mine) < keep or row - 1 < total * (1 - HELPER_SHARE):
+        if len(mine) < keep or row - 1 < total * (1 - helper.share):
             mine += chunk
         else:
             rest += chunk
@@ -206,11 +217,14 @@ def make_plain(
     """In one of merge's readers, done reading (``parallel.reader_context``), while the
     merge derives the register and makes its other sheets: the register derived from
     the store as the merge derives it, and each plain sheet's rows (``plain_sheets``)
-    cut into chunks as ``SheetBody.extend_rows`` cuts them. Rows are sent back only for
-    the chunks the previous register does not hold at the same place (by the index the
-    store keeps, if it is of the register the merge read: ``register_sha``); the merge
-    checks that against its own copy before it uses them. With the widths of the first
-    ``sample_rows`` rows. A sheet of more than ``limit`` rows is left to the merge."""
+    cut into chunks as ``SheetBody.extend_rows`` cuts them. The chunks the previous
+    register does not hold at the same place (by the index the store keeps, if it is
+    of the register the merge read: ``register_sha``; all of them, when there is none)
+    are built here, serialised and compressed, as the merge would build them; the
+    merge checks the others against its own copy before it uses them. With the widths
+    of the first ``sample_rows`` rows. A sheet of more than ``limit`` rows is left to
+    the merge."""
+    from xlsxflow.excel.register_book import CELL_STYLES, row_writer
     from xlsxflow.parallel import reader_context
     from xlsxflow.register.sheets import plain_sheets
     from xlsxflow.register.state import derive
@@ -229,11 +243,14 @@ def make_plain(
             widths = [0] * len(sheet.headers)
             widen(widths, rows[:sample_rows])
             there = held.get(sheet.name, set())
+            writer = row_writer(sheet, CELL_STYLES)
             chunks: list[MadeChunk] = []
             start = 1
             for chunk, digest in row_chunks(rows):
-                sent = None if (start, digest, len(chunk)) in there else chunk
-                chunks.append((digest, len(chunk), sent))
+                if (start, digest, len(chunk)) in there:
+                    chunks.append((digest, len(chunk), None))
+                else:
+                    chunks.append((digest, len(chunk), build_plain(writer, start, chunk)))
                 start += len(chunk)
             made[sheet.name] = (widths, chunks)
     finally:

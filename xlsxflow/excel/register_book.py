@@ -29,6 +29,11 @@ from xlsxflow.excel.inert import new_workbook
 from xlsxflow.excel.widths import header_widths, widen
 from xlsxflow.register.sheets import Block, Sheet
 
+# The style (xf) index of each cell format ``render_register_indexed`` adds, in its
+# order: header, department's header, text, wrapped text, date, number. Rows made in
+# another process (``chunk_workers.make_plain``) are made with these; the renderer
+# takes them only if its own are the same.
+CELL_STYLES = (1, 2, 3, 4, 5, 6)
 MAX_WIDTH = 50
 ROWS_PER_SHEET = 1_048_575  # Excel's 1,048,576 rows less the header
 SAMPLE_ROWS = 500
@@ -91,21 +96,12 @@ def render_register_indexed(
     parts: dict[str, tuple[str, str]] = {}  # each sheet part: (sheet name, fingerprint)
     samples: dict[str, list[Any]] = {}  # a block sheet's first part: keys sampled, widths
 
-    def wide_of(sheet: Sheet) -> set[int]:
-        return {i for i, h in enumerate(sheet.headers) if h in sheet.wide}
-
     def writer_for(sheet: Sheet) -> RowWriter:
-        return RowWriter(
-            len(sheet.headers),
-            text=styles[2],
-            wrap=styles[3],
-            date=styles[4],
-            number=styles[5],
-            wide=wide_of(sheet),
-        )
+        return row_writer(sheet, styles)
 
     def fingerprint_of(sheet: Sheet) -> str:
-        made = repr((rows_code(), sheet.headers, styles, sorted(wide_of(sheet)), sheet.signature))
+        wide = sorted(wide_columns(sheet))
+        made = repr((rows_code(), sheet.headers, styles, wide, sheet.signature))
         return hashlib.sha256(made.encode()).hexdigest()
 
     # Block sheets with nothing to copy are shared with the helper first, so that it
@@ -124,16 +120,17 @@ def render_register_indexed(
         )
         if found is not None:
             shares[sheet.name] = found
-    made_once = functools.cache(made) if made is not None else None
+    same_styles = tuple(styles) == CELL_STYLES
+    made_once = functools.cache(made) if made is not None and same_styles else None
 
-    def made_for(sheet: Sheet, fingerprint: str) -> tuple[PlainMade, PartCache] | None:
+    def made_for(sheet: Sheet, fingerprint: str) -> tuple[PlainMade, PartCache | None] | None:
         """The chunks made elsewhere of a plain sheet, if they can go in as made: every
-        one not sent is in the previous register where it would go, in one part."""
-        if made_once is None or not sheet.plain or cache is None:
+        one not built is in the previous register where it would go, in one part."""
+        if made_once is None or not sheet.plain:
             return None
         found = (made_once() or {}).get(sheet.name)
-        reuse = cache.part(sheet.name, fingerprint)
-        if found is None or reuse is None or len(found[0]) != len(sheet.headers):
+        reuse = cache.part(sheet.name, fingerprint) if cache is not None else None
+        if found is None or len(found[0]) != len(sheet.headers):
             return None
         chunks = found[1]
         if sum(c[1] for c in chunks) > ROWS_PER_SHEET or not takes(chunks, reuse):
@@ -153,7 +150,7 @@ def render_register_indexed(
             if ready is not None:  # (measured on the same rows where they were made)
                 widths = [max(w, m) for w, m in zip(widths, ready[0][0], strict=True)]
             writer = writer_for(sheet)
-            wide = wide_of(sheet)
+            wide = wide_columns(sheet)
             remaining: Iterator[Sequence[object]] = itertools.chain(sample, rows)
             shared = shares.get(sheet.name)
             known = cache.sample(sheet.name, fingerprint) if cache and not shared else None
@@ -230,6 +227,24 @@ def render_register_indexed(
             for part, (name, fingerprint) in parts.items()
         }
         return data, index
+
+
+def wide_columns(sheet: Sheet) -> set[int]:
+    """The columns of ``sheet`` whose text wraps."""
+    return {i for i, h in enumerate(sheet.headers) if h in sheet.wide}
+
+
+def row_writer(sheet: Sheet, styles: Sequence[int]) -> RowWriter:
+    """What serialises the rows of ``sheet``, with the cell formats' ``styles`` (in the
+    order of ``CELL_STYLES``)."""
+    return RowWriter(
+        len(sheet.headers),
+        text=styles[2],
+        wrap=styles[3],
+        date=styles[4],
+        number=styles[5],
+        wide=wide_columns(sheet),
+    )
 
 
 def per_chunk(sheet: Sheet) -> int | None:

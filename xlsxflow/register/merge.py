@@ -237,7 +237,11 @@ def _merge_locked(
             # clerk since, its rows are copied from the one we wrote, if it is kept.)
             reusable = not edited or source is not None
             copies = reusable and store.meta("register_code") == rows_code()
-            if workers is not None and on_disk is not None and reusable:
+            if workers is not None and on_disk is None:
+                # (written from nothing: one reader makes the plain sheets meanwhile, from
+                # the store as committed, and the other helps with the block sheets)
+                plain = _plain_on(workers, store.path, "")
+            elif workers is not None and reusable:
                 # (nothing for the readers to make but, where rows are copied, the plain
                 # sheets: one of them makes those meanwhile, from the store as committed;
                 # they all exit once it is done)
@@ -423,7 +427,8 @@ def write_register(
     cache = BlockCache.load(copied, index, copied_sha) if copied is not None and index else None
     # Built from nothing, a province's task rows are shared with a helper process
     # (started now, so that its start-up overlaps the building of the sheets).
-    with helper(0 if cache is not None else len(state.projects), workers) as pool:
+    projects = 0 if cache is not None else len(state.projects)
+    with helper(projects, workers, plain_elsewhere=plain is not None) as pool:
         sheets = register_sheets(
             state, ws.roster, config, notes, figures_for(state, config, meetings), meetings
         )
