@@ -1882,8 +1882,9 @@ def test_a_reader_makes_the_plain_sheets_of_a_rewrite_meanwhile(
 
 
 @pytest.mark.parametrize("reader_run", [None, _helper_dies, _plain_misplaced])
+@pytest.mark.parametrize("shared_from", [200, 1])  # (1: the task rows shared as well)
 def test_a_reader_makes_the_plain_sheets_of_a_register_written_from_nothing(
-    tmp_path, cycle, monkeypatch, reader_run
+    tmp_path, cycle, monkeypatch, reader_run, shared_from
 ):
     """The first merge, read on several processes, has one of its readers build 提交记录,
     未报送名单 and 变更记录 (serialised and compressed) while it makes the rest: those rows
@@ -1891,13 +1892,35 @@ def test_a_reader_makes_the_plain_sheets_of_a_register_written_from_nothing(
     reader that dies, or whose chunks were built elsewhere than they go, costs the time
     to make them here, not the register."""
     from xlsxflow import parallel
+    from xlsxflow.excel import chunk_workers
 
     monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
     monkeypatch.setattr(parallel, "workers_for", lambda count, workers=None: 2)
+    monkeypatch.setattr(chunk_workers, "WARM_FROM", shared_from)
     ws = fresh(tmp_path)
     built = _plain_rows_made_here(monkeypatch, reader_run)
     receive(ws, *cycle.returns)
     assert bool(built) == (reader_run is not None), built
+    made = ws.register_path.read_bytes()
+    monkeypatch.undo()
+    assert made == _built_afresh(ws)
+
+
+def test_a_reader_makes_the_plain_sheets_when_no_row_can_be_copied(tmp_path, cycle, monkeypatch):
+    """A register written by other code (an upgrade: its rows cannot be copied) is
+    written whole, its plain sheets built by a reader as from nothing."""
+    from xlsxflow import parallel
+    from xlsxflow.register.store import Store
+
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
+    monkeypatch.setattr(parallel, "workers_for", lambda count, workers=None: 2)
+    ws = fresh(tmp_path)
+    receive(ws, *cycle.returns[:-3])
+    with Store(ws.data / "register.sqlite") as store, store.transaction():
+        store.set_meta("register_code", "an older xlsxflow's")
+    built = _plain_rows_made_here(monkeypatch, None)
+    receive(ws, *cycle.returns[-3:])
+    assert not built
     made = ws.register_path.read_bytes()
     monkeypatch.undo()
     assert made == _built_afresh(ws)

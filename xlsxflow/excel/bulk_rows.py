@@ -258,15 +258,13 @@ class Chunk:
                 self.offset, self.length, self.blocks]  # fmt: skip
 
 
-# A chunk of a plain sheet as another process cut it (``excel.chunk_workers.make_plain``):
-# its digest, its number of rows, and its rows (None where that process found it in the
-# previous register, at the same place).
 # A chunk of plain rows built by another process, as ``SheetBody`` builds it at row
 # ``start``: (start, last row holding a cell, CRC and length of its XML, the XML
 # compressed as one segment).
 Built = tuple[int, int, int, int, bytes]
-# A chunk of plain rows as another process made it: its digest, its rows, and the chunk
-# built, unless the previous register holds it where it goes.
+# A chunk of a plain sheet as another process cut it (``excel.chunk_workers.make_plain``):
+# its digest, its number of rows, and the chunk built (None where that process found it
+# in the previous register, at the same place).
 MadeChunk = tuple[str, int, Built | None]
 # A plain sheet as another process made it: the widths its first rows need (per column,
 # as ``register_book`` measures them), and its chunks.

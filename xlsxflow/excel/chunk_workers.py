@@ -61,8 +61,8 @@ SHARED_FROM = 2_000  # projects: fewer are made sooner in one process (the helpe
 # ~0.35 s to start, as spawned on Windows; it makes ~0.35 ms of rows a project)
 WARM_FROM = 200  # projects, with a process that is already running (merge's readers)
 HELPER_SHARE = 0.6  # of the rows: the main process also makes every other sheet
-# (and where a third process makes the plain sheets, ``make_plain``, less: the helper
-# shares a core with it; measured in docs/PERFORMANCE.md, 89)
+# (and where another reader makes the plain sheets, ``make_plain``, less: on two cores
+# the helper shares one with it; measured in docs/PERFORMANCE.md, 89)
 HELPER_SHARE_BESIDE_PLAIN = 0.45
 
 Planned = tuple[int, list[tuple[str, Lead, str]]]  # first row, blocks (key, lead, sha)

@@ -57,8 +57,8 @@ def render_register_indexed(
     Blocks copied from ``cache``, or made by ``helper`` (``excel.chunk_workers``), are
     byte for byte what would have been built here; and so are plain sheets' chunks
     ``made`` by another process (``chunk_workers.make_plain``: asked when the first plain
-    sheet is reached, None if it failed), of which those not sent are copied from
-    ``cache``."""
+    sheet is reached, None if it failed), of which those not built there are copied
+    from ``cache``."""
     buffer = io.BytesIO()
     book = new_workbook(buffer, constant_memory=True)
     book.set_properties({"title": title, "author": "xlsxflow", "created": created})

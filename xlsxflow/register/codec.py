@@ -49,8 +49,10 @@ def to_json(data: Any) -> str:
     """Values (or anything made of them) as the store keeps them: compact JSON with sorted
     keys, by orjson, which took 3.5 times less than ``json.dumps`` with this hook (a
     reader's largest cost after the reading itself: docs/PERFORMANCE.md, 89). What orjson
-    refuses (an integer beyond 64 bits, a lone surrogate) the standard library writes;
-    both texts decode to the same values."""
+    refuses (an integer beyond 64 bits, a lone surrogate) the standard library writes.
+    Both texts decode to the same values, which are strings, integers, booleans, dates
+    and finite decimals (a float that is not finite, which no value is, orjson would
+    write as null)."""
     try:
         return orjson.dumps(data, default=_json_value, option=_ORJSON).decode()
     except orjson.JSONEncodeError:

@@ -237,17 +237,17 @@ def _merge_locked(
             # clerk since, its rows are copied from the one we wrote, if it is kept.)
             reusable = not edited or source is not None
             copies = reusable and store.meta("register_code") == rows_code()
-            if workers is not None and on_disk is None:
-                # (written from nothing: one reader makes the plain sheets meanwhile, from
-                # the store as committed, and the other helps with the block sheets)
+            if workers is not None and (on_disk is None or not copies):
+                # (written from nothing, no row copied: a reader makes the plain sheets
+                # meanwhile, from the store as committed, and another helps with the
+                # block sheets)
                 plain = _plain_on(workers, store.path, "")
-            elif workers is not None and reusable:
-                # (nothing for the readers to make but, where rows are copied, the plain
-                # sheets: one of them makes those meanwhile, from the store as committed;
-                # they all exit once it is done)
-                if copies:
-                    copied_sha = source[1] if source is not None else on_disk
-                    plain = _plain_on(workers, store.path, copied_sha)
+            elif workers is not None and on_disk is not None:
+                # (rows are copied: nothing for the readers to make but the plain sheets'
+                # chunks the previous register lacks; one of them makes those meanwhile,
+                # from the store as committed; they all exit once it is done)
+                copied_sha = source[1] if source is not None else on_disk
+                plain = _plain_on(workers, store.path, copied_sha)
                 workers.shutdown(wait=False)
                 workers = None
             subs = store.submissions()
