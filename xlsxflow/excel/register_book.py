@@ -96,9 +96,6 @@ def render_register_indexed(
     parts: dict[str, tuple[str, str]] = {}  # each sheet part: (sheet name, fingerprint)
     samples: dict[str, list[Any]] = {}  # a block sheet's first part: keys sampled, widths
 
-    def writer_for(sheet: Sheet) -> RowWriter:
-        return row_writer(sheet, styles)
-
     def fingerprint_of(sheet: Sheet) -> str:
         wide = sorted(wide_columns(sheet))
         made = repr((rows_code(), sheet.headers, styles, wide, sheet.signature))
@@ -114,7 +111,7 @@ def render_register_indexed(
             continue
         sheet.blocks = blocks = list(sheet.blocks)
         assert helper is not None
-        writer = writer_for(sheet)
+        writer = row_writer(sheet, styles)
         found = share(
             blocks, sheet.made_by, writer, ROWS_PER_SHEET, helper, SAMPLE_BLOCKS, per_chunk(sheet)
         )
@@ -149,7 +146,7 @@ def render_register_indexed(
             widen(widths, sample)
             if ready is not None:  # (measured on the same rows where they were made)
                 widths = [max(w, m) for w, m in zip(widths, ready[0][0], strict=True)]
-            writer = writer_for(sheet)
+            writer = row_writer(sheet, styles)
             wide = wide_columns(sheet)
             remaining: Iterator[Sequence[object]] = itertools.chain(sample, rows)
             shared = shares.get(sheet.name)

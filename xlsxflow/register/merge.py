@@ -237,22 +237,20 @@ def _merge_locked(
             # clerk since, its rows are copied from the one we wrote, if it is kept.)
             reusable = not edited or source is not None
             copies = reusable and store.meta("register_code") == rows_code()
-            if workers is not None and (on_disk is None or not copies):
-                # (written from nothing, no row copied: a reader makes the plain sheets
-                # meanwhile, from the store as committed, and another helps with the
-                # block sheets)
-                plain = _plain_on(workers, store.path, "")
-            elif workers is not None and on_disk is not None:
-                # (rows are copied: nothing for the readers to make but the plain sheets'
-                # chunks the previous register lacks; one of them makes those meanwhile,
-                # from the store as committed; they all exit once it is done)
+            copied_sha = ""  # (of the register whose rows are copied; none: written whole)
+            if on_disk is not None and copies:
                 copied_sha = source[1] if source is not None else on_disk
+            if workers is not None:
+                # A reader makes the plain sheets meanwhile, from the store as committed:
+                # the chunks the copied register lacks (all, written whole, when another
+                # reader helps with the block sheets; else they all exit once it is done).
                 plain = _plain_on(workers, store.path, copied_sha)
-                workers.shutdown(wait=False)
-                workers = None
+                if copied_sha:
+                    workers.shutdown(wait=False)
+                    workers = None
             subs = store.submissions()
             _keep_facts(store, subs)
-            state = derive(subs, ws.config, values=on_disk is None or not copies)
+            state = derive(subs, ws.config, values=not copied_sha)
             was_held = set(json.loads(store.meta("held") or "[]"))
         report.notes = [*state.notes, *_took_effect(state, was_held, report.form_names)]
         last = last_saved((s.instance, s.saved_at) for s in state.submissions)
