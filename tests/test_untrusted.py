@@ -473,6 +473,31 @@ def test_an_ods_repeat_count_that_is_not_plain_digits_is_refused(
     only(read_untouched(path), "file.corrupt")
 
 
+def test_an_ods_time_value_is_read_as_its_text(tmp_path: Path) -> None:
+    """Found by a review: the .xlsx reader's refusal of calamine's times (our parser
+    reads those sheets instead) also refused a whole .ods, which has no other reader."""
+    cell = (
+        '<table:table-cell office:value-type="time" office:time-value="PT09H30M00S">'
+        "<text:p>09:30</text:p></table:table-cell>"
+    )
+    path = tmp_path / "time.ods"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", b"application/vnd.oasis.opendocument.spreadsheet")
+        rows = f"<table:table-row>{cell}</table:table-row>"
+        z.writestr("content.xml", _ODS_CONTENT.format(rows=rows).encode(), zipfile.ZIP_DEFLATED)
+        z.writestr(
+            "META-INF/manifest.xml",
+            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+            '<manifest:file-entry manifest:full-path="/" manifest:media-type='
+            '"application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>',
+        )
+    book = open_book(path, classify(path), DEFAULT_LIMITS)
+    try:
+        assert book.cells("申报表")[(0, 0)] == RawCell("09:30:00")
+    finally:
+        book.close()
+
+
 def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.xlsx"
     path.write_bytes(b"")

@@ -11,8 +11,15 @@ from xlsxflow.read.errors import ReadError
 
 
 def cells_from_rows(
-    rows: Iterable[Sequence[Any]], sheet: str, max_chars: int, max_cells: int
+    rows: Iterable[Sequence[Any]],
+    sheet: str,
+    max_chars: int,
+    max_cells: int,
+    times_elsewhere: bool = False,
 ) -> dict[tuple[int, int], RawCell]:
+    """``times_elsewhere``: a time or duration is ``file.corrupt`` (an .xlsx sheet's
+    number under a time format, which our parser reads; see ``_odd_cell``), not its
+    text (an .ods time value, which calamine alone reads)."""
     cells: dict[tuple[int, int], RawCell] = {}
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
@@ -30,7 +37,7 @@ def cells_from_rows(
             elif value is None:
                 continue
             else:
-                cell = _odd_cell(value, max_chars)
+                cell = _odd_cell(value, max_chars, times_elsewhere)
                 if cell is None:
                     continue
             cells[(r, c)] = cell
@@ -39,7 +46,7 @@ def cells_from_rows(
     return cells
 
 
-def _odd_cell(value: Any, max_chars: int) -> RawCell | None:
+def _odd_cell(value: Any, max_chars: int, times_elsewhere: bool) -> RawCell | None:
     """A cell that is not plain text or a float: None if it is empty."""
     if value == "":
         return None
@@ -51,7 +58,7 @@ def _odd_cell(value: Any, max_chars: int) -> RawCell | None:
         return RawCell(float(value))
     if isinstance(value, dt.datetime):
         return RawCell(value)
-    if isinstance(value, dt.time | dt.timedelta):
+    if times_elsewhere and isinstance(value, dt.time | dt.timedelta):
         # a number under a time or duration format: calamine gives "12:00:00" for 0.5
         # and "00:00:00" for any negative one; our parser reads the number itself
         raise ReadError("file.corrupt", "时间格式的数值")

@@ -391,7 +391,10 @@ class _XlsxReader:
                 # and a real .xlsx renamed to .xls must still be read.
                 self._calamine = CalamineWorkbook.from_filelike(self.zip.stream())
             rows = self._calamine.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        return cells_from_rows(rows, name, self.limits.max_cell_chars, self.limits.max_cells)
+        limits = self.limits
+        return cells_from_rows(
+            rows, name, limits.max_cell_chars, limits.max_cells, times_elsewhere=True
+        )
 
     def _sheet_xml(self, name: str, part: str, data: bytes) -> dict[tuple[int, int], RawCell]:
         if len(data) > self.limits.max_tree_bytes:
