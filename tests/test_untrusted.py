@@ -759,6 +759,14 @@ def test_both_readers_read_a_cell_alike(clean: Path, case: str) -> None:
         lambda d: d.replace(b"<si><t>", b"<si><r><t>", 1),  # a run never closed
         lambda d: d.replace(b"</t></si>", b"]]></t></si>", 1),
         lambda d: d.replace(b"<si><t>", b'<si><t foo:x="1">', 1),  # a prefix never declared
+        lambda d: re.sub(  # (an escape is one run's: not decoded across two)
+            rb"<si><t>([^<]*)</t>", b"<si><r><t>_x00</t></r><r><t>41_\\1</t></r>", d
+        ),
+        lambda d: re.sub(  # (nor decoded twice)
+            rb"<si><t>([^<]*)</t>",
+            b"<si><r><t>x</t></r><r><t>_x005F_x0041_</t></r><r><t>\\1</t></r>",
+            d,
+        ),
     ],
     ids=[
         "a string under another namespace",
@@ -769,6 +777,8 @@ def test_both_readers_read_a_cell_alike(clean: Path, case: str) -> None:
         "a run never closed",
         "]]> in the text",
         "an undeclared prefix",
+        "an escape split across runs",
+        "an escaped escape in a run",
     ],
 )
 def test_both_readers_read_the_shared_strings_alike(

@@ -162,7 +162,8 @@ def _local(tag: str) -> str:
 def _text(el: Element) -> str:
     """Text of a shared string or inline string: that of every <t> in it, wherever it
     is, but not of phonetic hints (<rPh>), whatever the namespaces; as calamine reads
-    it, so that both readers agree on any shape of string."""
+    it, so that both readers agree on any shape of string. Each <t>'s escapes are its
+    own (``_unescaped``): none is decoded across two runs, or twice."""
     parts: list[str] = []
     for child in el:
         name = _local(child.tag)
@@ -171,10 +172,12 @@ def _text(el: Element) -> str:
             # (whitespace at the ends, unless preserved, is not the string's: "张 " and
             # "三" in two runs are 张三, as calamine reads them; Excel writes
             # xml:space="preserve" wherever a string keeps such whitespace)
-            parts.append(text if child.get(_XML_SPACE) == "preserve" else text.strip(_EDGE_SPACE))
+            if child.get(_XML_SPACE) != "preserve":
+                text = text.strip(_EDGE_SPACE)
+            parts.append(_unescaped(text))
         elif name != "rPh":
             parts.append(_text(child))
-    return _unescaped("".join(parts))
+    return "".join(parts)
 
 
 def _unescaped(text: str) -> str:
