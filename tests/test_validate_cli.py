@@ -479,6 +479,19 @@ def test_the_review_sheets_feedback_goes_to_the_departments_folder(tmp_path: Pat
     assert [p.relative_to(folder).parts[0] for p in folder.rglob("*.xlsx")] == ["县委组织部"]
 
 
+@pytest.mark.parametrize("form", ["review", "acceptance"])
+def test_the_departments_forms_have_their_feedback_in_its_folder(tmp_path: Path, form: str) -> None:
+    """The acceptance sheet, filled in by the department's acceptance group, has its
+    marked-up copy where its template went, not in the committee's folder (from which
+    ``send feedback`` would mail it to the committee)."""
+    from xlsxflow.feedback import feedback_path
+    from xlsxflow.problems import FileResult
+
+    result = FileResult(path=str(tmp_path / "验收.xlsx"), form=form, committee="T01")
+    where = feedback_path(result, tmp_path / "feedback", None, "县委组织部")
+    assert where.relative_to(tmp_path / "feedback").parts[0] == "县委组织部"
+
+
 def test_feedback_copy_sent_back_unchanged_reports_the_same_problems(
     workspace: Workspace, bad: Path, tmp_path: Path
 ) -> None:

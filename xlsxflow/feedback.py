@@ -28,11 +28,11 @@ def feedback_path(
     result: FileResult, folder: Path, roster: Roster | None, department: str, number: int = 1
 ) -> Path:
     """Where the marked-up copy of ``result`` goes: its owner's folder, as in outbox/
-    (the department's, for its own forms: the review sheet; a code not on the roster
+    (the department's, for the forms it fills in itself; a code not on the roster
     names its own), named after the return (``number`` > 1: the name was taken by
     another return of this run)."""
     code = result.committee or "未知单位"
-    own = result.form is not None and catalog().form(result.form).scope == "department"
+    own = result.form is not None and catalog().form(result.form).department_fills
     if own:
         sub = owner_folder(None, department)
     elif roster is not None and roster.has(code):

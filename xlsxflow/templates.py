@@ -113,7 +113,7 @@ def plan_templates(
                     raise UsageError("templates.unknown_committee", code=project.committee_code)
                 committee = roster.committee(project.committee_code)
                 # (the acceptance sheet is the acceptance group's: the department's folder)
-                filler = committee if spec.filled_by == "committee" else None
+                filler = None if spec.department_fills else committee
                 folder = _committee_folder(outbox, filler, department)
                 parts = [project.project_no, project.project_name[:16], spec.name]
                 jobs.append(

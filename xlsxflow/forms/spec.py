@@ -216,6 +216,13 @@ class FormSpec(_Strict):
     sheets: tuple[SheetSpec, ...]
     sections: tuple[SectionSpec, ...]
 
+    @property
+    def department_fills(self) -> bool:
+        """Whether the department fills this form in itself (the review sheet; the
+        acceptance sheet, by its acceptance group): its templates and marked-up copies
+        go to the department's folder, never to a committee's."""
+        return self.scope == "department" or self.filled_by == "department"
+
     # Specs are immutable and looked up for every cell of every return: derive once.
     @cached_property
     def fields(self) -> tuple[FieldSpec, ...]:
