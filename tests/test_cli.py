@@ -114,6 +114,7 @@ def test_every_command_has_help(name):
     assert result.exit_code == 0, result.output
     assert f"用法: xlsxflow {name}" in result.stdout or f"用法: cli {name}" in result.stdout
     assert "显示本帮助并退出。" in result.stdout and "Show this message" not in result.stdout
+    assert "[required]" not in result.stdout  # (schedule's and run's --as-of: [必填])
     command = cli.get_command(None, name)  # type: ignore[arg-type]
     assert command.help and command.help.strip()
     assert any("\u4e00" <= ch <= "\u9fff" for ch in command.help)

@@ -48,6 +48,7 @@ MESSAGES = {
     "directory": "文件夹",
     "path": "路径",
     "default: {default}": "默认：{default}",
+    "required": "必填",
     "Aborted!": "已中止。",
 }
 
