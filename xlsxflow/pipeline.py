@@ -123,7 +123,7 @@ def run(
     from xlsxflow.register.merge_report import counts_text
     from xlsxflow.register.store import Store
     from xlsxflow.reports.quarterly import write_quarterly
-    from xlsxflow.validate import superseded_by
+    from xlsxflow.validate import ValidationRun
 
     report = RunReport()
 
@@ -147,9 +147,9 @@ def run(
     results = _Held()
     for result in read_many(new, ctx, keep=keep):
         results.add(result)
-    replaced = superseded_by(results.results.values())  # (sent twice since the last run)
-    current = [r for r in results.results.values() if r.path not in replaced]
-    checked = [r for r in current if not r.skipped]
+    validated = ValidationRun(list(results.results.values()))
+    replaced = validated.superseded  # (sent twice since the last run)
+    checked = validated.counted
     invalid = [r for r in checked if not r.valid]
     newer = f"（另有 {len(replaced)} 份已有同一表格后来保存的版本，不计）" if replaced else ""
     step(
@@ -158,14 +158,14 @@ def run(
         f"新收到 {len(checked)} 份表格，合格 {len(checked) - len(invalid)} 份，"
         f"需退回修改 {len(invalid)} 份{newer}",
     )
-    written = write_feedback(current, ws.feedback, ws.config, ws.roster)
+    written = write_feedback(validated.current, ws.feedback, ws.config, ws.roster)
     step(
         "退回修改",
         True,
         f"生成标注副本 {len(written)} 份（需修改 {len(invalid)} 份，其余仅有提示），"
         f"位于 {ws.feedback}",
     )
-    del current, checked, invalid, written
+    del validated, checked, invalid, written
     try:
         merged = merge(
             ws,

@@ -86,12 +86,17 @@ class ValidationRun:
         return [r for r in self.results if r.path not in self.superseded]
 
     @property
+    def counted(self) -> list[FileResult]:
+        """The current results of files that were read (not skipped): what counts."""
+        return [r for r in self.current if not r.skipped]
+
+    @property
     def ok(self) -> bool:
-        return all(r.valid for r in self.current if not r.skipped)
+        return all(r.valid for r in self.counted)
 
     def summary(self) -> dict[str, Any]:
         checked = self.checked
-        counted = [r for r in self.current if not r.skipped]
+        counted = self.counted
         codes = Counter(p.code for r in counted for p in r.problems)
         return {
             "files": len(self.results),
