@@ -14,11 +14,10 @@ import unicodedata
 from decimal import Decimal, DecimalException
 
 from xlsxflow.forms.spec import ChoiceList, per_spec
+from xlsxflow.read.number_formats import EXCEL_EPOCH, EXCEL_EPOCH_1904
 
 Note = str | None
 
-EXCEL_EPOCH = dt.date(1899, 12, 30)
-EXCEL_EPOCH_1904 = dt.date(1904, 1, 1)
 _SPACE = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000\ufeff]+")
 # Text that ``clean_lines`` would only trim: no line break, odd space or repeated space.
 _ONE_LINE_PLAIN = re.compile(r"[\r\n\t\u00a0\u2000-\u200b\u3000\ufeff]|  ")

@@ -12,8 +12,12 @@ import datetime as dt
 # to our parser.
 BUILT_IN_DATES = frozenset(str(i) for i in (*range(14, 23), *range(27, 37), 45, 47, *range(50, 59)))
 _DAY_MS = 86_400_000
-_EPOCH_1900 = dt.datetime(1899, 12, 30)
-_EPOCH_1904 = dt.datetime(1904, 1, 1)
+# Day 0 of Excel's two date systems (its 1900 system counts a 29 February 1900 that
+# never was: day 0 is 30 December 1899 for every date after it)
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+EXCEL_EPOCH_1904 = dt.date(1904, 1, 1)
+_EPOCH_1900 = dt.datetime.combine(EXCEL_EPOCH, dt.time())
+_EPOCH_1904 = dt.datetime.combine(EXCEL_EPOCH_1904, dt.time())
 _ESCAPES = "_\\*"  # (each takes the next character as it is, in quotes too)
 
 

@@ -13,9 +13,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from xlsxflow.normalize import EXCEL_EPOCH, EXCEL_EPOCH_1904
 from xlsxflow.read.errors import ReadError
 from xlsxflow.read.limits import REGISTER_LIMITS
+from xlsxflow.read.number_formats import EXCEL_EPOCH, EXCEL_EPOCH_1904
 from xlsxflow.read.open import classify, open_book
 from xlsxflow.register.sheets import (
     DEPT_COLUMNS,
