@@ -8,6 +8,7 @@ sheet names, macro and external-link parts (which are noted, never followed).
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from typing import Any
@@ -116,11 +117,22 @@ def _canonical(row: bytes, col: bytes, x14ac: bool) -> re.Pattern[bytes]:
 
 # Three shapes are read by calamine, each under 1.6 million cells once dense: up to
 # 9,999 rows × 104 columns (every return), 59,999 × 26 (a province's roster) and, with
-# ``Limits.tall_sheets``, 99,999 × 52 (a province's register).
-# (each twice: with Excel's x14ac:dyDescent on rows, where the root declares the prefix)
-_FAST = tuple(_canonical(rb"[1-9]\d{0,3}", rb"[A-C]?[A-Z]", x) for x in (False, True))
-_NARROW = tuple(_canonical(rb"(?:[1-9]\d{0,3}|[1-5]\d{4})", rb"[A-Z]", x) for x in (False, True))
-_TALL = tuple(_canonical(rb"[1-9]\d{0,4}", rb"A?[A-Z]", x) for x in (False, True))
+# ``Limits.tall_sheets``, 99,999 × 52 (a province's register): (rows, columns).
+_SHAPES = {
+    "fast": (rb"[1-9]\d{0,3}", rb"[A-C]?[A-Z]"),
+    "narrow": (rb"(?:[1-9]\d{0,3}|[1-5]\d{4})", rb"[A-Z]"),
+    "tall": (rb"[1-9]\d{0,4}", rb"A?[A-Z]"),
+}
+
+
+@functools.cache
+def _shape(name: str, x14ac: bool) -> re.Pattern[bytes]:
+    """The pattern of a shape, with Excel's x14ac:dyDescent on rows (where the root
+    declares the prefix) or not: compiled when first needed (~1 ms each; most processes
+    need one of the six)."""
+    return _canonical(*_SHAPES[name], x14ac)
+
+
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # Parts calamine reads by itself (beyond the sheet), outside our size limits and defusedxml.
 _SHARED_STRINGS = "xl/sharedStrings.xml"
@@ -510,16 +522,16 @@ def _plain_sheet(data: bytes, tall: bool = False) -> bool:
     if m is None:
         return False
     if m.group(1) is None:
-        return _canonical_cells(data, _FAST[x14ac])
+        return _canonical_cells(data, _shape("fast", x14ac))
     from xlsxflow.read.refs import col_index
 
     rows, cols = int(m.group(2)), col_index(m.group(1).decode()) + 1
     if rows <= FAST_MAX_ROWS and cols <= FAST_MAX_COLS:
-        return _canonical_cells(data, _FAST[x14ac])
+        return _canonical_cells(data, _shape("fast", x14ac))
     if rows <= NARROW_MAX_ROWS and cols <= NARROW_MAX_COLS:
-        return _canonical_cells(data, _NARROW[x14ac])
+        return _canonical_cells(data, _shape("narrow", x14ac))
     if tall and rows <= TALL_MAX_ROWS and cols <= TALL_MAX_COLS:
-        return _canonical_cells(data, _TALL[x14ac])
+        return _canonical_cells(data, _shape("tall", x14ac))
     return False
 
 
