@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import multiprocessing
 import os
 import shutil
+import threading
 import time
+from concurrent import futures
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from registerkit import MiniCycle, mini_cycle, new_workspace, put_all, stored
 
+from xlsxflow.errors import XlsxflowError
 from xlsxflow.register import hashes
 from xlsxflow.register.merge import merge
 from xlsxflow.register.store import Store
@@ -208,3 +215,140 @@ def test_names_are_recorded_as_one_merge_of_the_whole_inbox_records_them(tmp_pat
     assert names == recorded_names(at_once) | {(second.sha, second_path.name)}
     sha_of_text = next(s.sha256 for s in stored(stepwise) if s.name == "0说明.xlsx")
     assert {(first.sha, "副本.xlsx"), (second.sha, "改名.xlsx"), (sha_of_text, "说明.txt")} <= names
+
+
+# -- hashing shared with the readers started ahead ------------------------------------------
+
+
+def some_files(folder: Path, count: int) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"f{i:02d}.xlsx"
+        path.write_bytes(os.urandom(100 + i))
+        paths.append(str(path))
+    age([Path(p) for p in paths])
+    return paths
+
+
+def by_hand(paths: list[str]) -> list[tuple[str, int]]:
+    return [
+        (hashlib.sha256(Path(p).read_bytes()).hexdigest(), Path(p).stat().st_size) for p in paths
+    ]
+
+
+def sharing(monkeypatch: pytest.MonkeyPatch, batch: int = 3) -> None:
+    monkeypatch.setattr(hashes, "SHARED_FROM", 1)
+    monkeypatch.setattr(hashes, "SHARED_BATCH", batch)
+
+
+def test_files_hashed_by_idle_processes_are_hashed_as_here(tmp_path, monkeypatch):
+    """Every batch taken by another process (spawned, as on Windows): nothing is hashed
+    here, and the hashes, sizes and what is kept of each file are those made here."""
+    sharing(monkeypatch)
+    paths = some_files(tmp_path / "inbox", 10)
+    known = {"f00.xlsx": (hashes.stat_of(paths[0]), "stored")}  # (vouched for: not shared)
+    alone = hashes.InboxHashes(tmp_path / "inbox", known)
+    expected = [alone.sha256(p) for p in paths]
+    calls = hashed(monkeypatch)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        shared = hashes.InboxHashes(tmp_path / "inbox", known)
+        shared.share(paths, pool)
+        batches = {id(b): b.future for b in shared._shared.values()}
+        assert len(batches) == 3  # (9 files whose stat changed, 3 by 3)
+        futures.wait(batches.values(), timeout=120)
+        got = [shared.sha256(p) for p in paths]
+    assert calls == []
+    assert got == expected == [("stored", 100), *by_hand(paths)[1:]]
+    assert shared.changes() == alone.changes()
+    assert [shared.as_known(p) for p in paths] == [True] + [False] * 9
+
+
+def test_batches_no_process_has_taken_are_hashed_here(tmp_path, monkeypatch):
+    sharing(monkeypatch)
+    paths = some_files(tmp_path / "inbox", 7)
+    calls = hashed(monkeypatch)
+    busy = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(busy.wait, 60)  # (its one worker busy: nothing shared is taken)
+        shared = hashes.InboxHashes(tmp_path / "inbox", {})
+        shared.share(paths, pool)
+        got = [shared.sha256(p) for p in paths]
+        busy.set()
+    assert sorted(calls) == sorted(Path(p).name for p in paths)
+    assert got == by_hand(paths)
+
+
+def test_a_file_that_cannot_be_read_by_the_process_hashing_it_is_told_in_its_turn(
+    tmp_path, monkeypatch
+):
+    sharing(monkeypatch)
+    paths = some_files(tmp_path / "inbox", 6)
+    with ThreadPoolExecutor(1) as pool:
+        shared = hashes.InboxHashes(tmp_path / "inbox", {})
+        Path(paths[4]).unlink()  # (listed, then gone)
+        shared.share(paths, pool)
+        assert [shared.sha256(p) for p in paths[:4]] == by_hand(paths[:4])
+        with pytest.raises(XlsxflowError) as err:
+            shared.sha256(paths[4])
+    assert err.value.code == "inbox.file_unreadable"
+    assert err.value.fields["path"] == paths[4]
+
+
+def test_a_process_pool_that_broke_leaves_the_hashing_here(tmp_path, monkeypatch):
+    sharing(monkeypatch)
+    paths = some_files(tmp_path / "inbox", 6)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        shared = hashes.InboxHashes(tmp_path / "inbox", {})
+        shared.share(paths[:3], pool)
+        with contextlib.suppress(BrokenExecutor):
+            pool.submit(os._exit, 1).result(timeout=120)
+        shared.share(paths[3:], pool)  # (refused: hashed here)
+        assert [shared.sha256(p) for p in paths] == by_hand(paths)
+
+
+def test_a_merge_shares_its_hashing_with_the_readers_it_started_ahead(tmp_path, cycle, monkeypatch):
+    """A merge whose readers were started ahead (spawned, as on Windows) has them hash
+    the new files while they wait: the same store as a merge that hashed them alone."""
+    from xlsxflow import parallel
+
+    sharing(monkeypatch, batch=2)
+    monkeypatch.setattr(parallel, "workers_for", lambda count, workers=None: 2)
+    given: list[int] = []
+    real_share = hashes.InboxHashes.share
+
+    def share(self, paths, on):  # type: ignore[no-untyped-def]
+        real_share(self, paths, on)
+        given.append(len({id(b) for b in self._shared.values()}))
+
+    monkeypatch.setattr(hashes.InboxHashes, "share", share)
+    ahead, alone = new_workspace(tmp_path / "ahead"), new_workspace(tmp_path / "alone")
+    for ws in (ahead, alone):
+        put_all(cycle.returns[:5], ws.inbox)
+        age(inbox_files(ws))
+    with parallel.readers_ahead(5, multiprocessing.get_context("spawn")):
+        deadline = time.monotonic() + 120
+        while parallel.idle_readers() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        merge(ahead)
+    merge(alone)
+    assert given[0] == 3  # (5 files, 2 by 2)
+    assert [s.sha256 for s in stored(ahead)] == [s.sha256 for s in stored(alone)]
+    with Store(ahead.data / "register.sqlite") as a, Store(alone.data / "register.sqlite") as b:
+        assert {k: v[1] for k, v in a.inbox_hashes().items()} == {
+            k: v[1] for k, v in b.inbox_hashes().items()
+        }
+
+
+def test_readers_started_ahead_are_idle_once_started_and_until_taken(monkeypatch):
+    from xlsxflow import parallel
+
+    assert parallel.idle_readers() is None  # (none started)
+    monkeypatch.setattr(parallel, "workers_for", lambda count, workers=None: 2)
+    with parallel.readers_ahead(100, multiprocessing.get_context("spawn")):
+        (ahead,) = parallel._AHEAD
+        futures.wait(ahead.started, timeout=120)
+        assert parallel.idle_readers() is ahead.pool
+        assert ahead.pool.submit(hashes.hashed_batch, []).result(timeout=60) == []
+        parallel._take_ahead(1)  # (taken, or let go)
+        assert parallel.idle_readers() is None

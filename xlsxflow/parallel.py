@@ -18,7 +18,7 @@ import os
 import pickle
 import tempfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -200,6 +200,7 @@ class _Ahead:
     pool: ProcessPoolExecutor
     workers: int
     args: str  # the file its workers read their context and archive from
+    started: list[Future[None]]  # (done once every worker has started)
 
 
 _AHEAD: list[_Ahead] = []  # (the pool ``readers_ahead`` started, until taken)
@@ -217,6 +218,16 @@ def _take_ahead(n: int) -> _Ahead | None:
         return ahead
     ahead.pool.shutdown(wait=False, cancel_futures=True)
     return None
+
+
+def idle_readers() -> Executor | None:
+    """The processes ``readers_ahead`` started, once all have started and until they
+    are taken to read, or None: work that needs no context (hashing the new files) can
+    be given to them meanwhile. (Not before they have started: work queued to them then
+    would wait for them, where the caller could have done it.)"""
+    if not _AHEAD or not all(f.done() for f in _AHEAD[-1].started):
+        return None
+    return _AHEAD[-1].pool
 
 
 def spawning() -> bool:
@@ -254,9 +265,8 @@ def readers_ahead(files: int, mp_context: BaseContext | None = None) -> Iterator
             max_workers=n, mp_context=starts, initializer=_init_ahead, initargs=(name,)
         )
         try:
-            for _ in range(n):
-                pool.submit(_started)
-            _AHEAD.append(_Ahead(pool, n, name))
+            started = [pool.submit(_started) for _ in range(n)]
+            _AHEAD.append(_Ahead(pool, n, name, started))
             yield
         finally:
             _AHEAD.clear()

@@ -116,7 +116,7 @@ def run(
 ) -> RunReport:
     from xlsxflow.feedback import write_feedback
     from xlsxflow.inbox import listing
-    from xlsxflow.parallel import read_many
+    from xlsxflow.parallel import idle_readers, read_many
     from xlsxflow.register.hashes import InboxHashes
     from xlsxflow.register.meetings import run_schedule
     from xlsxflow.register.merge import merge
@@ -139,7 +139,9 @@ def run(
         with Store(ws.data / "register.sqlite") as store:
             known, cached = store.known_hashes(), store.inbox_hashes()
     hashes = InboxHashes(ws.inbox, cached)
-    new = [Path(p) for p in listing([ws.inbox]) if hashes.sha256(p)[0] not in known]
+    texts = listing([ws.inbox])
+    hashes.share(texts, idle_readers())  # (those started to read the new files)
+    new = [Path(p) for p in texts if hashes.sha256(p)[0] not in known]
     stats = {p: hashes.stat(p) for p in new}  # to tell, at the merge, what changed since
     # On every core; what merge stores is encoded there too, and what was typed is
     # kept only for the files that get a marked-up copy.

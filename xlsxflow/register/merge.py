@@ -45,6 +45,7 @@ from xlsxflow.fsutil import (
     write_atomic,
 )
 from xlsxflow.inbox import listing
+from xlsxflow.parallel import idle_readers
 from xlsxflow.problems import FileResult
 from xlsxflow.register.archive import PACKS, Archive, Archiver, locate
 from xlsxflow.register.changes import version as changes_version
@@ -167,7 +168,9 @@ def _merge_locked(
     fresh_shas: set[str] = set()
     # (sha256, name, already recorded if its content is stored): see the names below
     seen: list[tuple[str, str, bool]] = []
-    for text in listing([ws.inbox]):
+    texts = listing([ws.inbox])
+    hashes.share(texts, idle_readers())  # (those started to read the new files)
+    for text in texts:
         sha, size = hashes.sha256(text)
         seen.append((sha, os.path.basename(text), hashes.as_known(text)))
         if sha in known:
