@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import multiprocessing
 import os
@@ -293,6 +294,7 @@ def test_a_file_that_cannot_be_read_by_the_process_hashing_it_is_told_in_its_tur
             shared.sha256(paths[4])
     assert err.value.code == "inbox.file_unreadable"
     assert err.value.fields["path"] == paths[4]
+    assert err.value.fields["reason"] == os.strerror(errno.ENOENT)
 
 
 def test_a_process_pool_that_broke_leaves_the_hashing_here(tmp_path, monkeypatch):
@@ -300,9 +302,10 @@ def test_a_process_pool_that_broke_leaves_the_hashing_here(tmp_path, monkeypatch
     paths = some_files(tmp_path / "inbox", 6)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         shared = hashes.InboxHashes(tmp_path / "inbox", {})
-        shared.share(paths[:3], pool)
+        dies = pool.submit(os._exit, 1)
+        shared.share(paths[:3], pool)  # (queued behind a worker that dies: broken)
         with contextlib.suppress(BrokenExecutor):
-            pool.submit(os._exit, 1).result(timeout=120)
+            dies.result(timeout=120)
         shared.share(paths[3:], pool)  # (refused: hashed here)
         assert [shared.sha256(p) for p in paths] == by_hand(paths)
 

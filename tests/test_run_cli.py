@@ -302,3 +302,23 @@ def test_a_return_corrected_before_the_run_is_not_marked_up(tmp_path):
     # nor is it a refusal at the merge: the later version is what counts there too
     assert steps["合并"].startswith("新增 1，更新 0，未变 0，退回 0，已有新版 1；")
     assert report.ok
+
+
+def test_a_result_kept_from_validating_is_named_as_merge_listed_it(tmp_path):
+    """On Windows a file whose name changed only in letter case since run validated it
+    is the same ``Path`` but not the same text: merge, which keys its new files by the
+    text it listed, is handed the kept result under that text."""
+    from xlsxflow.pipeline import _Held, _read_already
+    from xlsxflow.problems import FileResult
+    from xlsxflow.register.hashes import stat_of
+
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(b"PK")
+    held = _Held()
+    held.add(FileResult(path=str(path), payload_json="{}"))
+    held.results[path].path = str(tmp_path / "A.xlsx")  # (as validated, before the rename)
+    archive = lambda paths: {str(p): f"packs/x.zip!{p.name}" for p in paths}  # noqa: E731
+    [result] = _read_already(held, {path: stat_of(path)}, None, [path], archive)  # type: ignore[arg-type]
+    assert result.path == str(path)
+    assert result.archived == "packs/x.zip!a.xlsx"
+    assert result.payload_json == "{}"

@@ -98,6 +98,9 @@ def _read_already(
             result = results.pop(path)
             if result is None or stat_of(path) != stats.get(path):
                 result = read_return(path, ctx)
+            # (named as merge listed it, which it is told by: on Windows a name whose
+            # case changed since is the same ``Path``, but not the same text)
+            result.path = str(path)
             ready[path] = result
         kept = [p for p in chunk if not ready[p].skipped]
         archived = archive(kept) if kept else {}

@@ -175,7 +175,8 @@ class InboxHashes:
     def _sha256(self, path: PathLike) -> tuple[str, int]:
         key = self.key(path)
         shared = self._shared.pop(str(path), None)  # (its ``stat`` changed: see ``share``)
-        stat = None if shared is not None else self._stats.pop(path, None) or stat_of(path)
+        kept = self._stats.pop(path, None)
+        stat = None if shared is not None else kept or stat_of(path)
         entry = self.known.get(key)
         if stat is not None and entry is not None and entry[0] == stat:
             sha, size = entry[1], stat[0]
