@@ -9,6 +9,8 @@ from typing import Any
 from xlsxflow.read.book import RawCell
 from xlsxflow.read.errors import ReadError
 
+_MIDNIGHT = dt.time()
+
 
 def cells_from_rows(
     rows: Iterable[Sequence[Any]],
@@ -36,6 +38,8 @@ def cells_from_rows(
                 cell = RawCell(value)
             elif value is None:
                 continue
+            elif kind is dt.date:  # (a date-formatted cell: ~5 % of a ledger's)
+                cell = RawCell(dt.datetime.combine(value, _MIDNIGHT))
             else:
                 cell = _odd_cell(value, max_chars, times_elsewhere)
                 if cell is None:
