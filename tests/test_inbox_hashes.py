@@ -355,3 +355,22 @@ def test_readers_started_ahead_are_idle_once_started_and_until_taken(monkeypatch
         assert ahead.pool.submit(hashes.hashed_batch, []).result(timeout=60) == []
         parallel._take_ahead(1)  # (taken, or let go)
         assert parallel.idle_readers() is None
+
+
+def test_a_few_new_files_among_many_known_are_hashed_here_without_asking_twice(
+    tmp_path, monkeypatch
+):
+    """1 % resubmitted to a province: fewer files than ``SHARED_FROM`` can be new, so
+    none is shared, and no file's ``stat`` is asked before ``sha256`` asks it."""
+    monkeypatch.setattr(hashes, "SHARED_FROM", 3)
+    paths = some_files(tmp_path / "inbox", 6)
+    known = {Path(p).name: (hashes.stat_of(p), "stored") for p in paths[:4]}
+    asked: list[str] = []
+    real = hashes.stat_of
+    monkeypatch.setattr(hashes, "stat_of", lambda p: (asked.append(Path(p).name), real(p))[1])
+    shared = hashes.InboxHashes(tmp_path / "inbox", known)
+    with ThreadPoolExecutor(1) as pool:
+        shared.share(paths, pool)
+        assert shared._shared == {} and asked == []
+        got = [shared.sha256(p) for p in paths]
+    assert got == [*[("stored", 100 + i) for i in range(4)], *by_hand(paths[4:])]
