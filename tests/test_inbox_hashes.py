@@ -374,3 +374,21 @@ def test_a_few_new_files_among_many_known_are_hashed_here_without_asking_twice(
         assert shared._shared == {} and asked == []
         got = [shared.sha256(p) for p in paths]
     assert got == [*[("stored", 100 + i) for i in range(4)], *by_hand(paths[4:])]
+
+
+def test_files_this_command_hashed_before_are_taken_where_their_stat_vouches(tmp_path, monkeypatch):
+    """``hashed`` (``run``'s, for its merge): taken where ``stat`` still matches, as new
+    to the store (stored, not known); a stat not to be trusted, or changed, is read."""
+    paths = some_files(tmp_path / "inbox", 3)
+    earlier = hashes.InboxHashes(tmp_path / "inbox", {})
+    expected = [earlier.sha256(p) for p in paths]
+    before = earlier.trusted()
+    before["f01.xlsx"] = (hashes.UNTRUSTED, before["f01.xlsx"][1])
+    Path(paths[2]).write_bytes(b"changed since")
+    calls = hashed(monkeypatch)
+    now = hashes.InboxHashes(tmp_path / "inbox", {}, before)
+    got = [now.sha256(p) for p in paths]
+    assert calls == ["f01.xlsx", "f02.xlsx"]
+    assert got[:2] == expected[:2] and got[2] == by_hand(paths[2:])[0]
+    assert not any(now.as_known(p) for p in paths)
+    assert set(now.changes()[0]) == {"f00.xlsx", "f01.xlsx", "f02.xlsx"}

@@ -86,8 +86,8 @@ def _read_already(
 ) -> Iterator[FileResult]:
     """Merge's parser for files this run has validated already: archive (in packs of
     the size merge's own reading makes), hand back. A file that arrived or changed
-    since this run read it (merge hashes the inbox again) is read now, as merge found
-    it (without a marked-up copy: the next run makes one)."""
+    since this run read it (merge hashes again what changed since) is read now, as
+    merge found it (without a marked-up copy: the next run makes one)."""
     from xlsxflow.intake import read_return
     from xlsxflow.parallel import chunked
     from xlsxflow.register.hashes import stat_of
@@ -178,6 +178,7 @@ def run(
                 results, stats, ctx, paths, archive
             ),
             read_on_workers=False,
+            hashed=hashes.trusted(),  # (not hashed again where unchanged since)
         )
     except (XlsxflowError, FileBusyError) as err:
         step("合并", False, f"{_told(err)}；后续步骤未执行")

@@ -107,18 +107,31 @@ class _Batch:
         return hashed_batch(self.paths)
 
 
+def _same(entry: tuple[Stat, str] | None, stat: Stat | None) -> str | None:
+    """The SHA-256 of ``entry`` if it was taken with ``stat``."""
+    return entry[1] if entry is not None and entry[0] == stat else None
+
+
 class InboxHashes:
     """Hashes of the files under ``root``, from ``known`` (path relative to ``root`` →
-    (stat, sha256), as the store holds them) where the file's ``stat`` is unchanged."""
+    (stat, sha256), as the store holds them) where the file's ``stat`` is unchanged;
+    else from ``hashed`` (the same, as this command hashed them before: ``run``'s, for
+    its merge; ``trusted``), where it is."""
 
-    def __init__(self, root: Path, known: dict[str, tuple[Stat, str]]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        known: dict[str, tuple[Stat, str]],
+        hashed: dict[str, tuple[Stat, str]] | None = None,
+    ) -> None:
         self.root = root
         self._under = os.path.join(str(root), "")  # (the root's text and a separator)
         self.known = known
+        self.hashed = hashed or {}
         self.seen: dict[str, tuple[Stat, str]] = {}
         self._unchanged: set[PathLike] = set()  # (hashed, and as the store held them)
         self._shared: dict[str, _Batch] = {}  # (see ``share``)
-        self._stats: dict[PathLike, Stat] = {}  # (what ``share`` found, for ``sha256``)
+        self._stats: dict[str, Stat] = {}  # (what ``share`` found, for ``sha256``)
         self.started = time.time_ns()
 
     def share(self, paths: Sequence[str], on: Executor | None) -> None:
@@ -150,8 +163,8 @@ class InboxHashes:
             stat = self._stats[path] = stat_of(path)
         except OSError:
             return False
-        entry = self.known.get(self.key(path))
-        return entry is not None and entry[0] == stat
+        key = self.key(path)
+        return (_same(self.known.get(key), stat) or _same(self.hashed.get(key), stat)) is not None
 
     def key(self, path: PathLike) -> str:
         """``path`` relative to the root, with ``/``: what the store keeps it under.
@@ -175,20 +188,21 @@ class InboxHashes:
     def _sha256(self, path: PathLike) -> tuple[str, int]:
         key = self.key(path)
         shared = self._shared.pop(str(path), None)  # (its ``stat`` changed: see ``share``)
-        kept = self._stats.pop(path, None)
+        kept = self._stats.pop(str(path), None)
         stat = None if shared is not None else kept or stat_of(path)
-        entry = self.known.get(key)
-        if stat is not None and entry is not None and entry[0] == stat:
-            sha, size = entry[1], stat[0]
+        sha = _same(self.known.get(key), stat)
+        if sha is not None:
             self._unchanged.add(path)
         else:
-            stat, sha, steady = shared.of(str(path)) if shared is not None else _hashed(path)
-            size = stat[0]
-            if not steady:  # changed while it was read: not to be trusted
-                stat = UNTRUSTED  # (nor is ``sha``: kept only to be read again)
             self._unchanged.discard(path)
+            sha = _same(self.hashed.get(key), stat)
+        if sha is None or stat is None:
+            stat, sha, steady = shared.of(str(path)) if shared is not None else _hashed(path)
+            if not steady:  # changed while it was read: not to be trusted
+                self.seen[key] = (UNTRUSTED, sha)  # (nor is ``sha``: kept only to be read again)
+                return sha, stat[0]
         self.seen[key] = (stat, sha)
-        return sha, size
+        return sha, stat[0]
 
     def as_known(self, path: PathLike) -> bool:
         """True when ``path``, as it was given to ``sha256``, is what the store already
@@ -198,19 +212,24 @@ class InboxHashes:
 
     def cached(self, path: PathLike) -> str | None:
         """The SHA-256 of ``path`` if it is known and ``stat`` says it is unchanged."""
-        entry = self.known.get(self.key(path))
-        return entry[1] if entry is not None and entry[0] == stat_of(path) else None
+        return _same(self.known.get(self.key(path)), stat_of(path))
 
     def stat(self, path: PathLike) -> Stat:
         """What ``stat`` said of ``path`` when it was hashed (all -1: it changed then)."""
         return self.seen[self.key(path)][0]
 
+    def trusted(self) -> dict[str, tuple[Stat, str]]:
+        """What was seen, the ``stat`` of a file changed within ``RACY_NS`` of being
+        hashed (or while it was) as ``UNTRUSTED``: to store, or for a later look at the
+        same inbox (``hashed``)."""
+        limit = self.started - RACY_NS
+        return {k: v if 0 <= v[0][1] < limit else (UNTRUSTED, v[1]) for k, v in self.seen.items()}
+
     def changes(self) -> tuple[dict[str, tuple[Stat, str]], set[str]]:
         """What to store (new or changed entries; those whose ``stat`` is not to be
         trusted next time as ``UNTRUSTED``) and what to forget (files no longer in the
         inbox)."""
-        limit = self.started - RACY_NS
-        keep = {k: v if 0 <= v[0][1] < limit else (UNTRUSTED, v[1]) for k, v in self.seen.items()}
+        keep = self.trusted()
         upsert = {k: v for k, v in keep.items() if self.known.get(k) != v}
         forget = set(self.known) - set(keep)
         return upsert, forget

@@ -52,7 +52,7 @@ from xlsxflow.register.changes import version as changes_version
 from xlsxflow.register.codec import payload_json
 from xlsxflow.register.facts import facts_json, worked_out
 from xlsxflow.register.facts import version as facts_version
-from xlsxflow.register.hashes import InboxHashes
+from xlsxflow.register.hashes import InboxHashes, Stat
 from xlsxflow.register.merge_report import MergeReport
 from xlsxflow.register.nothing_new import register_inputs
 from xlsxflow.register.state import RegisterState, derive
@@ -118,13 +118,16 @@ def merge(
     parse: Parser = parse_parallel,
     now: Callable[[], dt.datetime] = dt.datetime.now,
     read_on_workers: bool = True,
+    hashed: dict[str, tuple[Stat, str]] | None = None,
 ) -> MergeReport:
     """``read_on_workers``: ``parse`` reads on the processes merge starts for it (False:
-    it has the results already, as ``run``'s has; none are started)."""
+    it has the results already, as ``run``'s has; none are started). ``hashed``: the
+    inbox's files as the caller hashed them (``InboxHashes.trusted``), taken where their
+    ``stat`` still vouches for them."""
     report = MergeReport(register=str(ws.register_path), form_names=form_names())
     try:
         with exclusive_lock(ws.data / "merge.lock"), collector_paused():
-            _merge_locked(ws, report, parse, now, read_on_workers)
+            _merge_locked(ws, report, parse, now, read_on_workers, hashed)
     except LockedError:
         raise UsageError("merge.locked", path=ws.root) from None
     return report
@@ -136,6 +139,7 @@ def _merge_locked(
     parse: Parser,
     now: Callable[[], dt.datetime],
     read_on_workers: bool,
+    hashed: dict[str, tuple[Stat, str]] | None,
 ) -> None:
     ensure_writable(ws.register_path)
     _remove_stale_temporaries(ws)
@@ -155,7 +159,7 @@ def _merge_locked(
         if edited:  # the clerk saved register.xlsx since we wrote it: read the edits
             edits = _clerk_edits(ws, store)
             source = _last_written(ws, store.meta("register_sha"))
-        hashes = InboxHashes(ws.inbox, store.inbox_hashes())
+        hashes = InboxHashes(ws.inbox, store.inbox_hashes(), hashed)
         generation = store.generation
     report.committee_edits = edits.committee_cells if edits else []
     plain: Future[dict[str, PlainMade]] | None = None
