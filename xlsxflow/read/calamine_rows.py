@@ -38,7 +38,7 @@ def cells_from_rows(
                 cell = RawCell(value)
             elif value is None:
                 continue
-            elif kind is dt.date:  # (a date-formatted cell: ~5 % of a ledger's)
+            elif kind is dt.date:  # (~5 % of a ledger's cells, a sixth of this loop's time)
                 cell = RawCell(dt.datetime.combine(value, _MIDNIGHT))
             else:
                 cell = _odd_cell(value, max_chars, times_elsewhere)
@@ -67,5 +67,5 @@ def _odd_cell(value: Any, max_chars: int, times_elsewhere: bool) -> RawCell | No
         # and "00:00:00" for any negative one; our parser reads the number itself
         raise ReadError("file.corrupt", "时间格式的数值")
     if isinstance(value, dt.date):
-        return RawCell(dt.datetime.combine(value, dt.time()))
+        return RawCell(dt.datetime.combine(value, _MIDNIGHT))  # (a subclass of date)
     return RawCell(str(value))
