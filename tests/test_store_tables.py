@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -162,11 +163,7 @@ def test_returns_are_listed_from_an_index_without_their_payloads(tmp_path) -> No
     problem = {"code": "x", "severity": "error", "message": "错"}
     with Store(path) as store, store.transaction():
         store.add(made)
-        store.add(
-            Submission(
-                **{**made.__dict__, "sha256": "b" * 64, "valid": False, "problems": [problem]}
-            )
-        )
+        store.add(dataclasses.replace(made, sha256="b" * 64, valid=False, problems=[problem]))
     with Store(path) as store:
         asked: list[str] = []
         store.db.set_trace_callback(asked.append)

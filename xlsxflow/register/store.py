@@ -215,7 +215,10 @@ class Brief(NamedTuple):
     archived: str
 
 
-@dataclass(frozen=True)
+# (not frozen, though never changed: a frozen dataclass sets each of its 16 fields
+# through ``object.__setattr__``, and making a province's 10,000 took 36 ms against
+# 9 ms, in every command that derives the register, twice in a merge)
+@dataclass(slots=True)
 class Submission:
     sha256: str
     size: int
