@@ -62,8 +62,9 @@ SHARED_FROM = 2_000  # projects: fewer are made sooner in one process (the helpe
 WARM_FROM = 200  # projects, with a process that is already running (merge's readers)
 HELPER_SHARE = 0.6  # of the rows: the main process also makes every other sheet
 # (and where another reader makes the plain sheets, ``make_plain``, less: on two cores
-# the helper shares one with it; measured in docs/PERFORMANCE.md, 89)
-HELPER_SHARE_BESIDE_PLAIN = 0.45
+# the helper shares one with it; measured in docs/PERFORMANCE.md, 89 and 91: at 0.45
+# the main process still made rows alone 0.4-0.8 s after the helper was done)
+HELPER_SHARE_BESIDE_PLAIN = 0.52
 
 Planned = tuple[int, list[tuple[str, Lead, str]]]  # first row, blocks (key, lead, sha)
 
