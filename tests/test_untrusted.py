@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import time
 import zipfile
 from collections.abc import Callable
@@ -312,6 +313,20 @@ def test_truncated_xlsx(clean: Path) -> None:
     data = clean.read_bytes()
     path = clean.with_name("truncated.xlsx")
     path.write_bytes(data[: len(data) // 2])
+    only(read_untouched(path), "file.corrupt")
+
+
+def test_a_broken_deflate_stream_is_a_damaged_file(clean: Path) -> None:
+    """A sheet whose compressed bytes were damaged (a bad copy, a mail gateway) is
+    ``file.corrupt``, a problem the committee can act on: zlib's own error once went
+    through as a crash of the reader."""
+    data = bytearray(clean.read_bytes())
+    info = zipfile.ZipFile(clean).getinfo("xl/worksheets/sheet1.xml")
+    name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
+    start = info.header_offset + 30 + name_length + extra_length
+    data[start] |= 0b110  # (the first block's type: 11, which no deflate stream has)
+    path = clean.with_name("damaged.xlsx")
+    path.write_bytes(bytes(data))
     only(read_untouched(path), "file.corrupt")
 
 
