@@ -132,16 +132,127 @@ def test_another_method_is_left_to_zipfile(tmp_path: Path) -> None:
 
 
 def test_a_member_larger_than_declared_is_left_to_zipfile(tmp_path: Path) -> None:
-    """The directory says 10 bytes; the data inflates to more: never taken here (zipfile
-    then reads no more than was declared, as before)."""
+    """The directory says 10 bytes (and gives their CRC); the data inflates to more:
+    never taken here, and zipfile reads no more than was declared, as before."""
     name = "xl/styles.xml"
     content = b"<styleSheet>" + b"a" * 100 + b"</styleSheet>"
     data = bytearray(_zip({name: content}, zipfile.ZIP_DEFLATED, False))
     local, central = _member_offsets(bytes(data), name)
+    for at in (local + 14, central + 16):
+        struct.pack_into("<I", data, at, zlib.crc32(content[:10]))
     for at in (local + 22, central + 24):
         struct.pack_into("<I", data, at, 10)
     z = _opened(tmp_path, bytes(data))
     info = z.zf.getinfo(name)
     assert z._plain_member(info, info.file_size + 1) is None
-    with pytest.raises(ReadError):
+    assert z.read(name) == content[:10] == zipfile.ZipFile(io.BytesIO(data)).read(name)
+
+
+def test_a_member_placed_before_the_file_is_refused(tmp_path: Path) -> None:
+    """A directory offset that claims more than the file holds puts the members before
+    its first byte, which zipfile cannot seek to. Here the member's real record sits in
+    the zip's comment at the end, where a negative offset, sliced, would find it."""
+    name = "xl/workbook.xml"
+    data = _zip({name: b"<workbook/>" * 40}, zipfile.ZIP_DEFLATED, False)
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(name)
+    # (the record, and a few bytes after it: sliced from a negative offset, its end
+    # must not fall on the file's end, where a slice would come out empty)
+    comment = data[: info.header_offset + 30 + len(name) + info.compress_size] + b"~" * 8
+    eocd = data.rindex(b"PK\x05\x06")
+    out = bytearray(data[: eocd + 22])
+    struct.pack_into("<H", out, eocd + 20, len(comment))
+    offset = struct.unpack_from("<I", out, eocd + 16)[0]
+    struct.pack_into("<I", out, eocd + 16, offset + len(comment))
+    crafted = bytes(out) + comment
+    assert zipfile.ZipFile(io.BytesIO(crafted)).getinfo(name).header_offset < 0
+    z = _opened(tmp_path, crafted)
+    info = z.zf.getinfo(name)
+    assert z._plain_member(info, info.file_size + 1) is None
+    with pytest.raises(ReadError) as caught:
         z.read(name)
+    assert caught.value.code == "file.corrupt"
+
+
+def test_a_name_decoded_otherwise_in_its_local_header_is_refused(tmp_path: Path) -> None:
+    """zipfile decodes each header's name by that header's own UTF-8 flag: a local
+    header without it names another part, though its bytes are the same."""
+    name = "xl/worksheets/任务.xml"
+    data = bytearray(_zip({name: b"<worksheet/>" * 30}, zipfile.ZIP_DEFLATED, False))
+    local, _central = _member_offsets(bytes(data), name)
+    flags = struct.unpack_from("<H", data, local + 6)[0]
+    struct.pack_into("<H", data, local + 6, flags & ~0x800)
+    z = _opened(tmp_path, bytes(data))
+    info = z.zf.getinfo(name)
+    assert z._plain_member(info, info.file_size + 1) is None
+    with pytest.raises(ReadError) as caught:
+        z.read(name)
+    assert caught.value.code == "file.corrupt"
+
+
+def test_a_closed_zip_is_not_read(tmp_path: Path) -> None:
+    name = "xl/workbook.xml"
+    z = _opened(tmp_path, _zip({name: b"<workbook/>"}, zipfile.ZIP_DEFLATED, False))
+    z.close()
+    with pytest.raises(ReadError) as caught:
+        z.read(name)
+    assert caught.value.code == "file.corrupt"
+
+
+def _outcomes(path: Path, data: bytes, fast: bool) -> list[object]:
+    """What reading every member of ``data`` gives, member by member (its bytes, or the
+    error), with the one-call path or with zipfile alone."""
+    path.write_bytes(data)
+    try:
+        z = SafeZip(path, DEFAULT_LIMITS)
+    except ReadError as err:
+        return [("open", err.code)]
+    if not fast:
+        z._plain_member = lambda info, most: None  # type: ignore[method-assign]
+    found: list[object] = []
+    with z:
+        for info in z.infos:
+            try:
+                found.append(z.read(info.filename))
+            except ReadError as err:
+                found.append(("error", err.code))
+            except Exception as err:  # (the same escapes either way, or the test fails)
+                found.append(("raised", type(err).__name__))
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    members=st.dictionaries(names, st.binary(max_size=400), min_size=1, max_size=3),
+    method=st.sampled_from([zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED]),
+    streamed=st.booleans(),
+    data=st.data(),
+)
+def test_a_damaged_zip_reads_as_zipfile_reads_it(
+    tmp_path_factory: pytest.TempPathFactory,
+    members: dict[str, bytes],
+    method: int,
+    streamed: bool,
+    data: st.DataObject,
+) -> None:
+    """Bytes changed anywhere (headers, names, sizes, the deflate streams): every member
+    gives the same bytes or the same error with the one-call path as without it."""
+    whole = bytearray(_zip(members, method, streamed))
+    edits = data.draw(
+        st.lists(st.tuples(st.integers(0, len(whole) - 1), st.integers(0, 255)), max_size=4)
+    )
+    for at, value in edits:
+        whole[at] = value
+    path = tmp_path_factory.mktemp("z") / "book.xlsx"
+    assert _outcomes(path, bytes(whole), True) == _outcomes(path, bytes(whole), False)
+
+
+def test_a_zip_of_a_version_zipfile_does_not_know_is_damaged(tmp_path: Path) -> None:
+    """A directory entry asking for zip version 6.4 to extract: zipfile refuses it as it
+    lists the members, with an error that once went through as a crash of the reader."""
+    name = "xl/workbook.xml"
+    data = bytearray(_zip({name: b"<workbook/>"}, zipfile.ZIP_DEFLATED, False))
+    _local, central = _member_offsets(bytes(data), name)
+    data[central + 6] = 64  # (version needed to extract)
+    with pytest.raises(ReadError) as caught:
+        _opened(tmp_path, bytes(data))
+    assert caught.value.code == "file.corrupt"

@@ -321,7 +321,9 @@ def test_a_broken_deflate_stream_is_a_damaged_file(clean: Path) -> None:
     ``file.corrupt``, a problem the committee can act on: zlib's own error once went
     through as a crash of the reader."""
     data = bytearray(clean.read_bytes())
-    info = zipfile.ZipFile(clean).getinfo("xl/worksheets/sheet1.xml")
+    with zipfile.ZipFile(clean) as zf:
+        info = zf.getinfo("xl/worksheets/sheet1.xml")
+    assert info.compress_type == zipfile.ZIP_DEFLATED
     name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
     start = info.header_offset + 30 + name_length + extra_length
     data[start] |= 0b110  # (the first block's type: 11, which no deflate stream has)

@@ -33,7 +33,13 @@ class SafeZip:
         try:
             self.zf = zipfile.ZipFile(io.BytesIO(self.data))
             self.infos = self.zf.infolist()
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as err:
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            ValueError,
+            EOFError,
+            NotImplementedError,  # (a member of a zip version zipfile does not know)
+        ) as err:
             raise ReadError("file.corrupt", str(err)) from None
         self.names = {info.filename for info in self.infos}
 
@@ -128,13 +134,18 @@ class SafeZip:
         CRC as the directory says): ~15 µs of zipfile's stream machinery less a member,
         8-10 members a return. None for anything else, which zipfile then reads (and
         refuses) exactly as before."""
-        if info.compress_type not in _METHODS or info.flag_bits & ~_PLAIN_FLAGS:
-            return None
         start = info.header_offset
+        if (
+            self.zf.fp is None  # (closed: zipfile refuses)
+            or info.compress_type not in _METHODS
+            or info.flag_bits & ~_PLAIN_FLAGS
+            or start < 0  # (a directory placed past its end: a slice would wrap)
+        ):
+            return None
         header = self.data[start : start + _LOCAL.size]
         if len(header) != _LOCAL.size:
             return None
-        magic, *_, name_length, extra_length = _LOCAL.unpack(header)
+        magic, _version, flags, *_, name_length, extra_length = _LOCAL.unpack(header)
         name_at = start + _LOCAL.size
         begin = name_at + name_length + extra_length
         end = begin + info.compress_size
@@ -142,9 +153,14 @@ class SafeZip:
             name = info.orig_filename.encode("utf-8" if info.flag_bits & _UTF8 else "cp437")
         except UnicodeEncodeError:
             return None
+        # (where the next member starts, on Pythons whose zipfile refuses members that
+        # overlap, a zip bomb's trick; None on the others)
+        next_member = getattr(info, "_end_offset", None)
         if (
             magic != _LOCAL_MAGIC
+            or (flags ^ info.flag_bits) & _UTF8  # (zipfile decodes each name by its own)
             or end > len(self.data)
+            or (next_member is not None and end > next_member)
             or self.data[name_at : name_at + name_length] != name
         ):
             return None
