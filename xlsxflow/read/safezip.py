@@ -107,12 +107,19 @@ class SafeZip:
         # zlib would inflate all of ``cap`` before zipfile cuts it to that size.
         most = min(cap, declared) + 1
         data = self._plain_member(info, most)
-        if data is not None:
-            self.inflated += len(data)
-            return data
+        if data is None:
+            data = self._zipfile_member(info, most)
+        if len(data) > cap:
+            raise ReadError("file.zip_bomb", f"{name} 解压后超过限制")
+        self.inflated += len(data)
+        return data
+
+    def _zipfile_member(self, info: zipfile.ZipInfo, most: int) -> bytes:
+        """Up to ``most`` bytes of the member as zipfile reads it (what it refuses is
+        ``file.corrupt``)."""
         try:
             with self.zf.open(info) as fh:
-                data = fh.read(most)
+                return fh.read(most)
         except (
             zipfile.BadZipFile,
             EOFError,
@@ -122,17 +129,13 @@ class SafeZip:
             RuntimeError,  # (what zipfile raises for a member it cannot decrypt)
             zlib.error,  # (a deflate stream broken in its middle)
         ) as err:
-            raise ReadError("file.corrupt", f"{name}: {err}") from None
-        if len(data) > cap:
-            raise ReadError("file.zip_bomb", f"{name} 解压后超过限制")
-        self.inflated += len(data)
-        return data
+            raise ReadError("file.corrupt", f"{info.filename}: {err}") from None
 
     def _plain_member(self, info: zipfile.ZipInfo, most: int) -> bytes | None:
         """The member inflated in one call from the file's bytes, where it is as office
         suites write them (stored or deflated, its local header naming it, its size and
         CRC as the directory says): ~15 µs of zipfile's stream machinery less a member,
-        8-10 members a return. None for anything else, which zipfile then reads (and
+        7-10 members a return. None for anything else, which zipfile then reads (and
         refuses) exactly as before."""
         start = info.header_offset
         if (
