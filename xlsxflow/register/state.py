@@ -25,7 +25,7 @@ from xlsxflow.forms import catalog
 from xlsxflow.register.changes import Pair, kept_changes, work_out
 from xlsxflow.register.codec import decode, decode_rows, decode_table, decode_values
 from xlsxflow.register.facts import LIGHT_FIELDS, Facts, facts_for
-from xlsxflow.register.store import PAYLOAD_BATCH, Submission, payloads_of
+from xlsxflow.register.store import ORDER, PAYLOAD_BATCH, Submission, payloads_of
 from xlsxflow.templates import APPLICATION_KINDS
 
 STATE_TEXT = {
@@ -43,7 +43,7 @@ STATE_TEXT = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Status:
     """What became of one received file."""
 
@@ -54,7 +54,7 @@ class Status:
     changes: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Transition:
     project: str  # application instance
     state: str
@@ -63,7 +63,7 @@ class Transition:
     note: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Project:
     key: str  # the application's instance id
     committee: str
@@ -135,7 +135,7 @@ class RegisterState:
         for s in self.submissions:
             if s.form == "ledger" and s.project and s.valid and self.statuses[s.sha256].accepted:
                 found[s.project].append(s)
-        return {k: sorted(v, key=lambda s: s.order_key) for k, v in found.items()}
+        return {k: sorted(v, key=ORDER) for k, v in found.items()}
 
 
 def _first_errors(sub: Submission, limit: int = 3) -> str:
@@ -177,7 +177,7 @@ def derive(submissions: list[Submission], config: Config, *, values: bool = True
     deriving): for a register rewritten from the previous one, which builds the rows of
     the projects that changed only. Otherwise all are loaded now, in batches."""
     forms = catalog()
-    subs = sorted(submissions, key=lambda s: s.order_key)
+    subs = sorted(submissions, key=ORDER)
     statuses = {s.sha256: Status(s.valid, "" if s.valid else _first_errors(s)) for s in subs}
     versions, made_changes = _versions(subs, statuses)
     latest = {instance: found[-1] for instance, found in versions.items()}
