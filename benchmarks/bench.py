@@ -244,6 +244,19 @@ def compile_bytecode() -> Path:
     return package
 
 
+def startup_ms() -> float:
+    """How long this interpreter takes to start and exit doing nothing (the median of
+    five), which every process of every step pays before any of xlsxflow: a ``.pth``
+    file in its site-packages can add tens of ms (this sandbox's system Python imports
+    certifi at every start; a virtual environment made as the README says does not)."""
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
 def measure(
     root: Path, seed: int, history: int = 0, spawn: bool = False
 ) -> dict[str, dict[str, float]]:
@@ -371,8 +384,8 @@ def main() -> None:
         print(
             f"built {count} returns ({TASKS} tasks per ledger) in "
             f"{time.perf_counter() - t0:.0f} s; {os.cpu_count()} cores; "
-            f"Python {sys.version.split()[0]}"
-            + ("; workers spawned, as on Windows" if args.spawn else ""),
+            f"Python {sys.version.split()[0]} ({sys.executable}, starting in "
+            f"{startup_ms():.0f} ms)" + ("; workers spawned, as on Windows" if args.spawn else ""),
             flush=True,
         )
         runs = []
