@@ -11,9 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from registerkit import MiniCycle, mini_cycle, new_workspace, put_all
 
+from xlsxflow.cli import cli
 from xlsxflow.fsutil import exclusive_lock
+from xlsxflow.inbox import listing
 from xlsxflow.register.merge import merge
 from xlsxflow.register.nothing_new import Outlook, nothing_new, surely_new
 from xlsxflow.workspace import Workspace
@@ -261,3 +264,44 @@ def test_run_does_not_wait_for_a_merge_writing_the_store(merged: Workspace, cycl
     writer.join()
     assert found == 0
     assert surely_new(merged) == 1
+
+
+def test_the_inbox_as_listed_goes_to_the_merge_that_follows(merged, cycle):
+    """The merge goes through the listing ``nothing_new`` took (not compared: an
+    ``Outlook`` is its report and count), so a province's inbox is listed once."""
+    add_a_return(merged, cycle)
+    outlook = nothing_new(merged)
+    assert outlook.listed == listing([merged.inbox])
+    assert len(outlook.listed) == 9
+    fresh = new_workspace(merged.root.parent / "fresh")
+    put_all(cycle.returns[:2], fresh.inbox)
+    assert nothing_new(fresh).listed == listing([fresh.inbox])
+
+
+def test_a_merge_given_a_listing_goes_through_it_alone(merged, cycle):
+    """(The file that came after the listing is merged by the next merge.)"""
+    listed = listing([merged.inbox])
+    add_a_return(merged, cycle)
+    report = merge(merged, listed=listed)
+    assert report.files == 8 and not report.new and not report.updated
+    report = merge(merged)
+    assert report.files == 9 and sum(report.new.values()) == 1
+
+
+def test_the_merge_command_lists_the_inbox_once(merged, cycle, monkeypatch):
+    import xlsxflow.register.merge as merge_module
+    import xlsxflow.register.nothing_new as nothing_new_module
+
+    calls: list[list[Path]] = []
+
+    def counted(paths):
+        calls.append(list(paths))
+        return listing(paths)
+
+    monkeypatch.setattr(merge_module, "listing", counted)
+    monkeypatch.setattr(nothing_new_module, "listing", counted)
+    add_a_return(merged, cycle)
+    result = CliRunner().invoke(cli, ["merge", str(merged.root), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "新增 1" in result.output
+    assert calls == [[merged.inbox]]

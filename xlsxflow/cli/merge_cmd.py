@@ -31,7 +31,7 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
         from xlsxflow.parallel import readers_ahead  # (not for a merge with nothing new)
 
         with readers_ahead(outlook.new_files):
-            report = _merge(workspace, as_json or quiet)
+            report = _merge(workspace, as_json or quiet, outlook.listed)
     if as_json:
         click.echo(json_text(report.as_json()))
         raise SystemExit(0 if report.ok else 1)
@@ -55,8 +55,9 @@ def command(workspace: Path, as_json: bool, quiet: bool) -> None:
     raise SystemExit(0 if report.ok else 1)
 
 
-def _merge(workspace: Path, silent: bool) -> MergeReport:
-    """The full merge, with a progress bar unless ``silent``."""
+def _merge(workspace: Path, silent: bool, listed: list[str] | None) -> MergeReport:
+    """The full merge, with a progress bar unless ``silent``; ``listed``: the inbox as
+    ``nothing_new`` listed it."""
     from xlsxflow.register.merge import merge, parse_parallel
     from xlsxflow.workspace import Workspace
 
@@ -72,4 +73,4 @@ def _merge(workspace: Path, silent: bool) -> MergeReport:
                 bar.update(1)
                 yield result
 
-    return merge(Workspace.open(workspace), parse=parse)
+    return merge(Workspace.open(workspace), parse=parse, listed=listed)

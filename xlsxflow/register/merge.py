@@ -121,15 +121,17 @@ def merge(
     now: Callable[[], dt.datetime] = dt.datetime.now,
     read_on_workers: bool = True,
     hashed: dict[str, tuple[Stat, str]] | None = None,
+    listed: list[str] | None = None,
 ) -> MergeReport:
     """``read_on_workers``: ``parse`` reads on the processes merge starts for it (False:
     it has the results already, as ``run``'s has; none are started). ``hashed``: the
     inbox's files as the caller hashed them (``InboxHashes.trusted``), taken where their
-    ``stat`` still vouches for them."""
+    ``stat`` still vouches for them. ``listed``: the inbox as the caller listed it just
+    before (``nothing_new``), gone through instead of listing it again."""
     report = MergeReport(register=str(ws.register_path), form_names=form_names())
     try:
         with exclusive_lock(ws.data / "merge.lock"), collector_paused():
-            _merge_locked(ws, report, parse, now, read_on_workers, hashed)
+            _merge_locked(ws, report, parse, now, read_on_workers, hashed, listed)
     except LockedError:
         raise UsageError("merge.locked", path=ws.root) from None
     return report
@@ -142,6 +144,7 @@ def _merge_locked(
     now: Callable[[], dt.datetime],
     read_on_workers: bool,
     hashed: dict[str, tuple[Stat, str]] | None,
+    listed: list[str] | None = None,
 ) -> None:
     ensure_writable(ws.register_path)
     _remove_stale_temporaries(ws)
@@ -174,7 +177,7 @@ def _merge_locked(
     fresh_shas: set[str] = set()
     # (sha256, name, already recorded if its content is stored): see the names below
     seen: list[tuple[str, str, bool]] = []
-    texts = listing([ws.inbox])
+    texts = listing([ws.inbox]) if listed is None else listed
     hashes.share(texts, idle_readers())  # (those started to read the new files)
     for text in texts:
         sha, size = hashes.sha256(text)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from xlsxflow.errors import UsageError
 from xlsxflow.fsutil import FileBusyError, LockedError, ensure_writable, exclusive_lock, sha256_of
@@ -45,6 +45,9 @@ class Outlook:
     # inbox files surely new (by their number: files changed in place are not counted),
     # for the merge to start its readers early (``parallel.readers_ahead``)
     new_files: int = 0
+    # the inbox as listed here, the merge lock held: the merge that follows at once goes
+    # through it rather than listing a province's 10,000 files again (20–35 ms)
+    listed: list[str] | None = field(default=None, compare=False)
 
 
 def nothing_new(ws: Workspace) -> Outlook:
@@ -54,7 +57,8 @@ def nothing_new(ws: Workspace) -> Outlook:
     if not ws.inbox.is_dir():
         return Outlook(None)
     if not store_path.is_file():
-        return Outlook(None, _count(ws))
+        paths = _listed(ws)
+        return Outlook(None, len(paths or ()), paths)
     if not ws.register_path.is_file():
         return Outlook(None)
     try:
@@ -93,10 +97,15 @@ def surely_new(ws: Workspace) -> int:
 
 def _count(ws: Workspace) -> int:
     """How many files a workspace's first merge will read: all of the inbox's."""
+    return len(_listed(ws) or ())
+
+
+def _listed(ws: Workspace) -> list[str] | None:
+    """The inbox's files, or None if it cannot be listed (the merge says why)."""
     try:
-        return len(listing([ws.inbox]))
+        return listing([ws.inbox])
     except (OSError, UsageError):
-        return 0  # (the merge says why)
+        return None
 
 
 def _unchanged(ws: Workspace, store: Store) -> Outlook:
@@ -110,17 +119,17 @@ def _unchanged(ws: Workspace, store: Store) -> Outlook:
     if len(paths) != trusted:
         # new files, files gone since (the cache is to be trimmed), or files too recent
         # to be trusted by their stat when they were hashed (read again: not new)
-        return Outlook(None, max(0, len(paths) - held))
+        return Outlook(None, max(0, len(paths) - held), paths)
     hashes = InboxHashes(ws.inbox, store.inbox_hashes())
     forms = store.forms()
     report = MergeReport(register=str(ws.register_path), form_names=json.loads(names))
     for path in paths:
         sha = hashes.cached(path)
         if sha is None or sha not in forms:  # new, changed, or read and skipped before
-            return Outlook(None)
+            return Outlook(None, listed=paths)
         report.unchanged[forms[sha] or "unknown"] += 1
     # (last: a resubmitted file usually tells sooner than hashing a province's register)
     if sha256_of(ws.register_path) != store.meta("register_sha"):
-        return Outlook(None)
+        return Outlook(None, listed=paths)
     report.files = len(paths)
     return Outlook(report)
