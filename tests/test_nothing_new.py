@@ -305,3 +305,18 @@ def test_the_merge_command_lists_the_inbox_once(merged, cycle, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "新增 1" in result.output
     assert calls == [[merged.inbox]]
+
+
+def test_a_file_gone_since_the_listing_is_left_out(merged, cycle):
+    """Excel's lock file beside a return opened from the inbox, listed by
+    ``nothing_new``, is gone when the clerk closes the return before the merge hashes
+    it: the merge goes on without it."""
+    add_a_return(merged, cycle)
+    lock = merged.inbox / "~$打开中.xlsx"
+    lock.write_bytes(b"\x00" * 165)
+    listed = nothing_new(merged).listed
+    assert listed is not None and str(lock) in listed
+    lock.unlink()
+    report = merge(merged, listed=listed)
+    assert report.files == 9 and sum(report.new.values()) == 1
+    assert nothing_new(merged).report is not None  # (and nothing is left to do)

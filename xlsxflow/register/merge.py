@@ -180,7 +180,15 @@ def _merge_locked(
     texts = listing([ws.inbox]) if listed is None else listed
     hashes.share(texts, idle_readers())  # (those started to read the new files)
     for text in texts:
-        sha, size = hashes.sha256(text)
+        try:
+            sha, size = hashes.sha256(text)
+        except XlsxflowError:
+            if os.path.lexists(text):
+                raise
+            # Gone since it was listed (a second before, by ``nothing_new``): as if
+            # listed a moment later. Closing a return opened from the inbox removes
+            # Excel's lock file (``~$…``) beside it.
+            continue
         seen.append((sha, os.path.basename(text), hashes.as_known(text)))
         if sha in known:
             report.unchanged[known[sha].form or "unknown"] += 1

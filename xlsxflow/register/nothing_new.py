@@ -45,8 +45,9 @@ class Outlook:
     # inbox files surely new (by their number: files changed in place are not counted),
     # for the merge to start its readers early (``parallel.readers_ahead``)
     new_files: int = 0
-    # the inbox as listed here, the merge lock held: the merge that follows at once goes
-    # through it rather than listing a province's 10,000 files again (20–35 ms)
+    # the inbox as listed here: the merge that follows at once goes through it rather
+    # than listing a province's 10,000 files again (20–35 ms; a file gone meanwhile is
+    # left out by the merge)
     listed: list[str] | None = field(default=None, compare=False)
 
 
