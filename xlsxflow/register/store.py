@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -255,11 +255,11 @@ class Submission:
     @property
     def order_key(self) -> tuple[str, str]:
         """'Latest' means saved last; ties (or no saved time) go by content hash."""
-        return (self.saved_at, self.sha256)
+        return ORDER(self)
 
 
 # ``Submission.order_key`` as a sort key (in C: deriving sorts a province's 10,000)
-ORDER = attrgetter("saved_at", "sha256")
+ORDER: Callable[[Submission], tuple[str, str]] = attrgetter("saved_at", "sha256")
 
 
 def close_readers(subs: Iterable[Submission]) -> None:
