@@ -144,7 +144,7 @@ def _merge_locked(
     now: Callable[[], dt.datetime],
     read_on_workers: bool,
     hashed: dict[str, tuple[Stat, str]] | None,
-    listed: list[str] | None = None,
+    listed: list[str] | None,
 ) -> None:
     ensure_writable(ws.register_path)
     _remove_stale_temporaries(ws)
